@@ -1,0 +1,60 @@
+# SERASI Web: `make run` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test install install-dev system-deps translations extract-messages bench clean
+
+# Reinstall only when the package metadata changes (fast the second time).
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+.stamp-install: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+.stamp-install-dev: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ .stamp-install
+
+install: .stamp-install translations
+install-dev: .stamp-install-dev translations
+
+# Compiled catalogues are build products; the .po files are the source.
+translations: $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(BIN)/python
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ -l $* 2>/dev/null || $(BIN)/pybabel compile -i $< -o $@ -l $*
+
+extract-messages: .stamp-install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+# Debian packages the tests need: installed when we are root and they are missing;
+# otherwise the tests that need them skip with a message (fail under SERASI_REQUIRE_ALL=1).
+system-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	ldconfig -p 2>/dev/null | grep -q libzbar.so.0 || missing="$$missing libzbar0"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Not root: missing$$missing; the tests that need them will skip."; fi; \
+	fi
+
+run: install
+	$(BIN)/flask serasi setup
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: install-dev system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	@echo "See docs/benchmarks.md for the benchmark commands."
+
+clean:
+	rm -rf $(VENV) .stamp-install .stamp-install-dev

@@ -1,0 +1,85 @@
+"""SERASI Web: report foreign guests' stays to Indonesian immigration.
+
+``create_app()`` builds an application; it may be called many times in one process and has no
+side effects beyond reading configuration (it never migrates, prompts or touches the network).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the SERASI Web application. ``config`` overrides every other setting."""
+    app = Flask(
+        __name__,
+        instance_path=str((config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    from .config import load_config
+
+    load_config(app, config)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from . import models  # noqa: F401  (registers every table)
+    from .cli import serasi_cli
+
+    app.cli.add_command(serasi_cli)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+    from sqlalchemy import event  # noqa: F401
+
+    from . import errors, i18n, templating
+    from .accounts import sessions
+    from .database import configure_sqlite
+    from .extensions import babel, csrf, db, htmx, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "translations"),
+    )
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # our own server-side sessions do this job
+    sessions.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.routes import blueprint as accounts
+    from .admin.routes import blueprint as admin
+    from .health import blueprint as health
+    from .lodgings.routes import blueprint as lodgings
+    from .officer.routes import blueprint as officer
+    from .pages import blueprint as pages
+    from .reference.routes import blueprint as reference
+
+    for blueprint in (pages, health, accounts, lodgings, reference, officer, admin):
+        app.register_blueprint(blueprint)

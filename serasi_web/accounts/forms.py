@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from ..forms import BaseForm, strip
+from ..passwords import is_common_password
+from .models import AccountKind
+
+ACCOUNT_KIND_CHOICES = [
+    (AccountKind.LODGING_BUSINESS.value, _l("Lodging business (hotel, villa, kos, guest house ...)")),
+    (AccountKind.COMPANY.value, _l("Company (mess hall, housing for employees)")),
+    (AccountKind.INDIVIDUAL.value, _l("Individual host (private residence)")),
+]
+
+
+def strong_password(form, field):
+    password = field.data or ""
+    minimum, maximum = current_app.config["PASSWORD_MIN_LENGTH"], current_app.config["PASSWORD_MAX_LENGTH"]
+    if len(password) < minimum:
+        raise ValidationError(_l("Use at least %(n)d characters.", n=minimum))
+    if len(password) > maximum:
+        raise ValidationError(_l("Use at most %(n)d characters.", n=maximum))
+    if is_common_password(password):
+        raise ValidationError(_l("This password is among the most common ones; choose another."))
+
+
+class SignUpForm(BaseForm):
+    account_kind = RadioField(_l("Account kind"), choices=ACCOUNT_KIND_CHOICES, validators=[DataRequired(_l("Choose the kind of account."))])
+    full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254)])
+    password = PasswordField(_l("Password"), description=_l("At least 8 characters; a long phrase is best."), validators=[DataRequired(_l("Choose a password.")), strong_password])
+    password_again = PasswordField(_l("Password again"), validators=[DataRequired(_l("Type the password again.")), EqualTo("password", _l("The two passwords differ."))])
+
+
+class LoginForm(BaseForm):
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024)])
+
+
+class OfficerForm(BaseForm):
+    full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter the officer's name.")), Length(max=120)])
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254)])
+    office_id = SelectField(_l("Immigration office"), coerce=int, validators=[DataRequired(_l("Choose the office."))])
+    password = PasswordField(_l("Initial password"), description=_l("Give it to the officer in person; at least 8 characters."), validators=[DataRequired(_l("Choose a password.")), strong_password])

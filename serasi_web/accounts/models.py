@@ -1,0 +1,100 @@
+"""Accounts: users with a role, their server-side sessions and failed login attempts."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Optional
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+if TYPE_CHECKING:
+    from ..offices.models import ImmigrationOffice
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"  # reports guests of their own lodgings
+    OFFICER = "officer"  # works for exactly one immigration office
+    ADMIN = "admin"  # runs this instance
+
+
+class AccountKind(StrEnum):
+    """The reporter kinds of the official system."""
+
+    LODGING_BUSINESS = "lodging_business"
+    COMPANY = "company"
+    INDIVIDUAL = "individual"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("role IN ('operator', 'officer', 'admin')", name="role_known"),
+        CheckConstraint("role <> 'officer' OR office_id IS NOT NULL", name="officer_has_office"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), default=Role.OPERATOR)
+    account_kind: Mapped[Optional[str]] = mapped_column(String(24))
+    office_id: Mapped[Optional[int]] = mapped_column(ForeignKey("immigration_office.id", ondelete="RESTRICT"), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[Optional[str]] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    office: Mapped[Optional["ImmigrationOffice"]] = relationship(back_populates="officers")
+    sessions: Mapped[list["UserSession"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in or stay logged in
+        return self.enabled
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role == Role.OFFICER
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == Role.OPERATOR
+
+
+class UserSession(db.Model):
+    """A login. The browser's cookie holds the random key; logging out or disabling deletes the row,
+    so a copied cookie stops working at once."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[Optional[str]] = mapped_column(String(200))
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class LoginFailure(db.Model):
+    """One failed login. Kept in the database so throttling holds across gunicorn workers."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_email_created_at", "email", "created_at"),
+        Index("ix_login_failure_remote_addr_created_at", "remote_addr", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,166 @@
+"""The administrator's pages: accounts, officers, offices and their areas, lodgings with no office."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from ..accounts.forms import OfficerForm
+from ..accounts.models import Role, User
+from ..accounts.services import create_user, find_user_by_email, set_enabled
+from ..auth import role_required
+from ..extensions import db
+from ..htmx import see_other
+from ..lodgings.models import Lodging
+from ..offices.csv_io import decode_upload, export_offices, import_offices
+from ..offices.forms import OfficeForm, OfficeImportForm
+from ..offices.models import ImmigrationOffice
+from ..offices.services import area_conflicts, offices_ordered, replace_areas
+from ..reference import regions
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+admin_only = role_required(Role.ADMIN)
+
+
+@blueprint.route("/")
+@admin_only
+def index():
+    counts = {
+        "users": db.session.scalar(select(func.count()).select_from(User)),
+        "offices": db.session.scalar(select(func.count()).select_from(ImmigrationOffice)),
+        "lodgings": db.session.scalar(select(func.count()).select_from(Lodging)),
+        "no_office": db.session.scalar(select(func.count()).select_from(Lodging).where(Lodging.office_id.is_(None))),
+    }
+    return render_template("admin/index.html", counts=counts)
+
+
+@blueprint.route("/users")
+@admin_only
+def users():
+    query = select(User).order_by(User.role, User.email)
+    term = (request.args.get("q") or "").strip()[:100]
+    if term:
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(User.email.ilike(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\")))
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template("admin/users.html", page=page, term=term)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@blueprint.route("/users/<int:user_id>/disable", methods=["POST"])
+@admin_only
+def disable_user(user_id: int):
+    from flask_login import current_user
+
+    user = _user_or_404(user_id)
+    if user.id == current_user.id:
+        flash(_("You cannot disable your own account."), "error")
+    else:
+        set_enabled(user, False)
+        flash(_("%(email)s is disabled; all its sessions have ended.", email=user.email), "success")
+    return see_other(url_for("admin.users"))
+
+
+@blueprint.route("/users/<int:user_id>/enable", methods=["POST"])
+@admin_only
+def enable_user(user_id: int):
+    user = _user_or_404(user_id)
+    set_enabled(user, True)
+    flash(_("%(email)s is enabled.", email=user.email), "success")
+    return see_other(url_for("admin.users"))
+
+
+@blueprint.route("/officers/new", methods=["GET", "POST"])
+@admin_only
+def new_officer():
+    form = OfficerForm()
+    form.office_id.choices = [(0, _("Choose ..."))] + [(office.id, office.name) for office in offices_ordered()]
+    if form.validate_on_submit():
+        if db.session.get(ImmigrationOffice, form.office_id.data) is None:
+            form.office_id.errors.append(_("Choose the office."))
+        elif find_user_by_email(form.email.data):
+            form.email.errors.append(_("An account with this e-mail already exists."))
+        else:
+            create_user(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
+                        role=Role.OFFICER, office_id=form.office_id.data)
+            db.session.commit()
+            flash(_("Officer account created for %(email)s.", email=form.email.data), "success")
+            return see_other(url_for("admin.users"))
+    return render_template("admin/officer_form.html", form=form)
+
+
+@blueprint.route("/offices")
+@admin_only
+def offices():
+    return render_template("admin/offices.html", offices=offices_ordered(), import_form=OfficeImportForm())
+
+
+def _office_or_404(office_id: int) -> ImmigrationOffice:
+    office = db.session.get(ImmigrationOffice, office_id)
+    if office is None:
+        abort(404)
+    return office
+
+
+@blueprint.route("/offices/new", methods=["GET", "POST"])
+@blueprint.route("/offices/<int:office_id>/edit", methods=["GET", "POST"])
+@admin_only
+def office_form(office_id: int | None = None):
+    office = _office_or_404(office_id) if office_id else None
+    form = OfficeForm(obj=office)
+    if request.method == "GET" and office:
+        form.region_codes.data = "\n".join(f"{a.region_code}  # {regions.name(a.region_code)}" for a in office.areas)
+    if form.validate_on_submit():
+        same_code = db.session.execute(select(ImmigrationOffice).where(ImmigrationOffice.code == form.code.data)).scalar_one_or_none()
+        conflicts = area_conflicts(form.area_codes(), office)
+        if same_code is not None and same_code is not office:
+            form.code.errors.append(_("Another office already uses this code."))
+        elif conflicts:
+            form.region_codes.errors.append(", ".join(
+                _("%(code)s belongs to %(office)s", code=code, office=owner.name) for code, owner in conflicts.items()))
+        else:
+            if office is None:
+                office = ImmigrationOffice()
+                db.session.add(office)
+            for name in ("code", "name", "office_class", "address", "phone", "email"):
+                setattr(office, name, getattr(form, name).data or "")
+            db.session.flush()
+            replace_areas(office, form.area_codes())
+            db.session.commit()
+            flash(_("Office %(name)s saved.", name=office.name), "success")
+            return see_other(url_for("admin.offices"))
+    return render_template("admin/office_form.html", form=form, office=office)
+
+
+@blueprint.route("/offices/import", methods=["POST"])
+@admin_only
+def import_offices_csv():
+    form = OfficeImportForm()
+    errors = []
+    if form.validate_on_submit():
+        result = import_offices(decode_upload(form.file.data.read()))
+        if result.ok:
+            flash(_("Imported %(offices)d offices with %(codes)d region codes.", offices=result.offices, codes=result.region_codes), "success")
+            return see_other(url_for("admin.offices"))
+        errors = result.errors
+    return render_template("admin/offices.html", offices=offices_ordered(), import_form=form, import_errors=errors)
+
+
+@blueprint.route("/offices/export.csv")
+@admin_only
+def export_offices_csv():
+    return Response(export_offices(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=offices.csv"})
+
+
+@blueprint.route("/lodgings/no-office")
+@admin_only
+def lodgings_without_office():
+    rows = db.session.execute(select(Lodging).where(Lodging.office_id.is_(None)).order_by(Lodging.created_at)).scalars().all()
+    return render_template("admin/no_office.html", lodgings=rows)

@@ -1,0 +1,23 @@
+"""Role checks for views."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+
+def role_required(*roles: str):
+    """Require a logged-in user with one of ``roles``; others get 404 (nothing to see here)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,104 @@
+"""``flask --app wsgi serasi ...``: administration commands."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .extensions import db
+
+
+@click.group("serasi")
+def serasi_cli():
+    """SERASI Web administration."""
+
+
+@serasi_cli.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrator", help="The admin's full name.")
+@with_appcontext
+def create_admin(email: str, name: str):
+    """Create an admin account. The password comes from SERASI_ADMIN_PASSWORD or a prompt."""
+
+    from .accounts.models import Role
+    from .accounts.services import create_user, find_user_by_email
+    from .passwords import is_common_password
+
+    if find_user_by_email(email):
+        raise click.ClickException(f"an account with {email} already exists")
+    password = os.environ.get("SERASI_ADMIN_PASSWORD") or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    minimum, maximum = current_app.config["PASSWORD_MIN_LENGTH"], current_app.config["PASSWORD_MAX_LENGTH"]
+    if not minimum <= len(password) <= maximum:
+        raise click.ClickException(f"the password must have {minimum} to {maximum} characters")
+    if is_common_password(password):
+        raise click.ClickException("that password is among the most common ones; choose another")
+    create_user(email=email, password=password, full_name=name, role=Role.ADMIN)
+    db.session.commit()
+    click.echo(f"Admin {email} created.")
+
+
+@serasi_cli.command("demo")
+@with_appcontext
+def demo():
+    """Load the demo offices, accounts and lodgings (only what is missing)."""
+    from .demo import load_demo_data, logins_file
+
+    created = load_demo_data()
+    click.echo(f"Demo data loaded; {len(created)} new accounts.")
+    _print_logins(logins_file())
+
+
+@serasi_cli.command("setup")
+@with_appcontext
+def setup():
+    """Upgrade the database; load demo data if it is empty; print the demo logins (``make run``)."""
+    from flask_migrate import upgrade
+
+    from .demo import database_is_empty, load_demo_data, logins_file
+
+    upgrade()
+    if database_is_empty():
+        load_demo_data()
+        click.echo("Empty database: demo data loaded.")
+    _print_logins(logins_file())
+
+
+def _print_logins(path) -> None:
+    if path.exists():
+        click.echo("Demo logins (role, e-mail, password):")
+        click.echo(path.read_text().rstrip())
+
+
+@serasi_cli.group("offices")
+def offices_cli():
+    """Import or export immigration offices and their areas as CSV."""
+
+
+@offices_cli.command("import")
+@click.argument("csv_file", type=click.File("rb"))
+@with_appcontext
+def offices_import(csv_file):
+    """Import offices from CSV_FILE (one row per office and region code); all or nothing."""
+    from .offices.csv_io import decode_upload, import_offices
+
+    result = import_offices(decode_upload(csv_file.read()))
+    if not result.ok:
+        for line, message in result.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        raise click.ClickException(f"{len(result.errors)} bad rows; nothing was imported")
+    click.echo(f"Imported {result.offices} offices with {result.region_codes} region codes.")
+
+
+@offices_cli.command("export")
+@click.argument("csv_file", type=click.File("w"), default="-")
+@with_appcontext
+def offices_export(csv_file):
+    """Write every office and region code as CSV to CSV_FILE (default: standard output)."""
+    from .offices.csv_io import export_offices
+
+    csv_file.write(export_offices())
+    if csv_file is not sys.stdout:
+        click.echo("Exported.", err=True)

@@ -1,0 +1,104 @@
+"""Configuration: defaults in code, overridden by the instance folder and ``SERASI_*`` variables.
+
+Order (later wins): the defaults below, ``instance/config.py`` if present, environment variables,
+then the mapping passed to ``create_app(config=...)``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "ENV_NAME": "development",  # "production" refuses to start without a real secret key
+    "SQLALCHEMY_DATABASE_URI": None,  # None -> SQLite in instance/serasi.db
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    # A page left open for hours must still submit (see docs/engineering decisions).
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "BABEL_DEFAULT_LOCALE": "id",
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+    "LANGUAGES": ["id", "en"],
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Login throttling: failures per e-mail address and per client address in a sliding window.
+    "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    "PASSWORD_MIN_LENGTH": 8,
+    "PASSWORD_MAX_LENGTH": 128,
+    "PAGE_SIZE": 25,
+    "TRUSTED_PROXY_COUNT": 0,  # >0 behind a TLS-terminating proxy (ProxyFix)
+    "DISABLED_PLUGINS": [],
+}
+
+# Environment variables read, with their parser. SERASI_DATABASE_URL and DATABASE_URL are the same.
+_ENVIRONMENT = {
+    "SERASI_ENV": ("ENV_NAME", str),
+    "SERASI_SECRET_KEY": ("SECRET_KEY", str),
+    "SERASI_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SERASI_PAGE_SIZE": ("PAGE_SIZE", int),
+    "SERASI_TRUSTED_PROXY_COUNT": ("TRUSTED_PROXY_COUNT", int),
+    "SERASI_SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in ("1", "true", "yes")),
+    "SERASI_DISABLED_PLUGINS": ("DISABLED_PLUGINS", lambda v: [p.strip() for p in v.split(",") if p.strip()]),
+}
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used (for example production without a secret key)."""
+
+
+def load_config(app, overrides: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from defaults, instance/config.py, the environment and ``overrides``."""
+    app.config.update(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    for variable, (key, parse) in _ENVIRONMENT.items():
+        value = os.environ.get(variable)
+        if value:
+            app.config[key] = parse(value)
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'serasi.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    if not app.config.get("SECRET_KEY"):
+        if app.config["ENV_NAME"] == "production":
+            raise ConfigurationError(
+                "SERASI_SECRET_KEY must be set in production (for example: "
+                "python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        app.config["SECRET_KEY"] = _instance_secret_key(instance)
+    elif app.config["ENV_NAME"] == "production" and len(app.config["SECRET_KEY"]) < 32:
+        raise ConfigurationError("SERASI_SECRET_KEY is too short: use at least 32 random characters.")
+
+
+def _normalise_database_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; we always talk to PostgreSQL through psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """The embedded default: a key generated once and kept in the instance folder."""
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key = secrets.token_hex(32)
+        # Create exclusively so two processes starting together agree on one key.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key)
+    return key_file.read_text().strip()

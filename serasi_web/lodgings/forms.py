@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, SelectField, StringField, TextAreaField, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ..forms import BaseForm, digits_only, phone_number, strip
+from ..reference import regions
+from .types import LODGING_TYPES, lodging_type
+
+# (field name, parent field name, level, label of the empty choice)
+REGION_FIELDS = (
+    ("province_code", None, regions.LEVEL_PROVINCE),
+    ("regency_code", "province_code", regions.LEVEL_REGENCY),
+    ("district_code", "regency_code", regions.LEVEL_DISTRICT),
+    ("village_code", "district_code", regions.LEVEL_VILLAGE),
+)
+
+
+class LodgingForm(BaseForm):
+    name = StringField(_l("Lodging name"), filters=[strip], validators=[DataRequired(_l("Enter the lodging's name.")), Length(max=160, message=_l("Use at most %(max)d characters."))])
+    lodging_type = SelectField(_l("Lodging type"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the lodging type."))])
+    street_address = TextAreaField(_l("Street address"), filters=[strip], description=_l("Street, number, RT/RW, building."), validators=[DataRequired(_l("Enter the street address.")), Length(max=300, message=_l("Use at most %(max)d characters."))])
+    # Choices depend on the chosen parent (see populate_region_choices), which also drops a
+    # value that does not belong to its parent; so "required" is the only check left.
+    province_code = SelectField(_l("Province"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the province."))])
+    regency_code = SelectField(_l("Regency or city"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the regency or city."))])
+    district_code = SelectField(_l("District"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the district."))])
+    village_code = SelectField(_l("Village"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the village."))])
+    postal_code = StringField(_l("Postal code"), filters=[strip], description=_l("Suggested from the village; change it if yours differs."), validators=[Optional(), digits_only(5, _l("A postal code has 5 digits."))])
+    nib = StringField(_l("Business identification number (NIB)"), filters=[strip], description=_l("13 digits; not needed for a private residence."), validators=[Optional(), digits_only(13, _l("The NIB has 13 digits."))])
+    room_count = IntegerField(_l("Number of rooms"), validators=[Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number from %(min)d to %(max)d."))])
+    person_in_charge = StringField(_l("Person in charge"), filters=[strip], validators=[DataRequired(_l("Enter the name of the person in charge.")), Length(max=120, message=_l("Use at most %(max)d characters."))])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(_l("Enter a phone number.")), Length(max=30, message=_l("Use at most %(max)d characters.")), phone_number])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lodging_type.choices = [("", _l("Choose ..."))] + [(t.key, t.label) for t in LODGING_TYPES]
+        self.populate_region_choices()
+
+    def populate_region_choices(self) -> None:
+        """Offer the children of each chosen parent; drop a choice that does not fit its parent."""
+        parent_code = None
+        for field_name, parent_name, _level in REGION_FIELDS:
+            field = getattr(self, field_name)
+            options = regions.children(parent_code) if (parent_name is None or parent_code) else ()
+            field.choices = [("", _l("Choose ..."))] + [(region.code, region.name) for region in options]
+            if field.data and field.data not in {region.code for region in options}:
+                field.data = ""
+            parent_code = field.data or None
+
+    def suggest_postal_code(self, overwrite: bool = False) -> None:
+        village = regions.get(self.village_code.data) if self.village_code.data else None
+        if village and village.postal_code and (overwrite or not self.postal_code.data):
+            self.postal_code.data = village.postal_code
+
+    def validate_lodging_type(self, field):
+        if field.data and lodging_type(field.data) is None:
+            raise ValidationError(_l("Choose a lodging type from the list."))
+
+    def validate_nib(self, field):
+        chosen = lodging_type(self.lodging_type.data or "")
+        if chosen and chosen.commercial and not field.data:
+            raise ValidationError(_l("A commercial lodging must give its NIB."))

@@ -1,0 +1,54 @@
+"""Lodgings: the places where foreigners stay, each routed to the office covering its address."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Optional
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
+    from ..offices.models import ImmigrationOffice
+
+
+class LodgingStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Lodging(db.Model):
+    __tablename__ = "lodging"
+    __table_args__ = (Index("ix_lodging_office_id_status", "office_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    lodging_type: Mapped[str] = mapped_column(String(40))
+    street_address: Mapped[str] = mapped_column(String(300))
+    province_code: Mapped[str] = mapped_column(String(2))
+    regency_code: Mapped[str] = mapped_column(String(5), index=True)
+    district_code: Mapped[str] = mapped_column(String(8), index=True)
+    village_code: Mapped[str] = mapped_column(String(13))
+    postal_code: Mapped[str] = mapped_column(String(5), default="")
+    nib: Mapped[Optional[str]] = mapped_column(String(13))
+    room_count: Mapped[Optional[int]] = mapped_column(Integer)
+    person_in_charge: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(30))
+
+    office_id: Mapped[Optional[int]] = mapped_column(ForeignKey("immigration_office.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=LodgingStatus.PENDING)
+    rejection_reason: Mapped[Optional[str]] = mapped_column(Text)
+    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    owner: Mapped["User"] = relationship(foreign_keys=[owner_id])
+    decided_by: Mapped[Optional["User"]] = relationship(foreign_keys=[decided_by_id])
+    office: Mapped[Optional["ImmigrationOffice"]] = relationship()

@@ -1,0 +1,49 @@
+"""Immigration offices (Kantor Imigrasi) and the region codes that make up their areas."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Optional
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
+
+
+class ImmigrationOffice(db.Model):
+    """An office; its name and class are data (ministries get renamed), never template text."""
+
+    __tablename__ = "immigration_office"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # short stable key for CSV import/export
+    name: Mapped[str] = mapped_column(String(160))
+    office_class: Mapped[str] = mapped_column(String(80), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    areas: Mapped[list["OfficeArea"]] = relationship(
+        back_populates="office", cascade="all, delete-orphan", order_by="OfficeArea.region_code"
+    )
+    officers: Mapped[list["User"]] = relationship(back_populates="office")
+
+
+class OfficeArea(db.Model):
+    """One region code (regency "51.03" or district "51.03.05") in an office's area.
+
+    A code belongs to at most one office; routing picks the most specific code that matches.
+    """
+
+    __tablename__ = "office_area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("immigration_office.id", ondelete="CASCADE"), index=True)
+    region_code: Mapped[str] = mapped_column(String(13), unique=True)
+
+    office: Mapped[ImmigrationOffice] = relationship(back_populates="areas")

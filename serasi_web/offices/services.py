@@ -1,0 +1,80 @@
+"""Managing offices and their areas (used by the admin pages, the CSV import and the demo)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..reference import regions
+from .models import ImmigrationOffice, OfficeArea
+from .routing import reroute_all_lodgings
+
+OFFICE_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,39}$")
+
+
+@dataclass
+class AreaProblem:
+    region_code: str
+    message: str
+
+
+def check_area_code(code: str):
+    """Return (normalised code, problem message or None) for one area code."""
+    normalised = regions.normalise(code)
+    region = regions.get(normalised) if normalised else None
+    if region is None:
+        return code, _l("%(code)s is not a Kemendagri region code.", code=code)
+    if region.level not in (regions.LEVEL_REGENCY, regions.LEVEL_DISTRICT):
+        return normalised, _l("%(code)s is not a regency/city or district code.", code=normalised)
+    return normalised, None
+
+
+def area_conflicts(codes: list[str], office: ImmigrationOffice | None) -> dict[str, ImmigrationOffice]:
+    """Codes that already belong to an office other than ``office``."""
+    if not codes:
+        return {}
+    rows = db.session.execute(select(OfficeArea).where(OfficeArea.region_code.in_(codes))).scalars()
+    return {row.region_code: row.office for row in rows if office is None or row.office_id != office.id}
+
+
+def replace_areas(office: ImmigrationOffice, codes: list[str], reroute: bool = True) -> None:
+    """Make ``codes`` the office's whole area (caller validated them) and re-route lodgings."""
+    # Delete first with SQL: the ORM would insert the new rows before deleting the old ones
+    # and trip the unique constraint when a code is kept.
+    db.session.execute(delete(OfficeArea).where(OfficeArea.office_id == office.id))
+    db.session.flush()
+    db.session.expire(office, ["areas"])
+    for code in dict.fromkeys(codes):
+        db.session.add(OfficeArea(office_id=office.id, region_code=code))
+    db.session.flush()
+    if reroute:
+        reroute_all_lodgings()
+
+
+def offices_ordered() -> list[ImmigrationOffice]:
+    return list(db.session.execute(select(ImmigrationOffice).order_by(ImmigrationOffice.name)).scalars())
+
+
+@dataclass
+class OfficeRow:
+    code: str
+    name: str
+    office_class: str = ""
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    region_codes: list[str] = field(default_factory=list)
+
+
+def upsert_office(row: OfficeRow) -> ImmigrationOffice:
+    office = db.session.execute(select(ImmigrationOffice).where(ImmigrationOffice.code == row.code)).scalar_one_or_none()
+    if office is None:
+        office = ImmigrationOffice(code=row.code)
+        db.session.add(office)
+    office.name, office.office_class, office.address = row.name, row.office_class, row.address
+    office.phone, office.email = row.phone, row.email
+    db.session.flush()
+    return office

@@ -1,0 +1,33 @@
+"""Template globals and filters: region and country names, local times, lodging types."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+
+from .i18n import LANGUAGE_NAMES
+from .lodgings.types import lodging_type_label
+from .reference import countries, regions
+
+
+def local_time(value: datetime | None, region_code: str = "", style: str = "medium") -> str:
+    """A UTC timestamp shown in the time zone of ``region_code`` (WIB/WITA/WIT), with its label."""
+    if value is None:
+        return ""
+    if not region_code:
+        return format_datetime(value, style)
+    zone = regions.time_zone_of(region_code)
+    local = value.astimezone(zone)
+    return f"{format_datetime(local.replace(tzinfo=None), style)} {regions.time_zone_label(region_code)}"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        region_name=regions.name,
+        country_name=lambda code: countries.country_name(code, str(get_locale())),
+        lodging_type_label=lodging_type_label,
+        language_names=LANGUAGE_NAMES,
+        current_locale=lambda: str(get_locale()),
+    )
+    app.jinja_env.filters["local_time"] = local_time

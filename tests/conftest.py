@@ -1,0 +1,152 @@
+"""Fixtures: an app on SQLite (always) and PostgreSQL (when SERASI_TEST_DATABASE_URL is set),
+a client, and users of each role.
+
+The schema is built once per session through the migrations (never ``create_all``), then each
+test gets a fresh copy: a copied SQLite file, or truncated PostgreSQL tables.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from serasi_web import create_app
+from serasi_web.extensions import db
+
+from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_offices, make_user, skip_or_fail
+
+POSTGRES_URL = os.environ.get("SERASI_TEST_DATABASE_URL", "")
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False}
+
+
+def _upgrade(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance)})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.db"
+    _upgrade(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(tmp_path_factory) -> str | None:
+    if not POSTGRES_URL:
+        return None
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    _upgrade(POSTGRES_URL, tmp_path_factory.mktemp("pg-instance"))
+    return POSTGRES_URL
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = connection.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )).scalars().all()
+        if tables:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "serasi.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_schema")
+    if not url:
+        skip_or_fail("SERASI_TEST_DATABASE_URL is not set: PostgreSQL variant not run")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """The settings of the ``app`` fixture; override this fixture to change them."""
+    return {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance")}
+
+
+@pytest.fixture
+def app(app_config):
+    application = create_app(app_config)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def offices(app):
+    """Kanim Jakarta Barat, Ngurah Rai and Denpasar with their real areas, keyed by short name."""
+    return make_offices()
+
+
+@pytest.fixture
+def operator(app):
+    return make_user("operator@example.com")
+
+
+@pytest.fixture
+def other_operator(app):
+    return make_user("other.operator@example.com")
+
+
+@pytest.fixture
+def officer(app, offices):
+    """An officer of Kanim Ngurah Rai."""
+    return make_user("officer.ngurahrai@example.com", role="officer", office_id=offices["ngurah_rai"].id)
+
+
+@pytest.fixture
+def denpasar_officer(app, offices):
+    return make_user("officer.denpasar@example.com", role="officer", office_id=offices["denpasar"].id)
+
+
+@pytest.fixture
+def admin(app):
+    return make_user("admin@example.com", role="admin")
+
+
+@pytest.fixture
+def operator_client(app, operator):
+    client = app.test_client()
+    login(client, operator.email)
+    return client
+
+
+@pytest.fixture
+def officer_client(app, officer):
+    client = app.test_client()
+    login(client, officer.email)
+    return client
+
+
+@pytest.fixture
+def admin_client(app, admin):
+    client = app.test_client()
+    login(client, admin.email)
+    return client
+
+
+__all__ = ["REQUIRE_ALL", "TEST_PASSWORD"]
