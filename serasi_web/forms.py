@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import ValidationError
+from wtforms import SelectChoice, ValidationError
+
+
+def select_choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices (tuples are deprecated since WTForms 3.3)."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
 
 
 class Stripped:

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from serasi_web import create_app
@@ -82,9 +83,22 @@ def app_config(database_url, tmp_path) -> dict:
     return {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance")}
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps an app context open for the test's own queries; without this,
+    requests would reuse it and share ``g`` (and the logged-in user) between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(app_config):
     application = create_app(app_config)
+    application.test_client_class = RequestIsolatedClient
     with application.app_context():
         yield application
         db.session.remove()

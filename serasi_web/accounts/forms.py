@@ -5,15 +5,15 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..forms import BaseForm, strip
+from ..forms import BaseForm, select_choices, strip
 from ..passwords import is_common_password
 from .models import AccountKind
 
-ACCOUNT_KIND_CHOICES = [
+ACCOUNT_KIND_CHOICES = select_choices([
     (AccountKind.LODGING_BUSINESS.value, _l("Lodging business (hotel, villa, kos, guest house ...)")),
     (AccountKind.COMPANY.value, _l("Company (mess hall, housing for employees)")),
     (AccountKind.INDIVIDUAL.value, _l("Individual host (private residence)")),
-]
+])
 
 
 def strong_password(form, field):
@@ -43,5 +43,6 @@ class LoginForm(BaseForm):
 class OfficerForm(BaseForm):
     full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter the officer's name.")), Length(max=120)])
     email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254)])
-    office_id = SelectField(_l("Immigration office"), coerce=int, validators=[DataRequired(_l("Choose the office."))])
+    office_id = SelectField(_l("Immigration office"), coerce=int, invalid_choice_message=_l("Choose the office."),
+                            validators=[DataRequired(_l("Choose the office."))])
     password = PasswordField(_l("Initial password"), description=_l("Give it to the officer in person; at least 8 characters."), validators=[DataRequired(_l("Choose a password.")), strong_password])

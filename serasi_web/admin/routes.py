@@ -10,6 +10,7 @@ from ..accounts.models import Role, User
 from ..accounts.services import create_user, find_user_by_email, set_enabled
 from ..auth import role_required
 from ..extensions import db
+from ..forms import select_choices
 from ..htmx import see_other
 from ..lodgings.models import Lodging
 from ..offices.csv_io import decode_upload, export_offices, import_offices
@@ -80,7 +81,7 @@ def enable_user(user_id: int):
 @admin_only
 def new_officer():
     form = OfficerForm()
-    form.office_id.choices = [(0, _("Choose ..."))] + [(office.id, office.name) for office in offices_ordered()]
+    form.office_id.choices = select_choices([(0, _("Choose ..."))] + [(office.id, office.name) for office in offices_ordered()])
     if form.validate_on_submit():
         if db.session.get(ImmigrationOffice, form.office_id.data) is None:
             form.office_id.errors.append(_("Choose the office."))

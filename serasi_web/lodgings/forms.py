@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..forms import BaseForm, digits_only, phone_number, strip
+from ..forms import BaseForm, digits_only, phone_number, select_choices, strip
 from ..reference import regions
 from .types import LODGING_TYPES, lodging_type
 
@@ -35,7 +35,7 @@ class LodgingForm(BaseForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.lodging_type.choices = [("", _l("Choose ..."))] + [(t.key, t.label) for t in LODGING_TYPES]
+        self.lodging_type.choices = select_choices([("", _l("Choose ..."))] + [(t.key, t.label) for t in LODGING_TYPES])
         self.populate_region_choices()
 
     def populate_region_choices(self) -> None:
@@ -44,7 +44,7 @@ class LodgingForm(BaseForm):
         for field_name, parent_name, _level in REGION_FIELDS:
             field = getattr(self, field_name)
             options = regions.children(parent_code) if (parent_name is None or parent_code) else ()
-            field.choices = [("", _l("Choose ..."))] + [(region.code, region.name) for region in options]
+            field.choices = select_choices([("", _l("Choose ..."))] + [(region.code, region.name) for region in options])
             if field.data and field.data not in {region.code for region in options}:
                 field.data = ""
             parent_code = field.data or None
