@@ -28,7 +28,7 @@ class LodgingForm(BaseForm):
     district_code = SelectField(_l("District"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the district."))])
     village_code = SelectField(_l("Village"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the village."))])
     postal_code = StringField(_l("Postal code"), filters=[strip], description=_l("Suggested from the village; change it if yours differs."), validators=[Optional(), digits_only(5, _l("A postal code has 5 digits."))])
-    nib = StringField(_l("Business identification number (NIB)"), filters=[strip], description=_l("13 digits; not needed for a private residence."), validators=[Optional(), digits_only(13, _l("The NIB has 13 digits."))])
+    nib = StringField(_l("Business identification number (NIB)"), filters=[strip], description=_l("13 digits; not needed for a private residence."), validators=[digits_only(13, _l("The NIB has 13 digits."))])  # no Optional(): it would skip validate_nib
     room_count = IntegerField(_l("Number of rooms"), validators=[Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number from %(min)d to %(max)d."))])
     person_in_charge = StringField(_l("Person in charge"), filters=[strip], validators=[DataRequired(_l("Enter the name of the person in charge.")), Length(max=120, message=_l("Use at most %(max)d characters."))])
     phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(_l("Enter a phone number.")), Length(max=30, message=_l("Use at most %(max)d characters.")), phone_number])

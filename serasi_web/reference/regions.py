@@ -32,11 +32,11 @@ def parent_of(code: str) -> Optional[str]:
 
 
 def normalise(code: str) -> str:
-    """Accept "5103", "51.03" or " 51.03 " and return the dotted code ("" for nonsense)."""
-    code = (code or "").strip()
-    if not code or len(code) > 16 or not all(ch.isdigit() or ch == "." for ch in code):
+    """Accept "5103", "51.03", "5103.06" or " 51.03 " and return the dotted code ("" for nonsense)."""
+    digits = (code or "").strip().replace(".", "")
+    if not digits.isdigit() or len(digits) not in (2, 4, 6, 10):
         return ""
-    return wilayah.normalize_wilayah_code(code)
+    return wilayah.normalize_wilayah_code(digits)
 
 
 def get(code: str) -> Optional[Region]:

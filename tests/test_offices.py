@@ -1,0 +1,132 @@
+"""Admins manage offices and areas in the UI and by CSV; a bad row names its line and nothing is half-imported."""
+import io
+
+from sqlalchemy import func, select
+
+from serasi_web.extensions import db
+from serasi_web.offices.csv_io import export_offices, import_offices
+from serasi_web.offices.models import ImmigrationOffice, OfficeArea
+
+from .helpers import make_lodging
+
+EN = {"Accept-Language": "en"}
+HEADER = "office_code,office_name,office_class,address,phone,email,region_code\n"
+GOOD = HEADER + (
+    "KANIM-NGURAH-RAI,Kanim Ngurah Rai,Kelas I Khusus TPI,Tuban,+62 361 9351038,,51.03.01\n"
+    "KANIM-NGURAH-RAI,,,,,,51.03.05\n"
+    "KANIM-NGURAH-RAI,,,,,,5103.06\n"
+    "KANIM-DENPASAR,Kanim Denpasar,Kelas I TPI,Renon,,,51.71\n"
+    "KANIM-DENPASAR,,,,,,51.03.02\n"
+)
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_import_creates_offices_and_areas(app):
+    result = import_offices(GOOD)
+    assert result.ok, result.errors
+    assert result.offices == 2 and result.region_codes == 5
+    ngurah_rai = db.session.execute(select(ImmigrationOffice).where(ImmigrationOffice.code == "KANIM-NGURAH-RAI")).scalar_one()
+    assert [a.region_code for a in ngurah_rai.areas] == ["51.03.01", "51.03.05", "51.03.06"]
+
+
+def test_bad_rows_are_named_by_line_and_nothing_is_imported(app):
+    bad = HEADER + (
+        "KANIM-A,Office A,,,,,51.03.01\n"
+        "KANIM-A,,,,,,99.99\n"                 # line 3: no such region
+        "KANIM-B,Office B,,,,,51.03.01\n"      # line 4: code already given on line 2
+        "KANIM-C,Office C,,,,,51\n"            # line 5: a province is not an area level
+        "bad code!,Office D,,,,,51.71\n"       # line 6: office code
+        "KANIM-E,,,,,,51.72\n"                 # line 7: no name
+    )
+    result = import_offices(bad)
+    lines = [line for line, _message in result.errors]
+    assert lines == [3, 4, 5, 6, 7]
+    assert count(ImmigrationOffice) == 0 and count(OfficeArea) == 0
+
+
+def test_region_owned_by_an_office_missing_from_the_file_is_refused(app, offices):
+    result = import_offices(HEADER + "KANIM-NEW,New office,,,,,51.71\n")
+    assert [line for line, _ in result.errors] == [2]
+    assert "KANIM-DENPASAR" in result.errors[0][1]
+
+
+def test_export_then_import_round_trips(app, offices):
+    offices["denpasar"].phone = "+62 361 227828"
+    offices["denpasar"].name = "=HYPERLINK(\"x\")"  # a formula must not run in a spreadsheet
+    db.session.commit()
+    exported = export_offices()
+    assert "'=HYPERLINK" in exported
+    assert import_offices(exported).ok
+    assert export_offices() == exported
+    db.session.refresh(offices["denpasar"])
+    assert offices["denpasar"].phone == "+62 361 227828" and offices["denpasar"].name.startswith("=HYPERLINK")
+
+
+def test_import_moves_lodgings_to_their_new_office(app, offices, operator):
+    lodging = make_lodging(operator)
+    assert lodging.office_id == offices["ngurah_rai"].id
+    exported = export_offices().replace("KANIM-NGURAH-RAI,Kanim Ngurah Rai,,,,,51.03.05\n", "")
+    exported += "KANIM-DENPASAR,,,,,,51.03.05\n"
+    result = import_offices(exported)
+    assert result.ok, result.errors
+    db.session.refresh(lodging)
+    assert lodging.office_id == offices["denpasar"].id
+
+
+def test_semicolon_and_excel_encodings_are_read(app, admin_client):
+    text = GOOD.replace(",", ";")
+    for encoded in (text.encode("utf-16"), text.encode("utf-8-sig"), text.encode("latin-1")):
+        response = admin_client.post("/admin/offices/import", data={"file": (io.BytesIO(encoded), "offices.csv")},
+                                     content_type="multipart/form-data")
+        assert response.status_code == 303
+    assert count(OfficeArea) == 5
+
+
+def test_admin_upload_with_errors_shows_each_line(admin_client):
+    bad = HEADER + "KANIM-A,Office A,,,,,99.99\n"
+    response = admin_client.post("/admin/offices/import", data={"file": (io.BytesIO(bad.encode()), "o.csv")},
+                                 content_type="multipart/form-data", headers=EN)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Line 2" in page and "Nothing was imported" in page
+    response = admin_client.post("/admin/offices/import", data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n\x00\x00"), "x.csv")},
+                                 content_type="multipart/form-data", headers=EN)
+    assert response.status_code == 200 and "Missing columns" in response.get_data(as_text=True)
+
+
+def test_admin_edits_an_office_area_in_the_ui(admin_client, offices, operator):
+    lodging = make_lodging(operator, dict(province_code="52", regency_code="52.71", district_code="52.71.01", village_code=""), name="Hotel Mataram")
+    response = admin_client.post("/admin/offices/new", data={
+        "code": "KANIM-MATARAM", "name": "Kanim Mataram", "region_codes": "52.71  # Kota Mataram\n52.01"})
+    assert response.status_code == 303
+    db.session.refresh(lodging)
+    assert lodging.office.code == "KANIM-MATARAM"
+    response = admin_client.post("/admin/offices/new", data={"code": "KANIM-X", "name": "X", "region_codes": "51.71\nnonsense"}, headers=EN)
+    page = response.get_data(as_text=True)
+    assert "nonsense is not a Kemendagri region code" in page
+    response = admin_client.post("/admin/offices/new", data={"code": "KANIM-X", "name": "X", "region_codes": "51.71"}, headers=EN)
+    assert "belongs to Kanim Denpasar" in response.get_data(as_text=True)
+    edit = admin_client.get(f"/admin/offices/{offices['denpasar'].id}/edit").get_data(as_text=True)
+    assert "51.71  # Kota Denpasar" in edit
+    assert admin_client.get("/admin/offices/9999/edit").status_code == 404
+
+
+def test_cli_import_and_export(app, tmp_path):
+    path = tmp_path / "offices.csv"
+    path.write_text(GOOD)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["serasi", "offices", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["serasi", "offices", "export"])
+    assert "KANIM-DENPASAR,Kanim Denpasar,Kelas I TPI,Renon,,,51.71" in result.output
+    path.write_text(HEADER + "KANIM-A,Office A,,,,,99.99\n")
+    result = runner.invoke(args=["serasi", "offices", "import", str(path)])
+    assert result.exit_code != 0 and "line 2" in result.output
+
+
+def test_only_admins_reach_office_management(operator_client, officer_client):
+    for client in (operator_client, officer_client):
+        assert client.get("/admin/offices").status_code == 404
+        assert client.get("/admin/offices/export.csv").status_code == 404
