@@ -2,3 +2,6 @@
 from .accounts.models import AccountKind, LoginFailure, Role, User, UserSession  # noqa: F401
 from .lodgings.models import Lodging, LodgingStatus  # noqa: F401
 from .offices.models import ImmigrationOffice, OfficeArea  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401,E402
+from .reference.models import VisaIndex  # noqa: F401,E402
+from .stays.models import Stay, StayGroup, StayStatus, StayVersion  # noqa: F401,E402

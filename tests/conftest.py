@@ -121,6 +121,25 @@ def app(app_config):
 
 
 @pytest.fixture
+def another_app(app_config):
+    """Build more apps on the test's database (another gunicorn worker, other settings);
+    their connection pools are closed at the end of the test."""
+    created = []
+
+    def build(**overrides):
+        extra = create_app({**app_config, **overrides})
+        extra.test_client_class = RequestIsolatedClient
+        created.append(extra)
+        return extra
+
+    yield build
+    for extra in created:
+        with extra.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -2,7 +2,6 @@
 import pytest
 from sqlalchemy import select
 
-from serasi_web import create_app
 from serasi_web.accounts.models import LoginFailure, User, UserSession
 from serasi_web.extensions import db
 from serasi_web.passwords import verify_password
@@ -84,18 +83,15 @@ def test_disabling_an_account_ends_its_sessions(app, operator, admin_client):
     assert "has been disabled" in page.get_data(as_text=True)
 
 
-def test_login_throttling_holds_across_processes_sharing_the_database(app, app_config, operator):
+def test_login_throttling_holds_across_processes_sharing_the_database(app, another_app, operator):
     """Five failures lock the account for everyone, even through a second app (another worker)."""
     client = app.test_client()
     for _ in range(5):
         client.post("/login", data={"email": operator.email, "password": "wrong password!"})
-    other_worker = create_app(app_config)
-    with other_worker.app_context():
-        response = other_worker.test_client().post("/login", data={"email": operator.email, "password": TEST_PASSWORD}, headers={"Accept-Language": "en"})
-        assert response.status_code == 200
-        assert "Too many failed attempts" in response.get_data(as_text=True)
-        db.session.remove()
-        db.engine.dispose()
+    other_worker = another_app()
+    response = other_worker.test_client().post("/login", data={"email": operator.email, "password": TEST_PASSWORD}, headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert "Too many failed attempts" in response.get_data(as_text=True)
 
 
 def test_successful_login_forgives_earlier_failures(client, operator):

@@ -76,8 +76,8 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     assert page.status_code in (200, 503)  # pages that need no query still render
 
 
-def test_forms_without_a_csrf_token_are_refused(app_config, tmp_path, app, operator):
-    protected = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+def test_forms_without_a_csrf_token_are_refused(another_app, operator):
+    protected = another_app(WTF_CSRF_ENABLED=True)
     client = protected.test_client()
     response = client.post("/login", data={"email": operator.email, "password": "whatever"}, headers={"Accept-Language": "en"})
     assert response.status_code == 400 and "security token" in response.get_data(as_text=True)

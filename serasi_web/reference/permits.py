@@ -1,0 +1,52 @@
+"""Stay permits (izin tinggal), travel document types, purposes and sexes."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..extensions import db
+
+STAY_PERMITS = {
+    "bvk": _l("Visa-free visit (BVK)"),
+    "voa": _l("Visa on arrival (VoA / e-VOA)"),
+    "itk": _l("Visit visa (ITK)"),
+    "itas": _l("Limited stay permit (ITAS / KITAS)"),
+    "itap": _l("Permanent stay permit (ITAP / KITAP)"),
+    "diplomatic": _l("Diplomatic stay permit"),
+    "service": _l("Service stay permit"),
+}
+DOCUMENT_TYPES = {"passport": _l("Passport"), "other": _l("Other travel document")}
+PURPOSES = {
+    "tourism": _l("Tourism"), "business": _l("Business"), "family": _l("Family visit"),
+    "work": _l("Work"), "study": _l("Study"), "other": _l("Other"),
+}
+SEXES = {"M": _l("Male"), "F": _l("Female"), "X": _l("Unspecified (X)")}
+
+# The starting content of the editable visa index table (a migration loads it once).
+DEFAULT_VISA_INDEXES = [
+    ("B1", "Visa on arrival (tourism, government visit, business talks, transit)", "voa"),
+    ("C1", "Single-entry visit visa: tourism", "itk"),
+    ("C2", "Single-entry visit visa: business", "itk"),
+    ("C3", "Single-entry visit visa: medical treatment", "itk"),
+    ("C6", "Single-entry visit visa: family", "itk"),
+    ("C7", "Single-entry visit visa: arts, culture, sport", "itk"),
+    ("D1", "Multiple-entry visit visa: tourism", "itk"),
+    ("D2", "Multiple-entry visit visa: business", "itk"),
+    ("E23", "Limited stay visa: work", "itas"),
+    ("E28A", "Limited stay visa: investment", "itas"),
+    ("E30A", "Limited stay visa: study", "itas"),
+    ("E31A", "Limited stay visa: family unification with an Indonesian citizen", "itas"),
+    ("E33E", "Limited stay visa: repeat traveller", "itas"),
+    ("E33F", "Limited stay visa: retirement", "itas"),
+    ("E33G", "Limited stay visa: remote worker", "itas"),
+]
+
+
+def suggested_permit(visa_index: str) -> str:
+    """The stay permit that usually goes with ``visa_index`` ("" when unknown)."""
+    from .models import VisaIndex
+
+    if not visa_index:
+        return ""
+    row = db.session.execute(select(VisaIndex.suggested_permit).where(VisaIndex.code == visa_index.strip().upper())).first()
+    return row[0] if row else ""
