@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from .officer.routes import blueprint as officer
     from .pages import blueprint as pages
     from .reference.routes import blueprint as reference
+    from .stays.routes import blueprint as stays
 
-    for blueprint in (pages, health, accounts, lodgings, reference, officer, admin):
+    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, admin):
         app.register_blueprint(blueprint)

@@ -20,9 +20,9 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render_page_or_fragment(page: str, fragment: str, **context) -> Response:
-    """Render ``fragment`` for htmx, ``page`` (which includes the fragment) otherwise."""
-    response = make_response(render_template(fragment if wants_fragment() else page, **context))
+def render_page_or_fragment(page_template: str, fragment_template: str, **context) -> Response:
+    """Render the fragment for htmx, the page (which includes the fragment) otherwise."""
+    response = make_response(render_template(fragment_template if wants_fragment() else page_template, **context))
     response.vary.add("HX-Request")
     return response
 

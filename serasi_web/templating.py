@@ -4,11 +4,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 
 from .i18n import LANGUAGE_NAMES
 from .lodgings.types import lodging_type_label
-from .reference import countries, regions
+from .reference import countries, permits, regions
+
+_LABELS = {
+    "purpose": permits.PURPOSES, "sex": permits.SEXES, "document_type": permits.DOCUMENT_TYPES,
+    "stay_permit": permits.STAY_PERMITS,
+}
+
+
+def label_of(kind: str, key: str) -> str:
+    """The translated label of a code (purpose, sex, document type, stay permit)."""
+    found = _LABELS.get(kind, {}).get(key)
+    return str(found) if found is not None else (key or "")
 
 
 def local_time(value: datetime | None, region_code: str = "", style: str = "medium") -> str:
@@ -29,5 +40,8 @@ def init_app(app: Flask) -> None:
         lodging_type_label=lodging_type_label,
         language_names=LANGUAGE_NAMES,
         current_locale=lambda: str(get_locale()),
+        label_of=label_of,
+        lodging_time_zone=lambda lodging: regions.time_zone_label(lodging.province_code),
     )
+    app.jinja_env.filters["format_date"] = lambda value, style="medium": format_date(value, style) if value else ""
     app.jinja_env.filters["local_time"] = local_time

@@ -77,3 +77,35 @@ def lodging_values(address: dict = KUTA_SELATAN_JIMBARAN, **overrides) -> dict:
 
 def make_lodging(owner, address: dict = KUTA_SELATAN_JIMBARAN, **overrides):
     return register_lodging(owner, lodging_values(address, **overrides))
+
+
+def local_now(zone: str = "Asia/Makassar", delta_hours: float = 0):
+    """A naive local time string for datetime-local inputs (Bali is WITA, UTC+8)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.now(ZoneInfo(zone)) + timedelta(hours=delta_hours)
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def guest_form(**overrides) -> dict:
+    """What an operator types into the report form for one adult guest (checked in an hour ago)."""
+    from datetime import date, timedelta
+
+    data = dict(
+        surname="Eriksson", given_names="Anna María", sex="F", date_of_birth="1974-08-12", place_of_birth="Stockholm",
+        nationality="SWE", document_type="passport", document_number="l8989 02c3", issuing_state="SWE",
+        document_expiry=(date.today() + timedelta(days=2000)).isoformat(), entry_date=(date.today() - timedelta(days=3)).isoformat(), port_of_entry="Ngurah Rai", visa_index="C1",
+        stay_permit="", permit_number="", permit_valid_until="", entry_stamp_qr="",
+        check_in_at=local_now(delta_hours=-1), planned_check_out="", room="7", purpose="tourism", notes="",
+        accompanying_stay_id="", action="submit",
+    )
+    data.update(overrides)
+    return data
+
+
+def report_guest(client, lodging, **overrides):
+    """Submit a guest report through the form; returns the new stay's id."""
+    response = client.post(f"/lodgings/{lodging.id}/stays/new", data=guest_form(**overrides))
+    assert response.status_code == 303, re.findall(r"class=\"(?:error|flash[^\"]*)\"[^>]*>([^<]*)", response.get_data(as_text=True))
+    return int(response.location.rstrip("/").split("/")[-1])

@@ -103,10 +103,10 @@ def test_successful_login_forgives_earlier_failures(client, operator):
 
 def test_login_redirects_only_to_local_paths(client, operator):
     response = client.post("/login?next=https://evil.example/", data={"email": operator.email, "password": TEST_PASSWORD})
-    assert response.location == "/lodgings/"
+    assert response.location == "/dashboard"
     response = client.post("/logout")
     response = client.post("/login?next=//evil.example/x", data={"email": operator.email, "password": TEST_PASSWORD})
-    assert response.location == "/lodgings/"
+    assert response.location == "/dashboard"
 
 
 def test_roles_only_reach_their_pages(app, operator_client, officer_client, admin_client):

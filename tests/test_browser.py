@@ -47,7 +47,7 @@ def test_sign_up_log_in_and_register_a_lodging(app, offices, javascript, languag
         page.fill("#email", f"wayan.{language}.{javascript}@example.com")
         page.fill("#password", "kos melati jimbaran 2026")
         page.click(f"main form button:has-text('{words['login']}')")
-        page.wait_for_url("**/lodgings/")
+        page.wait_for_url("**/dashboard")
 
         page.goto(base_url + "/lodgings/new")
         page.fill("#name", "Kos Melati Jimbaran")

@@ -33,7 +33,7 @@ def home_for(user) -> str:
         return url_for("admin.index")
     if user.role == Role.OFFICER:
         return url_for("officer.lodgings")
-    return url_for("lodgings.index")
+    return url_for("stays.dashboard")
 
 
 @blueprint.route("/signup", methods=["GET", "POST"])

@@ -92,3 +92,39 @@ def reopen_lodging(lodging_id: int):
         reopen(lodging)
         flash(_("%(name)s is back in the queue.", name=lodging.name), "info")
     return see_other(url_for("officer.lodging", lodging_id=lodging.id))
+
+
+# ---- reports of the office's area ---------------------------------------------------------
+
+def _office_stay_or_404(stay_id: int):
+    from ..stays.models import Stay
+
+    stay = db.session.execute(
+        select(Stay).join(Lodging, Stay.lodging_id == Lodging.id)
+        .where(Stay.id == stay_id, Lodging.office_id == current_user.office_id, Stay.status != "draft")
+    ).scalar_one_or_none()
+    if stay is None:
+        abort(404)
+    return stay
+
+
+@blueprint.route("/stays")
+@officer_only
+def stays():
+    """Reports received from the office's area, newest first (drafts are not reports yet)."""
+    from ..stays.models import Stay
+
+    query = (select(Stay).join(Lodging, Stay.lodging_id == Lodging.id)
+             .where(Lodging.office_id == current_user.office_id, Stay.reported_at.is_not(None))
+             .order_by(Stay.updated_at.desc(), Stay.id.desc()))
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template("officer/stays.html", page=page)
+
+
+@blueprint.route("/stays/<int:stay_id>")
+@officer_only
+def stay(stay_id: int):
+    from ..stays.services import is_minor
+
+    stay = _office_stay_or_404(stay_id)
+    return render_template("officer/stay.html", stay=stay, is_minor=is_minor(stay))

@@ -22,26 +22,6 @@ PURPOSES = {
 }
 SEXES = {"M": _l("Male"), "F": _l("Female"), "X": _l("Unspecified (X)")}
 
-# The starting content of the editable visa index table (a migration loads it once).
-DEFAULT_VISA_INDEXES = [
-    ("B1", "Visa on arrival (tourism, government visit, business talks, transit)", "voa"),
-    ("C1", "Single-entry visit visa: tourism", "itk"),
-    ("C2", "Single-entry visit visa: business", "itk"),
-    ("C3", "Single-entry visit visa: medical treatment", "itk"),
-    ("C6", "Single-entry visit visa: family", "itk"),
-    ("C7", "Single-entry visit visa: arts, culture, sport", "itk"),
-    ("D1", "Multiple-entry visit visa: tourism", "itk"),
-    ("D2", "Multiple-entry visit visa: business", "itk"),
-    ("E23", "Limited stay visa: work", "itas"),
-    ("E28A", "Limited stay visa: investment", "itas"),
-    ("E30A", "Limited stay visa: study", "itas"),
-    ("E31A", "Limited stay visa: family unification with an Indonesian citizen", "itas"),
-    ("E33E", "Limited stay visa: repeat traveller", "itas"),
-    ("E33F", "Limited stay visa: retirement", "itas"),
-    ("E33G", "Limited stay visa: remote worker", "itas"),
-]
-
-
 def suggested_permit(visa_index: str) -> str:
     """The stay permit that usually goes with ``visa_index`` ("" when unknown)."""
     from .models import VisaIndex

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DateTimeLocalField, HiddenField, RadioField, SelectField, StringField, TextAreaField, ValidationError
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..forms import BaseForm, select_choices, strip
 from ..reference import countries
@@ -58,15 +58,15 @@ class GuestFields(BaseForm):
     surname = StringField(_l("Surname"), filters=[strip], validators=[DataRequired(_l("Enter the surname.")), Length(max=100, message=_MAX), person_name])
     given_names = StringField(_l("Given names"), filters=[strip], description=_l("Leave empty if the passport shows only one name."), validators=[Length(max=100, message=_MAX), person_name])
     sex = RadioField(_l("Sex"), choices=select_choices(SEXES.items()), validate_choice=False, validators=[DataRequired(_l("Choose the sex.")), one_of(SEXES, _l("Choose the sex."))])
-    date_of_birth = DateField(_l("Date of birth"), format=DATE_FORMATS, validators=[DataRequired(_l("Enter the date of birth."))])
+    date_of_birth = DateField(_l("Date of birth"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the date of birth."))])
     place_of_birth = StringField(_l("Place of birth"), filters=[strip], validators=[Length(max=100, message=_MAX)])
     nationality = SelectField(_l("Nationality"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the nationality.")), known_country])
     document_type = SelectField(_l("Document type"), choices=select_choices(DOCUMENT_TYPES.items()), validate_choice=False, default="passport",
                                 validators=[DataRequired(_l("Choose the document type.")), one_of(DOCUMENT_TYPES, _l("Choose the document type."))])
     document_number = StringField(_l("Document number"), filters=[upper_compact], validators=[DataRequired(_l("Enter the document number."))])
     issuing_state = SelectField(_l("Issuing state"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the issuing state.")), known_country])
-    document_expiry = DateField(_l("Document expiry date"), format=DATE_FORMATS, validators=[DataRequired(_l("Enter the expiry date."))])
-    entry_date = DateField(_l("Date of entry"), format=DATE_FORMATS, validators=[DataRequired(_l("Enter the date of entry into Indonesia."))])
+    document_expiry = DateField(_l("Document expiry date"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the expiry date."))])
+    entry_date = DateField(_l("Date of entry"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the date of entry into Indonesia."))])
     port_of_entry = StringField(_l("Port of entry"), filters=[strip], description=_l("Airport, seaport or land crossing (TPI)."), validators=[Length(max=100, message=_MAX)])
     visa_index = StringField(_l("Visa index"), filters=[upper_strip], description=_l("For example C1, B1 or E33G; the stay permit is suggested from it."), validators=[Length(max=12, message=_MAX)])
     stay_permit = SelectField(_l("Stay permit"), choices=[], validate_choice=False, validators=[Optional(), one_of(STAY_PERMITS, _l("Choose a stay permit from the list."))])
@@ -100,7 +100,7 @@ class StayFields(BaseForm):
     """Dates and room of the stay: shared by the members of a group."""
 
     check_in_at = DateTimeLocalField(_l("Check-in"), format=DATETIME_FORMATS, description=_l("Local time of the lodging."),
-                                     validators=[DataRequired(_l("Enter the check-in date and time."))])
+                                     validators=[InputRequired(_l("Enter the check-in date and time."))])
     planned_check_out = DateField(_l("Planned check-out"), format=DATE_FORMATS, validators=[Optional()])
     room = StringField(_l("Room"), filters=[strip], validators=[Length(max=40, message=_MAX)])
     purpose = SelectField(_l("Purpose"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the purpose of the stay.")), one_of(PURPOSES, _l("Choose the purpose of the stay."))])
@@ -132,7 +132,7 @@ class CorrectionForm(StayForm):
 
 class CheckOutForm(BaseForm):
     checked_out_at = DateTimeLocalField(_l("Check-out date and time"), format=DATETIME_FORMATS, description=_l("Local time of the lodging."),
-                                        validators=[DataRequired(_l("Enter the check-out date and time."))])
+                                        validators=[InputRequired(_l("Enter the check-out date and time."))])
 
 
 FUTURE_TOLERANCE = timedelta(minutes=10)

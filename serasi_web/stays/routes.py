@@ -1,0 +1,436 @@
+"""The operator's reporting pages: report a guest or a group, drafts, corrections, voiding,
+check-out, receipts, the dashboard; and the public receipt verification page."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import segno
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ..accounts.models import Role
+from ..auth import role_required
+from ..database import utcnow
+from ..extensions import db
+from ..htmx import render_page_or_fragment, see_other
+from ..lodgings.models import Lodging
+from ..lodgings.services import get_own_lodging_or_404, lodgings_of
+from ..reference.permits import suggested_permit
+from . import services
+from .forms import CheckOutForm, CorrectionForm, GroupForm, GuestFields, ReasonForm, StayForm
+from .models import Stay, StayGroup, StayStatus
+from .queries import VIEWS, count, stays_query
+from .receipts import receipt_number_from_token, verification_token
+
+blueprint = Blueprint("stays", __name__)
+operator_only = role_required(Role.OPERATOR)
+DASHBOARD_LIST_SIZE = 10
+
+
+# ---- scoping ------------------------------------------------------------------------------
+
+def get_own_stay_or_404(stay_id: int) -> Stay:
+    stay = db.session.execute(
+        select(Stay).join(Lodging, Stay.lodging_id == Lodging.id).where(Stay.id == stay_id, Lodging.owner_id == current_user.id)
+    ).scalar_one_or_none()
+    if stay is None:
+        abort(404)
+    return stay
+
+
+def get_own_group_or_404(group_id: int) -> StayGroup:
+    group = db.session.execute(
+        select(StayGroup).join(Lodging, StayGroup.lodging_id == Lodging.id).where(StayGroup.id == group_id, Lodging.owner_id == current_user.id)
+    ).scalar_one_or_none()
+    if group is None:
+        abort(404)
+    return group
+
+
+# ---- form helpers -------------------------------------------------------------------------
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+def _report_values(form, lodging: Lodging, fields=services.REPORT_FIELDS) -> dict:
+    values = {name: getattr(form, name).data for name in fields if hasattr(form, name)}
+    if values.get("check_in_at"):
+        values["check_in_at"] = services.to_utc(values["check_in_at"], lodging)
+    return values
+
+
+def _accompanying_choices(form, lodging: Lodging, exclude_id: int | None = None, group: StayGroup | None = None) -> None:
+    """Offer the open adult stays of the lodging (or of the group) as accompanying adults."""
+    if group is not None:
+        candidates = [m for m in group.members if m.status != StayStatus.VOIDED]
+    else:
+        candidates = db.session.execute(
+            select(Stay).where(Stay.lodging_id == lodging.id, Stay.status.in_(("draft", "reported"))).order_by(Stay.surname).limit(200)
+        ).scalars().all()
+    adults = [s for s in candidates if s.id != exclude_id and not services.is_minor(s)]
+    from ..forms import select_choices
+
+    form.accompanying_stay_id.choices = select_choices([("", _("None"))] + [(s.id, f"{s.full_name} ({s.document_number})") for s in adults])
+    form._adult_ids = {s.id for s in adults}
+
+
+def _accompanying_value(form) -> tuple[int | None, bool]:
+    raw = form.accompanying_stay_id.data
+    if not raw:
+        return None, True
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None, False
+    return (value, True) if value in getattr(form, "_adult_ids", set()) else (None, False)
+
+
+def _apply_errors(form, error: services.StayError) -> None:
+    for field_name, message in error.field_errors.items():
+        field = getattr(form, field_name, None)
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+        else:
+            flash(f"{field_name}: {message}" if field_name else message, "error")
+
+
+def _prefill_check_in(form, lodging: Lodging) -> None:
+    if not form.check_in_at.data:
+        form.check_in_at.data = services.to_local(utcnow(), lodging).replace(tzinfo=None, second=0, microsecond=0)
+
+
+# ---- report one guest ---------------------------------------------------------------------
+
+@blueprint.route("/lodgings/<int:lodging_id>/stays/new", methods=["GET", "POST"])
+@operator_only
+def new(lodging_id: int):
+    lodging = get_own_lodging_or_404(current_user, lodging_id)
+    form = StayForm(locale=_locale())
+    _accompanying_choices(form, lodging)
+    if request.method == "GET":
+        form.form_token.data = secrets.token_urlsafe(32)
+        form.visa_index.data = request.args.get("visa_index", "")
+        _prefill_check_in(form, lodging)
+    elif form.validate_on_submit():
+        accompanying, ok = _accompanying_value(form)
+        if not ok:
+            form.accompanying_stay_id.errors = [_("Choose an adult from the list.")]
+        else:
+            values = _report_values(form, lodging) | {"accompanying_stay_id": accompanying}
+            submit = request.form.get("action") == "submit"
+            try:
+                result = services.create_stay(lodging, values, current_user, submit=submit, form_token=form.form_token.data or None)
+            except services.DuplicateStay as duplicate:
+                _apply_errors(form, duplicate)
+                return render_template("stays/form.html", form=form, lodging=lodging, stay=None, duplicate=duplicate.existing)
+            except services.StayError as error:
+                _apply_errors(form, error)
+            else:
+                stay = result.stay
+                if result.created:
+                    flash(_("Report submitted. Receipt %(number)s.", number=stay.receipt_number) if stay.receipt_number
+                          else _("Draft saved. Submit it before %(deadline)s.", deadline=_deadline_text(stay)), "success")
+                return see_other(url_for("stays.show", stay_id=stay.id))
+    return render_template("stays/form.html", form=form, lodging=lodging, stay=None, duplicate=None)
+
+
+def _deadline_text(stay: Stay) -> str:
+    from ..templating import local_time
+
+    return local_time(stay.deadline_at, stay.lodging.province_code, "short")
+
+
+@blueprint.route("/stays/permit-field")
+@operator_only
+def permit_field():
+    """htmx: the stay permit select, pre-set from the visa index typed (when still empty)."""
+    form = GuestFields(formdata=request.args, locale=_locale(), meta={"csrf": False})
+    if not form.stay_permit.data:
+        form.stay_permit.data = suggested_permit(form.visa_index.data or "")
+        if form.stay_permit.data:
+            form.stay_permit.description = _("Suggested from the visa index; check it.")
+    return render_page_or_fragment("stays/permit_page.html", "stays/_permit_field.html", form=form)
+
+
+@blueprint.route("/stays/<int:stay_id>")
+@operator_only
+def show(stay_id: int):
+    stay = get_own_stay_or_404(stay_id)
+    return render_template("stays/show.html", stay=stay, is_minor=services.is_minor(stay), now=utcnow())
+
+
+@blueprint.route("/stays/<int:stay_id>/edit", methods=["GET", "POST"])
+@operator_only
+def edit(stay_id: int):
+    stay = get_own_stay_or_404(stay_id)
+    if stay.status != StayStatus.DRAFT:
+        return see_other(url_for("stays.correct", stay_id=stay.id))
+    form = StayForm(obj=stay, locale=_locale())
+    _accompanying_choices(form, stay.lodging, exclude_id=stay.id)
+    if request.method == "GET":
+        form.check_in_at.data = services.to_local(stay.check_in_at, stay.lodging).replace(tzinfo=None)
+        form.accompanying_stay_id.data = str(stay.accompanying_stay_id or "")
+    elif form.validate_on_submit():
+        accompanying, ok = _accompanying_value(form)
+        if not ok:
+            form.accompanying_stay_id.errors = [_("Choose an adult from the list.")]
+        else:
+            values = _report_values(form, stay.lodging) | {"accompanying_stay_id": accompanying}
+            try:
+                services.update_draft(stay, values, current_user, submit=request.form.get("action") == "submit")
+            except services.DuplicateStay as duplicate:
+                _apply_errors(form, duplicate)
+                return render_template("stays/form.html", form=form, lodging=stay.lodging, stay=stay, duplicate=duplicate.existing)
+            except services.StayError as error:
+                _apply_errors(form, error)
+            else:
+                flash(_("Report submitted. Receipt %(number)s.", number=stay.receipt_number) if stay.receipt_number else _("Draft saved."), "success")
+                return see_other(url_for("stays.show", stay_id=stay.id))
+    return render_template("stays/form.html", form=form, lodging=stay.lodging, stay=stay, duplicate=None)
+
+
+@blueprint.route("/stays/<int:stay_id>/submit", methods=["POST"])
+@operator_only
+def submit(stay_id: int):
+    stay = get_own_stay_or_404(stay_id)
+    if stay.status == StayStatus.DRAFT:
+        try:
+            services.submit(stay, current_user)
+            flash(_("Report submitted. Receipt %(number)s.", number=stay.receipt_number), "success")
+        except services.StayError as error:
+            db.session.rollback()
+            for message in error.field_errors.values():
+                flash(message, "error")
+            return see_other(url_for("stays.edit", stay_id=stay.id))
+    return see_other(url_for("stays.show", stay_id=stay.id))
+
+
+@blueprint.route("/stays/<int:stay_id>/correct", methods=["GET", "POST"])
+@operator_only
+def correct(stay_id: int):
+    stay = get_own_stay_or_404(stay_id)
+    if stay.status == StayStatus.DRAFT:
+        return see_other(url_for("stays.edit", stay_id=stay.id))
+    if stay.status == StayStatus.VOIDED:
+        abort(404)
+    form = CorrectionForm(obj=stay, locale=_locale())
+    _accompanying_choices(form, stay.lodging, exclude_id=stay.id)
+    if request.method == "GET":
+        form.check_in_at.data = services.to_local(stay.check_in_at, stay.lodging).replace(tzinfo=None)
+        form.accompanying_stay_id.data = str(stay.accompanying_stay_id or "")
+    elif form.validate_on_submit():
+        accompanying, ok = _accompanying_value(form)
+        if not ok:
+            form.accompanying_stay_id.errors = [_("Choose an adult from the list.")]
+        else:
+            values = _report_values(form, stay.lodging) | {"accompanying_stay_id": accompanying}
+            try:
+                changed = services.correct(stay, values, form.reason.data, current_user)
+            except services.DuplicateStay as duplicate:
+                _apply_errors(form, duplicate)
+                return render_template("stays/correct.html", form=form, stay=stay, duplicate=duplicate.existing)
+            except services.StayError as error:
+                db.session.rollback()
+                stay = get_own_stay_or_404(stay_id)
+                _apply_errors(form, error)
+            else:
+                flash(_("Correction saved as version %(version)d.", version=stay.version) if changed else _("Nothing was changed."),
+                      "success" if changed else "info")
+                return see_other(url_for("stays.show", stay_id=stay.id))
+    return render_template("stays/correct.html", form=form, stay=stay, duplicate=None)
+
+
+@blueprint.route("/stays/<int:stay_id>/void", methods=["GET", "POST"])
+@operator_only
+def void(stay_id: int):
+    stay = get_own_stay_or_404(stay_id)
+    form = ReasonForm()
+    if stay.status == StayStatus.VOIDED:
+        return see_other(url_for("stays.show", stay_id=stay.id))
+    if form.validate_on_submit():
+        services.void(stay, form.reason.data, current_user)
+        flash(_("The report was voided. It stays in the history."), "info")
+        return see_other(url_for("stays.show", stay_id=stay.id))
+    return render_template("stays/void.html", form=form, stay=stay)
+
+
+@blueprint.route("/stays/<int:stay_id>/check-out", methods=["GET", "POST"])
+@operator_only
+def check_out(stay_id: int):
+    stay = get_own_stay_or_404(stay_id)
+    return _check_out_page(stay.lodging, [stay], single=stay)
+
+
+@blueprint.route("/lodgings/<int:lodging_id>/check-out", methods=["GET", "POST"])
+@operator_only
+def check_out_many(lodging_id: int):
+    lodging = get_own_lodging_or_404(current_user, lodging_id)
+    in_house = db.session.execute(
+        select(Stay).where(Stay.lodging_id == lodging.id, Stay.status == StayStatus.REPORTED).order_by(Stay.room, Stay.surname).limit(500)
+    ).scalars().all()
+    return _check_out_page(lodging, in_house)
+
+
+def _check_out_page(lodging: Lodging, candidates: list[Stay], single: Stay | None = None):
+    form = CheckOutForm()
+    selected_ids = {stay.id for stay in candidates} if single else set()
+    if request.method == "GET":
+        form.checked_out_at.data = services.to_local(utcnow(), lodging).replace(tzinfo=None, second=0, microsecond=0)
+    else:
+        if not single:
+            selected_ids = {int(v) for v in request.form.getlist("stay_ids") if v.isdigit()}
+        if form.validate_on_submit():
+            chosen = [stay for stay in candidates if stay.id in selected_ids]
+            if not chosen:
+                form.checked_out_at.errors = [_("Choose at least one guest.")]
+            else:
+                try:
+                    services.check_out(chosen, services.to_utc(form.checked_out_at.data, lodging), current_user)
+                except services.StayError as error:
+                    db.session.rollback()
+                    _apply_errors(form, error)
+                else:
+                    flash(_("%(count)d guests checked out.", count=len(chosen)) if len(chosen) > 1 else _("Guest checked out."), "success")
+                    return see_other(url_for("stays.show", stay_id=single.id) if single else url_for("stays.dashboard", lodging=lodging.id))
+    return render_template("stays/check_out.html", form=form, lodging=lodging, candidates=candidates, single=single,
+                           selected_ids=selected_ids)
+
+
+# ---- receipts -----------------------------------------------------------------------------
+
+@blueprint.route("/stays/<int:stay_id>/receipt")
+@operator_only
+def receipt(stay_id: int):
+    stay = get_own_stay_or_404(stay_id)
+    if not stay.receipt_number:
+        abort(404)
+    verify_url = url_for("stays.verify", token=verification_token(stay.receipt_number), _external=True)
+    qr_svg = Markup(segno.make(verify_url, error="m").svg_inline(scale=3, border=2, omitsize=False))
+    return render_template("stays/receipt.html", stay=stay, verify_url=verify_url, qr_svg=qr_svg)
+
+
+@blueprint.route("/verify/<token>")
+def verify(token: str):
+    """Public: is this receipt genuine? Shows no name and no document number."""
+    number = receipt_number_from_token(token)
+    stay = db.session.execute(select(Stay).where(Stay.receipt_number == number)).scalar_one_or_none() if number else None
+    response = render_template("stays/verify.html", stay=stay, number=number)
+    return response, (200 if stay else 404)
+
+
+# ---- groups -------------------------------------------------------------------------------
+
+@blueprint.route("/lodgings/<int:lodging_id>/groups/new", methods=["GET", "POST"])
+@operator_only
+def new_group(lodging_id: int):
+    lodging = get_own_lodging_or_404(current_user, lodging_id)
+    form = GroupForm()
+    if request.method == "GET":
+        _prefill_check_in(form, lodging)
+    elif form.validate_on_submit():
+        values = _report_values(form, lodging, fields=("name", "check_in_at", "planned_check_out", "room", "purpose", "notes"))
+        try:
+            group = services.create_group(lodging, values, current_user)
+        except services.StayError as error:
+            _apply_errors(form, error)
+        else:
+            return see_other(url_for("stays.group", group_id=group.id))
+    return render_template("stays/group_form.html", form=form, lodging=lodging)
+
+
+@blueprint.route("/groups/<int:group_id>")
+@operator_only
+def group(group_id: int):
+    group = get_own_group_or_404(group_id)
+    return render_template("stays/group.html", group=group, is_minor=services.is_minor)
+
+
+@blueprint.route("/groups/<int:group_id>/guests/new", methods=["GET", "POST"])
+@operator_only
+def add_group_guest(group_id: int):
+    group = get_own_group_or_404(group_id)
+    lodging = group.lodging
+    form = GuestFields(locale=_locale())
+    _accompanying_choices(form, lodging, group=group)
+    if request.method == "GET":
+        form.form_token.data = secrets.token_urlsafe(32)
+    elif form.validate_on_submit():
+        accompanying, ok = _accompanying_value(form)
+        values = _report_values(form, lodging, fields=services.GUEST_FIELDS) | services.group_stay_values(group)
+        minor = values.get("date_of_birth") and services.age_on(values["date_of_birth"], services.to_local(group.check_in_at, lodging).date()) < services.ADULT_AGE
+        if not ok:
+            form.accompanying_stay_id.errors = [_("Choose an adult from the list.")]
+        elif minor and accompanying is None:
+            form.accompanying_stay_id.errors = [_("A guest under 18 needs an accompanying adult: add the adult first, then choose them here.")]
+        else:
+            try:
+                services.create_stay(lodging, values | {"accompanying_stay_id": accompanying}, current_user, submit=False,
+                                     form_token=form.form_token.data or None, group=group)
+            except services.DuplicateStay as duplicate:
+                _apply_errors(form, duplicate)
+                return render_template("stays/group_guest.html", form=form, group=group, duplicate=duplicate.existing)
+            except services.StayError as error:
+                _apply_errors(form, error)
+            else:
+                flash(_("Guest added to the group."), "success")
+                return see_other(url_for("stays.group", group_id=group.id))
+    return render_template("stays/group_guest.html", form=form, group=group, duplicate=None)
+
+
+@blueprint.route("/groups/<int:group_id>/submit", methods=["POST"])
+@operator_only
+def submit_group(group_id: int):
+    group = get_own_group_or_404(group_id)
+    try:
+        submitted = services.submit_group(group, current_user)
+    except services.StayError as error:
+        db.session.rollback()
+        for name, message in error.field_errors.items():
+            flash(f"{name}: {message}", "error")
+    else:
+        flash(_("%(count)d reports submitted.", count=len(submitted)), "success")
+    return see_other(url_for("stays.group", group_id=group.id))
+
+
+# ---- dashboard and lists ------------------------------------------------------------------
+
+DASHBOARD_SECTIONS = ("drafts_overdue", "drafts_due", "planned_passed", "in_house", "recent")
+
+
+def _lodging_filter() -> Lodging | None:
+    raw = request.args.get("lodging", "")
+    return get_own_lodging_or_404(current_user, int(raw)) if raw.isdigit() else None
+
+
+@blueprint.route("/dashboard")
+@operator_only
+def dashboard():
+    lodging = _lodging_filter()
+    lodgings = lodgings_of(current_user)
+    now = utcnow()
+    sections = {}
+    for view in DASHBOARD_SECTIONS:
+        query = stays_query(current_user.id, view, now, lodging.id if lodging else None)
+        sections[view] = {"stays": db.session.execute(query.limit(DASHBOARD_LIST_SIZE)).scalars().all(), "count": count(query)}
+    return render_template("stays/dashboard.html", lodging=lodging, lodgings=lodgings, sections=sections, now=now)
+
+
+@blueprint.route("/stays")
+@operator_only
+def index():
+    lodging = _lodging_filter()
+    view = request.args.get("view", "all")
+    if view not in VIEWS:
+        view = "all"
+    search = (request.args.get("q") or "").strip()[:100]
+    query = stays_query(current_user.id, view, utcnow(), lodging.id if lodging else None, search)
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False, count=True)
+    return render_page_or_fragment("stays/index.html", "stays/_results.html", page=page, view=view, search=search,
+                                   lodging=lodging, lodgings=lodgings_of(current_user), now=utcnow())
+

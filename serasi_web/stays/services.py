@@ -1,0 +1,364 @@
+"""Reporting guests: create, submit, correct, void, check out; deadlines; duplicates; groups.
+
+Every function here works without a request (the API and importers call them too). Times are
+stored in UTC; the 24-hour deadline and every date rule use the lodging's local time zone.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.services import record
+from ..database import utcnow
+from ..extensions import db
+from ..lodgings.models import Lodging, LodgingStatus
+from ..reference.permits import suggested_permit
+from ..reference.regions import time_zone_of
+from .models import OPEN_STATUSES, Stay, StayGroup, StayStatus, StayVersion
+from .receipts import new_receipt_number
+
+REPORTING_WINDOW = timedelta(hours=24)
+CHECK_OUT_WINDOW = timedelta(hours=24)
+FUTURE_TOLERANCE = timedelta(minutes=10)  # clocks of phones drift
+ADULT_AGE = 18
+
+GUEST_FIELDS = (
+    "surname", "given_names", "sex", "date_of_birth", "place_of_birth", "nationality",
+    "document_type", "document_number", "issuing_state", "document_expiry",
+    "entry_date", "port_of_entry", "stay_permit", "visa_index", "permit_number", "permit_valid_until", "entry_stamp_qr",
+)
+STAY_FIELDS = ("check_in_at", "planned_check_out", "room", "purpose", "notes")
+REPORT_FIELDS = GUEST_FIELDS + STAY_FIELDS
+OPTIONAL_TEXT_FIELDS = ("given_names", "place_of_birth", "port_of_entry", "visa_index", "permit_number", "entry_stamp_qr", "room", "notes")
+
+
+class StayError(Exception):
+    """A rule was broken; ``field_errors`` maps form fields to messages."""
+
+    def __init__(self, field_errors: dict[str, str]):
+        super().__init__(field_errors)
+        self.field_errors = field_errors
+
+
+class DuplicateStay(StayError):
+    def __init__(self, existing: Stay):
+        super().__init__({"document_number": str(_l("This guest already has an open stay at this lodging."))})
+        self.existing = existing
+
+
+def lodging_zone(lodging: Lodging):
+    return time_zone_of(lodging.province_code)
+
+
+def to_utc(local: datetime, lodging: Lodging) -> datetime:
+    """A naive local time typed at the lodging, as an aware UTC datetime."""
+    return local.replace(tzinfo=lodging_zone(lodging)).astimezone(timezone.utc)
+
+
+def to_local(moment: datetime, lodging: Lodging) -> datetime:
+    return moment.astimezone(lodging_zone(lodging))
+
+
+def fold_name(*parts: str) -> str:
+    """Lower case without accents, for accent-insensitive search ("Müller" finds "muller")."""
+    text = " ".join(p for p in parts if p)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def is_minor(stay: Stay) -> bool:
+    return age_on(stay.date_of_birth, to_local(stay.check_in_at, stay.lodging).date()) < ADULT_AGE
+
+
+def check_dates(values: dict, lodging: Lodging, now: datetime | None = None) -> dict[str, str]:
+    """The date rules of a report; returns {field: message} (empty when all hold)."""
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    check_in = values.get("check_in_at")
+    birth, entry = values.get("date_of_birth"), values.get("entry_date")
+    expiry, planned = values.get("document_expiry"), values.get("planned_check_out")
+    valid_until = values.get("permit_valid_until")
+    local_today = to_local(now, lodging).date()
+    check_in_day = to_local(check_in, lodging).date() if check_in else None
+
+    if birth and (birth > local_today or birth.year < 1900):
+        errors["date_of_birth"] = str(_l("The date of birth is not possible."))
+    if check_in and check_in > now + FUTURE_TOLERANCE:
+        errors["check_in_at"] = str(_l("The check-in cannot be in the future."))
+    if entry:
+        if birth and entry <= birth:
+            errors["entry_date"] = str(_l("The date of entry must be after the date of birth."))
+        elif check_in_day and entry > check_in_day:
+            errors["entry_date"] = str(_l("The date of entry cannot be after the check-in."))
+        elif entry > local_today:
+            errors["entry_date"] = str(_l("The date of entry cannot be in the future."))
+    if expiry and check_in_day and expiry < check_in_day:
+        errors["document_expiry"] = str(_l("The document had expired at check-in."))
+    if planned and check_in_day and planned < check_in_day:
+        errors["planned_check_out"] = str(_l("The planned check-out cannot be before the check-in."))
+    if valid_until and entry and valid_until < entry:
+        errors["permit_valid_until"] = str(_l("The permit cannot end before the date of entry."))
+    return errors
+
+
+def complete_values(values: dict) -> dict:
+    """Fill what can be derived: the stay permit from the visa index; empty optional text as ""."""
+    values = dict(values)
+    if not values.get("stay_permit") and values.get("visa_index"):
+        values["stay_permit"] = suggested_permit(values["visa_index"])
+    for name in OPTIONAL_TEXT_FIELDS:
+        values[name] = values.get(name) or ""
+    return values
+
+
+def _missing_permit(values: dict) -> dict[str, str]:
+    return {} if values.get("stay_permit") else {"stay_permit": str(_l("Choose the stay permit."))}
+
+
+def find_open_duplicate(lodging: Lodging, document_number: str, issuing_state: str, exclude_id: int | None = None) -> Stay | None:
+    query = select(Stay).where(
+        Stay.lodging_id == lodging.id, Stay.document_number == document_number,
+        Stay.issuing_state == issuing_state, Stay.status.in_(OPEN_STATUSES),
+    )
+    if exclude_id:
+        query = query.where(Stay.id != exclude_id)
+    return db.session.execute(query.limit(1)).scalar_one_or_none()
+
+
+def snapshot(stay: Stay) -> dict:
+    """The report's fields as JSON-ready values (dates as ISO text)."""
+    data = {}
+    for name in REPORT_FIELDS + ("status", "accompanying_stay_id"):
+        value = getattr(stay, name)
+        data[name] = value.isoformat() if isinstance(value, (date, datetime)) else value
+    return data
+
+
+def _add_version(stay: Stay, action: str, actor, reason: str = "", changes: dict | None = None, actor_label: str = "") -> None:
+    stay.versions.append(StayVersion(
+        version=stay.version, action=action, reason=reason, changed_by_id=getattr(actor, "id", None),
+        changed_by_label=actor_label or getattr(actor, "email", "") or "", snapshot=snapshot(stay), changes=changes or {},
+    ))
+    details = {"version": stay.version, "changes": changes or {}}
+    if reason:
+        details["reason"] = reason
+    record(f"stay.{action}", stay, actor, lodging_id=stay.lodging_id, changes=details, actor_label=actor_label)
+
+
+def _apply(stay: Stay, values: dict) -> dict:
+    """Set the report fields; return {field: [old, new]} of what changed."""
+    changes = {}
+    for name in REPORT_FIELDS:
+        if name not in values:
+            continue
+        old, new = getattr(stay, name), values[name]
+        if old != new:
+            changes[name] = [_json(old), _json(new)]
+            setattr(stay, name, new)
+    stay.name_folded = fold_name(stay.given_names, stay.surname)
+    stay.deadline_at = stay.check_in_at + REPORTING_WINDOW
+    return changes
+
+
+def _json(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def _report(stay: Stay, now: datetime) -> None:
+    stay.status = StayStatus.REPORTED
+    stay.reported_at = now
+    stay.late = now > stay.deadline_at
+    stay.lodging_pending_at_report = stay.lodging.status != LodgingStatus.VERIFIED
+    # 29^12 possible numbers: a collision is astronomically unlikely and the unique index guards it.
+    stay.receipt_number = new_receipt_number()
+
+
+@dataclass
+class CreateResult:
+    stay: Stay
+    created: bool  # False when the same form was sent twice and the first stay is returned
+
+
+def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, form_token: str | None = None,
+                group: StayGroup | None = None, actor_label: str = "", now: datetime | None = None) -> CreateResult:
+    """Create a draft or a submitted report. Raises StayError / DuplicateStay on broken rules."""
+    now = now or utcnow()
+    if form_token:
+        existing = db.session.execute(select(Stay).where(Stay.lodging_id == lodging.id, Stay.form_token == form_token)).scalar_one_or_none()
+        if existing is not None:
+            return CreateResult(existing, created=False)
+    values = complete_values(values)
+    errors = check_dates(values, lodging, now)
+    if submit:
+        errors.update(_missing_permit(values))
+    if errors:
+        raise StayError(errors)
+    duplicate = find_open_duplicate(lodging, values["document_number"], values["issuing_state"])
+    if duplicate is not None:
+        raise DuplicateStay(duplicate)
+
+    stay = Stay(lodging=lodging, lodging_id=lodging.id, status=StayStatus.DRAFT, version=1, form_token=form_token,
+                created_by_id=getattr(actor, "id", None), group=group, accompanying_stay_id=values.get("accompanying_stay_id"))
+    _apply(stay, values)
+    if submit:
+        _report(stay, now)
+    db.session.add(stay)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same form arrived twice at the same moment: the other request won; return its stay.
+        db.session.rollback()
+        existing = db.session.execute(select(Stay).where(Stay.lodging_id == lodging.id, Stay.form_token == form_token)).scalar_one_or_none()
+        if existing is None:
+            raise
+        return CreateResult(existing, created=False)
+    _add_version(stay, "submitted" if submit else "created", actor, actor_label=actor_label)
+    db.session.commit()
+    return CreateResult(stay, created=True)
+
+
+def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: datetime | None = None, actor_label: str = "") -> Stay:
+    """Change a draft (no reason needed: nothing was reported yet), and optionally submit it."""
+    now = now or utcnow()
+    if stay.status != StayStatus.DRAFT:
+        raise StayError({"": str(_l("Only a draft can be edited; correct a submitted report instead."))})
+    values = complete_values(values)
+    errors = check_dates(values, stay.lodging, now)
+    if submit:
+        errors.update(_missing_permit(values))
+    if errors:
+        raise StayError(errors)
+    duplicate = find_open_duplicate(stay.lodging, values["document_number"], values["issuing_state"], exclude_id=stay.id)
+    if duplicate is not None:
+        raise DuplicateStay(duplicate)
+    if "accompanying_stay_id" in values:
+        stay.accompanying_stay_id = values["accompanying_stay_id"]
+    changes = _apply(stay, values)
+    if submit:
+        _report(stay, now)
+    if changes or submit:
+        stay.version += 1
+        _add_version(stay, "submitted" if submit else "edited", actor, changes=changes, actor_label=actor_label)
+    db.session.commit()
+    return stay
+
+
+def submit(stay: Stay, actor=None, now: datetime | None = None, actor_label: str = "") -> Stay:
+    """Submit a saved draft as it is."""
+    return update_draft(stay, {name: getattr(stay, name) for name in REPORT_FIELDS}, actor, submit=True, now=now, actor_label=actor_label)
+
+
+def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | None = None, actor_label: str = "") -> bool:
+    """Correct a submitted report with a new version; False when nothing changed."""
+    now = now or utcnow()
+    if stay.status not in (StayStatus.REPORTED, StayStatus.CHECKED_OUT):
+        raise StayError({"": str(_l("Only a submitted report can be corrected."))})
+    values = complete_values(values)
+    errors = check_dates(values, stay.lodging, now) | _missing_permit(values)
+    if stay.checked_out_at and values.get("check_in_at") and values["check_in_at"] > stay.checked_out_at:
+        errors["check_in_at"] = str(_l("The check-in cannot be after the check-out."))
+    if errors:
+        raise StayError(errors)
+    if stay.status == StayStatus.REPORTED:
+        duplicate = find_open_duplicate(stay.lodging, values["document_number"], values["issuing_state"], exclude_id=stay.id)
+        if duplicate is not None:
+            raise DuplicateStay(duplicate)
+    if "accompanying_stay_id" in values:
+        stay.accompanying_stay_id = values["accompanying_stay_id"]
+    changes = _apply(stay, values)
+    if not changes:
+        db.session.rollback()
+        return False
+    stay.late = stay.reported_at > stay.deadline_at  # judged by when it was first reported
+    stay.version += 1
+    _add_version(stay, "corrected", actor, reason=reason, changes=changes, actor_label=actor_label)
+    db.session.commit()
+    return True
+
+
+def void(stay: Stay, reason: str, actor=None, now: datetime | None = None, actor_label: str = "") -> None:
+    """Void a report made by mistake; the record and its history stay."""
+    if stay.status == StayStatus.VOIDED:
+        return
+    stay.status = StayStatus.VOIDED
+    stay.void_reason = reason
+    stay.voided_at = now or utcnow()
+    stay.version += 1
+    _add_version(stay, "voided", actor, reason=reason, actor_label=actor_label)
+    db.session.commit()
+
+
+def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: datetime | None = None, actor_label: str = "") -> list[Stay]:
+    """Check out reported guests at ``checked_out_at`` (UTC). Raises StayError naming the first problem."""
+    now = now or utcnow()
+    if checked_out_at > now + FUTURE_TOLERANCE:
+        raise StayError({"checked_out_at": str(_l("The check-out cannot be in the future."))})
+    for stay in stays:
+        if stay.status == StayStatus.DRAFT:
+            raise StayError({"checked_out_at": str(_l("%(name)s is still a draft: submit the report first.", name=stay.full_name))})
+        if stay.status != StayStatus.REPORTED:
+            raise StayError({"checked_out_at": str(_l("%(name)s is not in the house.", name=stay.full_name))})
+        if checked_out_at < stay.check_in_at:
+            raise StayError({"checked_out_at": str(_l("The check-out of %(name)s cannot be before the check-in.", name=stay.full_name))})
+    for stay in stays:
+        stay.status = StayStatus.CHECKED_OUT
+        stay.checked_out_at = checked_out_at
+        stay.check_out_reported_at = now
+        stay.check_out_late = now - checked_out_at > CHECK_OUT_WINDOW
+        stay.version += 1
+        _add_version(stay, "checked_out", actor, actor_label=actor_label)
+    db.session.commit()
+    return stays
+
+
+# ---- Groups ---------------------------------------------------------------------------------
+
+def create_group(lodging: Lodging, values: dict, actor=None, now: datetime | None = None) -> StayGroup:
+    now = now or utcnow()
+    errors = {}
+    if values["check_in_at"] > now + FUTURE_TOLERANCE:
+        errors["check_in_at"] = str(_l("The check-in cannot be in the future."))
+    if values.get("planned_check_out") and values["planned_check_out"] < to_local(values["check_in_at"], lodging).date():
+        errors["planned_check_out"] = str(_l("The planned check-out cannot be before the check-in."))
+    if errors:
+        raise StayError(errors)
+    group = StayGroup(lodging_id=lodging.id, created_by_id=getattr(actor, "id", None),
+                      **{k: values.get(k) or ("" if k in ("room", "notes", "name") else None) for k in ("name", "check_in_at", "planned_check_out", "room", "notes")},
+                      purpose=values["purpose"])
+    db.session.add(group)
+    db.session.commit()
+    return group
+
+
+def group_stay_values(group: StayGroup) -> dict:
+    return {"check_in_at": group.check_in_at, "planned_check_out": group.planned_check_out,
+            "room": group.room, "purpose": group.purpose, "notes": group.notes}
+
+
+def submit_group(group: StayGroup, actor=None, now: datetime | None = None) -> list[Stay]:
+    """Submit every draft of the group; all or none (a member breaking a rule stops it)."""
+    now = now or utcnow()
+    drafts = [m for m in group.members if m.status == StayStatus.DRAFT]
+    problems = {}
+    for member in drafts:
+        if not member.stay_permit:
+            problems[member.full_name] = str(_l("Choose the stay permit."))
+        elif is_minor(member) and not member.accompanying_stay_id:
+            problems[member.full_name] = str(_l("A guest under 18 needs an accompanying adult."))
+    if problems:
+        raise StayError(problems)
+    for member in drafts:
+        _report(member, now)
+        member.version += 1
+        _add_version(member, "submitted", actor)
+    db.session.commit()
+    return drafts
