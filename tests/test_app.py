@@ -117,9 +117,12 @@ def test_every_user_facing_string_is_translated_into_indonesian():
     ("/", None), ("/login", None), ("/signup", None),
     ("/lodgings/", "operator"), ("/lodgings/new", "operator"),
     ("/officer/lodgings", "officer"), ("/admin/", "admin"), ("/admin/offices", "admin"),
+    ("/dashboard", "operator"), ("/stays", "operator"), ("/lodgings/{lodging}/stays/new", "operator"),
+    ("/lodgings/{lodging}/groups/new", "operator"), ("/officer/stays", "officer"), ("/admin/visa-indexes", "admin"),
 ])
-def test_each_page_stays_under_30_kb_gzipped(request, app, offices, path, role):
+def test_each_page_stays_under_30_kb_gzipped(request, app, offices, operator, path, role):
     client = request.getfixturevalue(f"{role}_client") if role else app.test_client()
+    path = path.format(lodging=make_lodging(operator).id) if "{lodging}" in path else path
     response = client.get(path)
     assert response.status_code == 200
     with client.get("/static/style.css") as css_response:

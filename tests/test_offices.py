@@ -130,3 +130,23 @@ def test_only_admins_reach_office_management(operator_client, officer_client):
     for client in (operator_client, officer_client):
         assert client.get("/admin/offices").status_code == 404
         assert client.get("/admin/offices/export.csv").status_code == 404
+
+
+def test_admin_keeps_the_visa_index_table_current(admin_client, operator_client):
+    from serasi_web.reference.models import VisaIndex
+
+    response = admin_client.post("/admin/visa-indexes", data={"code": "e99z", "description": "New visa", "suggested_permit": "itas", "active": "y"})
+    assert response.status_code == 303
+    row = db.session.execute(select(VisaIndex).where(VisaIndex.code == "E99Z")).scalar_one()
+    page = operator_client.get("/stays/permit-field?visa_index=E99Z&stay_permit=", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'selected value="itas"' in page
+    response = admin_client.post("/admin/visa-indexes", data={"code": "C1", "suggested_permit": "itk"}, headers=EN)
+    assert "already exists" in response.get_data(as_text=True)
+    response = admin_client.post(f"/admin/visa-indexes/{row.id}", data={"code": "E99Z", "suggested_permit": "nonsense"}, headers=EN)
+    assert "Choose a stay permit from the list" in response.get_data(as_text=True)
+    admin_client.post(f"/admin/visa-indexes/{row.id}", data={"code": "E99Z", "suggested_permit": "itas"})  # "active" unticked
+    page = operator_client.get("/stays/permit-field?visa_index=E99Z&stay_permit=", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'selected value="itas"' not in page
+    db.session.delete(db.session.get(VisaIndex, row.id))  # the table is seeded by a migration: leave it as found
+    db.session.commit()
+    assert operator_client.get("/admin/visa-indexes").status_code == 404

@@ -165,3 +165,33 @@ def export_offices_csv():
 def lodgings_without_office():
     rows = db.session.execute(select(Lodging).where(Lodging.office_id.is_(None)).order_by(Lodging.created_at)).scalars().all()
     return render_template("admin/no_office.html", lodgings=rows)
+
+
+# ---- the visa index table -----------------------------------------------------------------
+
+@blueprint.route("/visa-indexes", methods=["GET", "POST"])
+@blueprint.route("/visa-indexes/<int:visa_index_id>", methods=["GET", "POST"])
+@admin_only
+def visa_indexes(visa_index_id: int | None = None):
+    """The editable visa index table: codes drift every year, so admins keep it current."""
+    from ..reference.forms import VisaIndexForm
+    from ..reference.models import VisaIndex
+
+    row = db.session.get(VisaIndex, visa_index_id) if visa_index_id else None
+    if visa_index_id and row is None:
+        abort(404)
+    form = VisaIndexForm(obj=row)
+    if form.validate_on_submit():
+        same = db.session.execute(select(VisaIndex).where(VisaIndex.code == form.code.data)).scalar_one_or_none()
+        if same is not None and same is not row:
+            form.code.errors.append(_("This visa index already exists."))
+        else:
+            if row is None:
+                row = VisaIndex()
+                db.session.add(row)
+            form.populate_obj(row)
+            db.session.commit()
+            flash(_("Visa index %(code)s saved.", code=row.code), "success")
+            return see_other(url_for("admin.visa_indexes"))
+    rows = db.session.execute(select(VisaIndex).order_by(VisaIndex.code)).scalars().all()
+    return render_template("admin/visa_indexes.html", rows=rows, form=form, editing=row)

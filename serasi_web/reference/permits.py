@@ -28,5 +28,7 @@ def suggested_permit(visa_index: str) -> str:
 
     if not visa_index:
         return ""
-    row = db.session.execute(select(VisaIndex.suggested_permit).where(VisaIndex.code == visa_index.strip().upper())).first()
+    row = db.session.execute(
+        select(VisaIndex.suggested_permit).where(VisaIndex.code == visa_index.strip().upper(), VisaIndex.active.is_(True))
+    ).first()
     return row[0] if row else ""

@@ -1,0 +1,113 @@
+"""Guest report submissions per second, against a bare Flask form endpoint on the same machine.
+
+    .venv/bin/python -m bench.submission_throughput [--seconds 30] [--database sqlite|postgresql|both]
+
+For each database: a fresh database (SQLite file in a temporary folder, or the PostgreSQL
+database serasi_bench dropped and created again), migrated, with one operator and one verified
+lodging. The real app runs under ``gunicorn -c gunicorn.conf.py wsgi:app`` with 2 sync workers;
+client processes each log in once and post complete guest reports, each with a new document
+number, back to back. Then bench/bare_app.py runs under gunicorn with 2 workers and the same
+clients post the same form to it. Target: the real submission reaches at least half of the bare
+endpoint's requests/s. Afterwards the stays in the database are counted: there must be exactly
+one per 303 answer.
+
+Exit status: 0 when every target is met and nothing was lost, 1 otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy import func, select
+
+from . import common
+
+WORKERS = 2
+TARGET_RATIO = 0.5
+
+
+def count_rows(app, lodging_id: int) -> dict[str, int]:
+    """Rows the submissions left behind: stays (and distinct document numbers), versions, audit events."""
+    from serasi_web.audit.models import AuditEvent
+    from serasi_web.extensions import db
+    from serasi_web.stays.models import Stay, StayVersion
+
+    with app.app_context():
+        scalar = db.session.scalar
+        counts = {
+            "stays": scalar(select(func.count()).select_from(Stay).where(Stay.lodging_id == lodging_id)),
+            "distinct documents": scalar(select(func.count(func.distinct(Stay.document_number))).where(Stay.lodging_id == lodging_id)),
+            "reported stays": scalar(select(func.count()).select_from(Stay).where(Stay.lodging_id == lodging_id, Stay.status == "reported")),
+            "stay versions": scalar(select(func.count()).select_from(StayVersion)),
+            "audit events": scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "stay.submitted")),
+        }
+        db.session.remove()
+    return counts
+
+
+def describe(label: str, load: common.LoadResult) -> None:
+    latencies = load.latencies
+    print(f"  {label}: {load.requests_per_second:8.1f} req/s  "
+          f"(303: {load.measured_successes} in {load.seconds:.0f} s; errors: {load.measured_errors} measured, "
+          f"{load.errors} in all)  latency p50 {common.ms(common.percentile(latencies, 50))} ms, "
+          f"p95 {common.ms(common.percentile(latencies, 95))} ms, max {common.ms(max(latencies, default=float('nan')))} ms")
+    for failure in load.failures:
+        print(f"    client failure: {failure.strip()}")
+    if load.errors:
+        print(f"    errors by kind: {dict(load.error_kinds)}")
+        for result in load.results:
+            for sample in result.error_samples[:1]:
+                print(f"    sample: {sample}")
+
+
+def run_one(database: str, seconds: float, warmup: float, clients: int) -> bool:
+    print(f"\n== {database}: {WORKERS} gunicorn sync workers, {clients} client processes, "
+          f"{warmup:.0f} s warm-up + {seconds:.0f} s measured ==")
+    with common.temp_folder() as folder:
+        url = common.sqlite_url(folder) if database == "sqlite" else common.recreate_postgres_database()
+        app = common.make_app(url, folder / "instance")
+        common.migrate(app)
+        operator = common.seed_operator(app, "operator@bench.test")
+        lodging_id = operator.lodging_ids[0]
+        common.dispose(app)
+
+        scenario = common.GuestReportScenario(lodging_id, operator.email, operator.password)
+        with common.serasi_server(url, WORKERS, folder / "serasi-gunicorn.log") as server:
+            real = common.run_load(server.port, scenario, clients, seconds, warmup)
+        # The server is stopped (gracefully): every answered request has been committed.
+        rows = count_rows(app, lodging_id)
+        common.dispose(app)
+
+        with common.bare_server(WORKERS, folder / "bare-gunicorn.log") as server:
+            bare = common.run_load(server.port, common.GuestReportScenario(lodging_id), clients, seconds, warmup)
+
+    describe("SERASI submission", real)
+    describe("bare Flask form  ", bare)
+    ratio = real.requests_per_second / bare.requests_per_second if bare.requests_per_second else 0.0
+    rate_ok = ratio >= TARGET_RATIO and not real.failures and not bare.failures
+    print(f"  ratio submission / bare: {ratio:.3f}  (target >= {TARGET_RATIO})  -> {'PASS' if rate_ok else 'FAIL'}")
+
+    lost = rows["stays"] != real.successes
+    print(f"  rows after the run: {rows}; 303 answers in all (warm-up included): {real.successes}")
+    consistent = (not lost and rows["distinct documents"] == rows["stays"] == rows["reported stays"]
+                  == rows["stay versions"] == rows["audit events"])
+    print(f"  nothing lost (one stay, one version, one audit event per 303): {'PASS' if consistent else 'FAIL'}")
+    return rate_ok and consistent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=30, help="measured seconds per run (default 30)")
+    parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds before (default 3)")
+    parser.add_argument("--clients", type=int, default=4, help="client processes (default 4: two per worker)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= 300:
+        parser.error("--seconds must be between 1 and 300")
+    databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    outcomes = [run_one(database, args.seconds, args.warmup, args.clients) for database in databases]
+    return 0 if all(outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
