@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Flask
 
+from .hookspecs import hookimpl  # noqa: F401  (plugin authors: ``from serasi_web import hookimpl``)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,7 +40,7 @@ def _init_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
     from sqlalchemy import event  # noqa: F401
 
-    from . import errors, i18n, templating
+    from . import errors, i18n, plugins, templating
     from .accounts import sessions
     from .database import configure_sqlite
     from .extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -64,6 +66,7 @@ def _init_extensions(app: Flask) -> None:
     sessions.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    plugins.init_app(app)
 
     if app.config["TRUSTED_PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -32,6 +32,12 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 25,
     "TRUSTED_PROXY_COUNT": 0,  # >0 behind a TLS-terminating proxy (ProxyFix)
     "DISABLED_PLUGINS": [],
+    # Capture: uploads up to 15 MB and 50 megapixels. The request limit is higher on the report
+    # form so that an oversized photo gets a message at the field and the typed values survive.
+    "CAPTURE_MAX_BYTES": 15 * 1024 * 1024,
+    "CAPTURE_MAX_PIXELS": 50_000_000,
+    "CAPTURE_REQUEST_LIMIT": 64 * 1024 * 1024,
+    "CAPTURE_KEEP_PHOTOS": False,  # keep re-encoded photos (no EXIF/GPS) while the report is a draft
 }
 
 # Environment variables read, with their parser. SERASI_DATABASE_URL and DATABASE_URL are the same.
@@ -43,6 +49,7 @@ _ENVIRONMENT = {
     "SERASI_PAGE_SIZE": ("PAGE_SIZE", int),
     "SERASI_TRUSTED_PROXY_COUNT": ("TRUSTED_PROXY_COUNT", int),
     "SERASI_SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in ("1", "true", "yes")),
+    "SERASI_CAPTURE_KEEP_PHOTOS": ("CAPTURE_KEEP_PHOTOS", lambda v: v.lower() in ("1", "true", "yes")),
     "SERASI_DISABLED_PLUGINS": ("DISABLED_PLUGINS", lambda v: [p.strip() for p in v.split(",") if p.strip()]),
 }
 

@@ -30,6 +30,50 @@ from .receipts import receipt_number_from_token, verification_token
 blueprint = Blueprint("stays", __name__)
 operator_only = role_required(Role.OPERATOR)
 DASHBOARD_LIST_SIZE = 10
+CAPTURE_ACTIONS = ("capture_photo", "capture_mrz")
+
+
+@blueprint.before_request
+def allow_large_photos():
+    """Report forms may carry a photo: accept a larger body so that an oversized photo gets a
+    message at the field (and the typed values come back) instead of a bare 413 page."""
+    if request.method == "POST":
+        request.max_content_length = current_app.config["CAPTURE_REQUEST_LIMIT"]
+
+
+def _capture_into(form) -> bool:
+    """Fill the form from a photo or typed MRZ when a capture button was pressed (True if so)."""
+    from ..capture.images import CaptureError
+    from ..capture.service import capture_mrz, capture_photo
+
+    action = request.form.get("action")
+    if action not in CAPTURE_ACTIONS:
+        return False
+    form.capture_errors = {}
+    try:
+        if action == "capture_photo":
+            upload = request.files.get("photo")
+            capture = capture_photo(upload.read() if upload else b"")
+        else:
+            capture = capture_mrz(request.form.get("mrz_text", ""))
+    except CaptureError as error:
+        form.capture_errors["photo" if action == "capture_photo" else "mrz_text"] = str(error.message)
+        return True
+    for name, value in capture.values.items():
+        field = getattr(form, name, None)
+        if field is None:
+            continue
+        field.data = value
+        field.raw_data = None  # render the captured value, not what the browser sent
+        field.captured_from = capture.sources[name]
+    for name, message in capture.problems.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+        else:
+            form.capture_errors[name] = message
+    form.capture = capture
+    return True
 
 
 # ---- scoping ------------------------------------------------------------------------------
@@ -117,6 +161,8 @@ def new(lodging_id: int):
         form.form_token.data = secrets.token_urlsafe(32)
         form.visa_index.data = request.args.get("visa_index", "")
         _prefill_check_in(form, lodging)
+    elif _capture_into(form):
+        pass
     elif form.validate_on_submit():
         accompanying, ok = _accompanying_value(form)
         if not ok:
@@ -176,6 +222,8 @@ def edit(stay_id: int):
     if request.method == "GET":
         form.check_in_at.data = services.to_local(stay.check_in_at, stay.lodging).replace(tzinfo=None)
         form.accompanying_stay_id.data = str(stay.accompanying_stay_id or "")
+    elif _capture_into(form):
+        pass
     elif form.validate_on_submit():
         accompanying, ok = _accompanying_value(form)
         if not ok:
@@ -360,6 +408,8 @@ def add_group_guest(group_id: int):
     _accompanying_choices(form, lodging, group=group)
     if request.method == "GET":
         form.form_token.data = secrets.token_urlsafe(32)
+    elif _capture_into(form):
+        pass
     elif form.validate_on_submit():
         accompanying, ok = _accompanying_value(form)
         values = _report_values(form, lodging, fields=services.GUEST_FIELDS) | services.group_stay_values(group)

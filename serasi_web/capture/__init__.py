@@ -1,0 +1,1 @@
+"""Document capture: decoding photos and parsing document payloads."""

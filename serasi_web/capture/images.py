@@ -1,0 +1,104 @@
+"""From uploaded bytes to the texts of the codes in the photo.
+
+Open with a format allow-list, let JPEG decode at reduced size (draft mode, about 2000 px: a
+12 MP photo then costs ~70 ms and ~40 MB instead of ~600 ms and ~130 MB), apply the EXIF
+orientation, run the decoders; only when the scaled image gave nothing, retry at full size.
+"""
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+DRAFT_SIZE = (2000, 2000)
+DEFAULT_MAX_PIXELS = 50_000_000
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
+
+
+class CaptureError(ValueError):
+    """The upload cannot be used; ``message`` says why in the user's words."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass
+class DecodeResult:
+    texts: list[str] = field(default_factory=list)
+    decoder: str = ""
+    full_resolution: bool = False
+    seconds: float = 0.0
+    size: tuple[int, int] = (0, 0)
+
+
+def _open(data: bytes, max_pixels: int, scaled: bool) -> Image.Image:
+    if not data:
+        raise CaptureError(_l("The file is empty. Take the photo again."))
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        raise CaptureError(_l("This is an HEIC photo (iPhone). Send it as JPEG: on the iPhone choose Settings › Camera › Formats › Most Compatible, or take a screenshot of the photo."))
+    with warnings.catch_warnings():
+        # A small file can declare a huge image: treat Pillow's bomb warning as the error it is.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+        except UnidentifiedImageError:
+            raise CaptureError(_l("This file is not a JPEG, PNG or WEBP photo.")) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise CaptureError(_l("The image is too large (more than %(mp)d megapixels).", mp=max_pixels // 1_000_000)) from None
+        if image.width * image.height > max_pixels:
+            raise CaptureError(_l("The image is too large (more than %(mp)d megapixels).", mp=max_pixels // 1_000_000))
+        if scaled and image.format == "JPEG":
+            image.draft("L", DRAFT_SIZE)
+        try:
+            image = ImageOps.exif_transpose(image)
+            return image.convert("L")
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning):
+            raise CaptureError(_l("The photo is damaged or incomplete. Take it again.")) from None
+
+
+def decode_photo(data: bytes, decoders, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodeResult:
+    """Every code text found in the photo, by the first decoder that finds any.
+
+    ``decoders`` come from the plugin registry, sorted by priority; a decoder that raises is
+    skipped (and reported by the caller's logging), so it cannot break the others.
+    """
+    started = time.perf_counter()
+    usable = [decoder for decoder in decoders if decoder.available()]
+    image = _open(data, max_pixels, scaled=True)
+    result = _run(image, usable)
+    was_scaled = image.size != _open_size(data)
+    if not result.texts and was_scaled:
+        image = _open(data, max_pixels, scaled=False)
+        result = _run(image, usable)
+        result.full_resolution = True
+    result.size = image.size
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _open_size(data: bytes) -> tuple[int, int]:
+    """The stored size (after EXIF rotation) without decoding the pixels."""
+    with Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS)) as image:
+        orientation = image.getexif().get(0x0112, 1)
+        return (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
+
+
+def _run(image: Image.Image, decoders) -> DecodeResult:
+    import logging
+
+    for decoder in decoders:
+        try:
+            texts = decoder.decode(image)
+        except Exception:  # noqa: BLE001 - one decoder's failure must not stop the others
+            logging.getLogger(__name__).exception("decoder %s failed", decoder.name)
+            continue
+        texts = list(dict.fromkeys(text for text in texts if text))
+        if texts:
+            return DecodeResult(texts=texts, decoder=decoder.name)
+    return DecodeResult()
