@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
-DRAFT_SIZE = (2000, 2000)
+DRAFT_LONG_SIDE = 2000
 DEFAULT_MAX_PIXELS = 50_000_000
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
 
@@ -53,8 +53,10 @@ def _open(data: bytes, max_pixels: int, scaled: bool) -> Image.Image:
             raise CaptureError(_l("The image is too large (more than %(mp)d megapixels).", mp=max_pixels // 1_000_000)) from None
         if image.width * image.height > max_pixels:
             raise CaptureError(_l("The image is too large (more than %(mp)d megapixels).", mp=max_pixels // 1_000_000))
-        if scaled and image.format == "JPEG":
-            image.draft("L", DRAFT_SIZE)
+        if scaled and image.format == "JPEG" and max(image.size) > DRAFT_LONG_SIDE:
+            # draft() keeps both sides >= the request, so ask for the photo's own proportions.
+            factor = DRAFT_LONG_SIDE / max(image.size)
+            image.draft("L", (int(image.width * factor), int(image.height * factor)))
         try:
             image = ImageOps.exif_transpose(image)
             return image.convert("L")

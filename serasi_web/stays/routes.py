@@ -359,7 +359,7 @@ def receipt(stay_id: int):
     if not stay.receipt_number:
         abort(404)
     verify_url = url_for("stays.verify", token=verification_token(stay.receipt_number), _external=True)
-    qr_svg = Markup(segno.make(verify_url, error="m").svg_inline(scale=3, border=2, omitsize=False))
+    qr_svg = Markup(segno.make_qr(verify_url, error="m").svg_inline(scale=3, border=2, omitsize=False))
     return render_template("stays/receipt.html", stay=stay, verify_url=verify_url, qr_svg=qr_svg)
 
 
