@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import secrets
 import statistics
 import sys
@@ -237,6 +238,12 @@ def print_table(title: str, results: list[dict], with_target: bool) -> bool:
 
 # ---- diagnosis ----------------------------------------------------------------------------------
 
+def abbreviate(statement: str) -> str:
+    """One line, with the long select lists (every column of a table) shortened to ``table.*``."""
+    text = " ".join(statement.split())
+    return re.sub(r"(\w+)\.\w+(?: AS \w+)?(?:, \1\.\w+(?: AS \w+)?){5,}", r"\1.*", text)
+
+
 def explain_page(app, operator: common.SeededOperator, path: str, top: int = 4) -> None:
     """Render ``path`` in this process, capture its SQL, time each statement alone, show plans."""
     from sqlalchemy import event
@@ -279,7 +286,7 @@ def explain_page(app, operator: common.SeededOperator, path: str, top: int = 4) 
     print(f"    {path}: {len(costs)} SELECT statements, {common.ms(total)} ms of SQL in all (median of 5 runs each)")
     for cost, statement, parameters, plan in sorted(costs, key=lambda item: item[0], reverse=True)[:top]:
         print(f"    -- {common.ms(cost)} ms, parameters {parameters}")
-        print("       " + " ".join(statement.split()))
+        print("       " + abbreviate(statement))
         for row in plan:
             print(f"         plan: {row[-1]}")
 
@@ -290,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stays", type=int, default=100_000, help="stays of the big account (default 100000)")
     parser.add_argument("--requests", type=int, default=300, help="measured requests per page (default 300)")
-    parser.add_argument("--max-seconds-per-page", type=float, default=40,
-                        help="stop measuring a page after this long, whatever --requests says (default 40)")
+    parser.add_argument("--max-seconds-per-page", type=float, default=60,
+                        help="stop measuring a page after this long, whatever --requests says (default 60)")
     parser.add_argument("--seed", type=int, default=20241128, help="random seed of the generated stays")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs) and print it")
     args = parser.parse_args(argv)

@@ -171,3 +171,34 @@ def test_capture_works_for_a_group_guest_and_on_a_draft(operator_client, lodging
     data = {"action": "capture_mrz", "mrz_text": td3(number="PB9999999")}
     page = operator_client.post(group_url + "/guests/new", data=data, headers=EN).get_data(as_text=True)
     assert 'value="PB9999999"' in page
+
+
+def test_photos_are_not_kept_by_default(operator_client, lodging):
+    from serasi_web.capture.models import CapturePhoto
+
+    capture(operator_client, lodging, qr_photo("ITK-1"))
+    assert db.session.query(CapturePhoto).count() == 0
+
+
+def test_kept_photos_lose_their_exif_and_go_when_the_report_is_submitted(app, operator_client, lodging):
+    from serasi_web.capture.models import CapturePhoto
+
+    app.config["CAPTURE_KEEP_PHOTOS"] = True
+    exif = Image.Exif()
+    exif[0x0110] = "Phone X"  # camera model; GPS would sit beside it
+    page = Image.new("L", (1200, 900), 215)
+    page.paste(qr_image("ITK-2"), (300, 200))
+    token = "form-token-with-a-photo-123456"
+    capture(operator_client, lodging, photo_bytes(page, exif=exif.tobytes()), form_token=token)
+    kept = db.session.query(CapturePhoto).one()
+    assert kept.stay_id is None and not Image.open(io.BytesIO(kept.content)).getexif()
+    response = operator_client.post(f"/lodgings/{lodging.id}/stays/new", data=guest_form(action="draft", form_token=token))
+    stay_id = int(response.location.split("/")[-1])
+    assert db.session.query(CapturePhoto).one().stay_id == stay_id
+    page = operator_client.get(f"/stays/{stay_id}").get_data(as_text=True)
+    photo_url = f"/stays/{stay_id}/photos/{kept.id}.jpg"
+    assert photo_url in page
+    with operator_client.get(photo_url) as photo:
+        assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    operator_client.post(f"/stays/{stay_id}/submit")
+    assert db.session.query(CapturePhoto).count() == 0

@@ -37,7 +37,7 @@ class DecodeResult:
     size: tuple[int, int] = (0, 0)
 
 
-def _open(data: bytes, max_pixels: int, scaled: bool) -> Image.Image:
+def _open(data: bytes, max_pixels: int, scaled: bool, mode: str = "L") -> Image.Image:
     if not data:
         raise CaptureError(_l("The file is empty. Take the photo again."))
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
@@ -56,10 +56,10 @@ def _open(data: bytes, max_pixels: int, scaled: bool) -> Image.Image:
         if scaled and image.format == "JPEG" and max(image.size) > DRAFT_LONG_SIDE:
             # draft() keeps both sides >= the request, so ask for the photo's own proportions.
             factor = DRAFT_LONG_SIDE / max(image.size)
-            image.draft("L", (int(image.width * factor), int(image.height * factor)))
+            image.draft(mode, (int(image.width * factor), int(image.height * factor)))
         try:
             image = ImageOps.exif_transpose(image)
-            return image.convert("L")
+            return image.convert(mode)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning):
             raise CaptureError(_l("The photo is damaged or incomplete. Take it again.")) from None
 

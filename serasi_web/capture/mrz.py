@@ -141,7 +141,12 @@ class MRZResult:
             values.update(document_type=self.document_type, document_number=self.document_number,
                           issuing_state=self.issuing_state, document_expiry=self.document_expiry)
             source = {"document_type": "document_code"}
-        return {name: value for name, value in values.items() if source.get(name, name) not in self.errors and value is not None}
+        if self.errors.keys() & {"surname", "given_names"}:  # a misread may have moved the '<<' between them
+            source.update(surname="name", given_names="name")
+            errors = {**self.errors, "name": True}
+        else:
+            errors = self.errors
+        return {name: value for name, value in values.items() if source.get(name, name) not in errors and value is not None}
 
 
 def parse_mrz(text: str, today: date | None = None) -> MRZResult:

@@ -41,10 +41,11 @@ def allow_large_photos():
         request.max_content_length = current_app.config["CAPTURE_REQUEST_LIMIT"]
 
 
-def _capture_into(form) -> bool:
+def _capture_into(form, lodging: Lodging | None = None, draft: Stay | None = None) -> bool:
     """Fill the form from a photo or typed MRZ when a capture button was pressed (True if so)."""
     from ..capture.images import CaptureError
     from ..capture.service import capture_mrz, capture_photo
+    from ..capture.storage import claim_photos, keep_photo
 
     action = request.form.get("action")
     if action not in CAPTURE_ACTIONS:
@@ -53,7 +54,13 @@ def _capture_into(form) -> bool:
     try:
         if action == "capture_photo":
             upload = request.files.get("photo")
-            capture = capture_photo(upload.read() if upload else b"")
+            data = upload.read() if upload else b""
+            capture = capture_photo(data)
+            if lodging is not None:
+                keep_photo(data, lodging.id, form.form_token.data or "")
+                if draft is not None:
+                    claim_photos(draft)
+                    db.session.commit()
         else:
             capture = capture_mrz(request.form.get("mrz_text", ""))
     except CaptureError as error:
@@ -161,7 +168,7 @@ def new(lodging_id: int):
         form.form_token.data = secrets.token_urlsafe(32)
         form.visa_index.data = request.args.get("visa_index", "")
         _prefill_check_in(form, lodging)
-    elif _capture_into(form):
+    elif _capture_into(form, lodging):
         pass
     elif form.validate_on_submit():
         accompanying, ok = _accompanying_value(form)
@@ -207,8 +214,23 @@ def permit_field():
 @blueprint.route("/stays/<int:stay_id>")
 @operator_only
 def show(stay_id: int):
+    from ..capture.storage import photo_ids
+
     stay = get_own_stay_or_404(stay_id)
-    return render_template("stays/show.html", stay=stay, is_minor=services.is_minor(stay), now=utcnow())
+    return render_template("stays/show.html", stay=stay, is_minor=services.is_minor(stay), now=utcnow(), photo_ids=photo_ids(stay))
+
+
+@blueprint.route("/stays/<int:stay_id>/photos/<int:photo_id>.jpg")
+@operator_only
+def photo(stay_id: int, photo_id: int):
+    """A photo kept with a draft (CAPTURE_KEEP_PHOTOS), for the operator who finishes the report."""
+    from ..capture.models import CapturePhoto
+
+    stay = get_own_stay_or_404(stay_id)
+    row = db.session.execute(select(CapturePhoto).where(CapturePhoto.id == photo_id, CapturePhoto.stay_id == stay.id)).scalar_one_or_none()
+    if row is None:
+        abort(404)
+    return current_app.response_class(row.content, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 @blueprint.route("/stays/<int:stay_id>/edit", methods=["GET", "POST"])
@@ -222,7 +244,7 @@ def edit(stay_id: int):
     if request.method == "GET":
         form.check_in_at.data = services.to_local(stay.check_in_at, stay.lodging).replace(tzinfo=None)
         form.accompanying_stay_id.data = str(stay.accompanying_stay_id or "")
-    elif _capture_into(form):
+    elif _capture_into(form, stay.lodging, stay):
         pass
     elif form.validate_on_submit():
         accompanying, ok = _accompanying_value(form)
@@ -408,7 +430,7 @@ def add_group_guest(group_id: int):
     _accompanying_choices(form, lodging, group=group)
     if request.method == "GET":
         form.form_token.data = secrets.token_urlsafe(32)
-    elif _capture_into(form):
+    elif _capture_into(form, lodging):
         pass
     elif form.validate_on_submit():
         accompanying, ok = _accompanying_value(form)

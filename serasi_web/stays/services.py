@@ -174,6 +174,10 @@ def _json(value):
 
 
 def _report(stay: Stay, now: datetime) -> None:
+    from ..capture.storage import discard_photos
+
+    if stay.id:
+        discard_photos(stay)
     stay.status = StayStatus.REPORTED
     stay.reported_at = now
     stay.late = now > stay.deadline_at
@@ -222,6 +226,9 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
             raise
         return CreateResult(existing, created=False)
     _add_version(stay, "submitted" if submit else "created", actor, actor_label=actor_label)
+    from ..capture.storage import claim_photos, discard_photos
+
+    claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_photos(stay)
     db.session.commit()
     return CreateResult(stay, created=True)
 
@@ -289,6 +296,9 @@ def void(stay: Stay, reason: str, actor=None, now: datetime | None = None, actor
     """Void a report made by mistake; the record and its history stay."""
     if stay.status == StayStatus.VOIDED:
         return
+    from ..capture.storage import discard_photos
+
+    discard_photos(stay)
     stay.status = StayStatus.VOIDED
     stay.void_reason = reason
     stay.voided_at = now or utcnow()
