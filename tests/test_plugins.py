@@ -1,0 +1,105 @@
+"""The plugin system: every hook is documented and tested; plugins are isolated from each other."""
+import re
+from pathlib import Path
+
+import pluggy
+import pytest
+
+from serasi_web import hookspecs
+from serasi_web.capture.images import decode_photo
+from serasi_web.capture.payloads import ParsedPayload, parse_payload
+from serasi_web.plugins import Registry, _collect, build_plugin_manager, registry
+
+from .capture_samples import qr_photo
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("serasi_"))
+
+
+def test_every_hook_is_documented_with_an_example():
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    for hook in HOOKS:
+        section = re.search(rf"### `{hook}\(.*?(?=\n### |\Z)", docs, re.S)
+        assert section, f"{hook} is not documented in docs/plugins.md"
+        assert "@hookimpl" in section.group(0), f"{hook} has no example in docs/plugins.md"
+
+
+def test_every_hook_has_a_test():
+    tests = "\n".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py") if path.name != "test_plugins.py")
+    tests += (ROOT / "tests" / "test_plugins.py").read_text().split("# ---- hook tests", 1)[1]
+    for hook in HOOKS:
+        assert hook in tests, f"no test uses {hook}"
+
+
+def test_bundled_plugins_register_like_external_ones_and_misspelt_hooks_fail():
+    manager = build_plugin_manager()
+    assert {"plugins.zxing_decoder", "plugins.zbar_decoder", "plugins.mrz_payload", "plugins.labelled_payload"} <= {
+        name for name, _ in manager.list_name_plugin()}
+
+    class Misspelt:
+        @hookspecs.hookimpl
+        def serasi_register_decoderz(self, register):
+            pass
+
+    manager.register(Misspelt())
+    with pytest.raises(pluggy.PluginValidationError):
+        manager.check_pending()
+
+
+# ---- hook tests
+
+class BrokenPlugin:
+    @hookspecs.hookimpl
+    def serasi_register_decoders(self, register):
+        raise RuntimeError("this plugin is broken")
+
+    @hookspecs.hookimpl
+    def serasi_register_payload_parsers(self, register):
+        register(ExplodingParser())
+
+
+class ExplodingParser:
+    name = "exploding"
+    priority = 1
+
+    def parse(self, text):
+        raise ValueError("boom")
+
+
+class StickerPlugin:
+    @hookspecs.hookimpl
+    def serasi_register_payload_parsers(self, register):
+        register(StickerParser())
+
+
+class StickerParser:
+    name = "sticker"
+    priority = 5
+
+    def parse(self, text):
+        if text.startswith("KANIM1|"):
+            return ParsedPayload(kind="sticker", parser=self.name, values={"permit_number": text.split("|")[1], "entry_stamp_qr": text})
+        return None
+
+
+def test_a_broken_plugin_cannot_break_the_others(app):
+    manager = build_plugin_manager()
+    manager.register(BrokenPlugin())
+    decoders = _collect(manager, "serasi_register_decoders")
+    parsers = _collect(manager, "serasi_register_payload_parsers")
+    assert [d.name for d in decoders][:1] == ["zxing-cpp"]
+    assert decode_photo(qr_photo("still works"), decoders).texts == ["still works"]
+    assert parse_payload("passport=X1234567", parsers).values["document_number"] == "X1234567"
+
+
+def test_a_plugin_parser_takes_its_payloads(app):
+    manager = build_plugin_manager()
+    manager.register(StickerPlugin())
+    parsers = _collect(manager, "serasi_register_payload_parsers")
+    assert parse_payload("KANIM1|2C21AB0001", parsers).values["permit_number"] == "2C21AB0001"
+    assert parse_payload("passport=X1234567", parsers).kind == "labelled"
+
+
+def test_the_app_keeps_its_registry(app):
+    assert isinstance(registry(), Registry)
+    assert [p.name for p in registry().payload_parsers] == ["mrz", "labelled"]
