@@ -32,6 +32,7 @@ from datetime import date, timedelta
 
 import pycountry
 
+from serasi_web.capture import mrz
 from serasi_web.capture.mrz import MRZFormatError, parse_mrz
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
@@ -194,11 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=10000, help="number of MRZs (default 10000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--auto-correct-numbers", action="store_true",
+                        help="apply look-alike fixes to document numbers instead of only offering them")
     args = parser.parse_args(argv)
+    mrz.AUTO_CORRECT_DOCUMENT_NUMBERS = args.auto_correct_numbers
     rng, today = random.Random(args.seed), date.today()
     codes = sorted(country.alpha_3 for country in pycountry.countries)
     outcomes, kinds, timings = Counter(), Counter(), []
-    silent, miscorrected, wrong_in_form, look_alike, baseline = Counter(), Counter(), Counter(), Counter(), []
+    silent, miscorrected, fixed, wrong_in_form, look_alike, baseline = Counter(), Counter(), Counter(), Counter(), Counter(), []
     failures: list[str] = []
 
     for _ in range(args.lines):
@@ -235,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                     wrong_in_form[f"{name} (substitution in {label})"] += 1
         elif not differing:
             outcome = "corrected back" if result.corrections else "no effect"
+            if result.corrections:
+                fixed[label] += 1
         elif corrected & set(differing):
             outcome = "miscorrected"
             tag = "covered by a check digit" if covered else "no check digit"
@@ -253,8 +259,9 @@ def main(argv: list[str] | None = None) -> int:
             look_alike[outcome] += 1
 
     total = sum(outcomes.values())
-    print(f"MRZ single-character substitutions: {total} MRZs, seed {args.seed}, "
-          f"({', '.join(f'{k} {n}' for k, n in kinds.items())})")
+    print(f"MRZ single-character substitutions: {total} MRZs, seed {args.seed} "
+          f"({', '.join(f'{k} {n}' for k, n in kinds.items())}); document-number look-alike fixes "
+          f"{'applied' if args.auto_correct_numbers else 'only offered'}")
     print(f"  (generator/parser disagreements on the unmodified MRZ: {len(baseline)})")
     for name, label in (("detected", "detected (an error reported)"), ("corrected back", "corrected back to the original value"),
                         ("miscorrected", "miscorrected (correction applied, value wrong)"),
@@ -267,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label:<28} {n:6d}  {tag}")
         if not counter:
             print("  none")
+    print("Corrected back, by where the substitution landed:", ", ".join(f"{k} {n}" for k, n in fixed.most_common()) or "none")
     print("Detected, yet form_values() still offered a wrong value:", sum(wrong_in_form.values()) or "none")
     for key, n in wrong_in_form.most_common():
         print(f"  {key}: {n}")
