@@ -536,6 +536,41 @@ def run_load(port: int, scenario, clients: int, seconds: float, warmup: float = 
     return LoadResult(clients, seconds, warmup, results)
 
 
+# ---- the machine ----------------------------------------------------------------------------
+
+def machine_description(database_url: str | None = None) -> str:
+    """CPU, memory, versions and the load average before we start (other work skews figures)."""
+    import platform
+    import sqlite3
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                         if line.startswith("MemTotal"))
+        memory = f"{memory_kb / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration):
+        memory = "? GiB"
+    load = os.getloadavg()
+    text = (f"{os.cpu_count()} x {cpu}, {memory}; Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
+            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if database_url and database_url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres") as connection:
+            version = connection.execute("SHOW server_version").fetchone()[0]
+        text += f"; PostgreSQL {version.split()[0]}"
+    if load[0] > 0.5:
+        text += "\nWARNING: the machine is busy before we start; figures will be lower than on an idle machine."
+    return text
+
+
 # ---- statistics -------------------------------------------------------------------------------
 
 def percentile(values: list[float], p: float) -> float:

@@ -305,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.stays <= 1_000_000 or not 1 <= args.requests <= 5000:
         parser.error("--stays must be 1..1000000 and --requests 1..5000")
 
+    print("machine:", common.machine_description())
     folder = Path(tempfile.mkdtemp(prefix="serasi-dashboard-"))
     try:
         return run(args, folder)

@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.seconds <= 300:
         parser.error("--seconds must be between 1 and 300")
     databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    postgres = common.POSTGRES_SERVER_URL if "postgresql" in databases else None
+    print("machine:", common.machine_description(postgres))
     outcomes = [run_one(database, args.seconds, args.warmup, args.clients) for database in databases]
     return 0 if all(outcomes) else 1
 
