@@ -30,8 +30,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
 
     from . import models  # noqa: F401  (registers every table)
-    from .cli import serasi_cli
+    from .cli import build_cli
+    from .plugins import register_blueprints_and_commands
 
+    serasi_cli = build_cli()
+    register_blueprints_and_commands(app, serasi_cli)
     app.cli.add_command(serasi_cli)
     return app
 

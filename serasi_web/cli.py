@@ -16,6 +16,15 @@ def serasi_cli():
     """SERASI Web administration."""
 
 
+def build_cli() -> click.Group:
+    """A fresh ``flask serasi`` group per app with the core commands; plugins add theirs to it
+    (``serasi_register_commands``) without touching the module-level group."""
+    group = click.Group("serasi", help=serasi_cli.help)
+    for name, command in serasi_cli.commands.items():
+        group.add_command(command, name)
+    return group
+
+
 @serasi_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="Administrator", help="The admin's full name.")

@@ -38,3 +38,83 @@ def serasi_register_payload_parsers(register):
     A parser fills a field only from what the payload states; it never invents a value.
     Return value: ignored.
     """
+
+
+# ---- Lodgings -----------------------------------------------------------------------------
+
+@hookspec
+def serasi_register_lodging_types(register):
+    """Offer lodging types (hotel, kos, company mess ...).
+
+    Called when the plugin manager is built. Call ``register(lodging_type)`` with a
+    ``serasi_web.lodgings.types.LodgingType``: ``key``, ``label``, ``commercial`` (a commercial
+    lodging must give its NIB), ``extra_fields`` (name -> WTForms field, stored in
+    ``Lodging.extra``), ``validate(values) -> dict[field, message]`` for its own rules, and
+    ``order`` (position in the list). A later registration of the same key replaces the earlier
+    one, so an installed plugin can refine a bundled type. Return value: ignored.
+    """
+
+
+# ---- Stays --------------------------------------------------------------------------------
+
+@hookspec
+def serasi_validate_stay(lodging, values):
+    """Extra validation of a guest report, from the form, the API or an import.
+
+    Called before a report is created, corrected or submitted, with the lodging and the report's
+    values (the report form's field names: ``surname``, ``document_number``, ``check_in_at`` as
+    an aware UTC datetime ...). Return ``{field name: message}`` for each problem, or None. The
+    problems of every plugin are shown together.
+    """
+
+
+@hookspec
+def serasi_stay_event(event, stay):
+    """A report changed: ``event`` is "reported", "corrected", "checked_out" or "voided".
+
+    Called after the change is committed, with the ``Stay``. Use it to notify or to start work
+    elsewhere; do not change the stay here. An exception is logged and does not undo the change.
+    Return value: ignored.
+    """
+
+
+@hookspec
+def serasi_register_stay_sources(register):
+    """Offer adapters that bring stays in from another system (a PMS, an HR roster ...).
+
+    Call ``register(source)``; a source has ``name`` (also its ``source`` value on the stays it
+    brings), ``label`` and ``pull(lodging) -> Iterable[serasi_web.stays.sync.ExternalStay]``.
+    ``flask --app wsgi serasi sources sync NAME --lodging ID`` runs it; every item goes through the
+    same idempotent upsert as the push API (same external id and content: nothing happens; changed
+    content: a correction). One failing item does not stop the others. Return value: ignored.
+    """
+
+
+# ---- Delivery -----------------------------------------------------------------------------
+
+@hookspec
+def serasi_register_forwarders(register):
+    """Offer delivery targets for reports (a webhook, another SERASI Web, e-mail ...).
+
+    Call ``register(forwarder)``; a forwarder has ``name``, ``configured(app) -> bool`` and
+    ``deliver(event: dict) -> None`` (raise to ask for a retry). Background delivery calls every
+    configured forwarder for each stay event. Return value: ignored.
+    """
+
+
+# ---- Application --------------------------------------------------------------------------
+
+@hookspec
+def serasi_register_blueprints(register):
+    """Add pages or API routes: call ``register(blueprint)`` with a Flask ``Blueprint``.
+
+    Called once in ``create_app()``. A blueprint whose name starts with ``api`` is exempt from
+    CSRF protection (it must authenticate every request itself). Return value: ignored.
+    """
+
+
+@hookspec
+def serasi_register_commands(group):
+    """Add command-line commands: ``group`` is the ``flask serasi`` click group; call
+    ``group.add_command(command)``. Called once in ``create_app()``. Return value: ignored.
+    """

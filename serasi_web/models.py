@@ -6,3 +6,4 @@ from .audit.models import AuditEvent  # noqa: F401,E402
 from .reference.models import VisaIndex  # noqa: F401,E402
 from .stays.models import Stay, StayGroup, StayStatus, StayVersion  # noqa: F401,E402
 from .capture.models import CapturePhoto  # noqa: F401,E402
+from .integrations.models import ApiToken, ImportJob, RosterSync  # noqa: F401,E402

@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 
 from .i18n import LANGUAGE_NAMES
-from .lodgings.types import lodging_type_label
+from .lodgings.types import lodging_type, lodging_type_label
 from .reference import countries, permits, regions
 
 _LABELS = {
@@ -33,6 +33,13 @@ def local_time(value: datetime | None, region_code: str = "", style: str = "medi
     return f"{format_datetime(local.replace(tzinfo=None), style)} {regions.time_zone_label(region_code)}"
 
 
+def extra_field_label(type_key: str, name: str) -> str:
+    """The label of a lodging type's extra field (its name when the plugin is gone)."""
+    chosen = lodging_type(type_key)
+    field = chosen.extra_fields.get(name) if chosen else None
+    return str(field.args[0]) if field is not None and field.args else name
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         region_name=regions.name,
@@ -41,6 +48,7 @@ def init_app(app: Flask) -> None:
         language_names=LANGUAGE_NAMES,
         current_locale=lambda: str(get_locale()),
         label_of=label_of,
+        extra_field_label=extra_field_label,
         lodging_time_zone=lambda lodging: regions.time_zone_label(lodging.province_code),
     )
     app.jinja_env.filters["format_date"] = lambda value, style="medium": format_date(value, style) if value else ""

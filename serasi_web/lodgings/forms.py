@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..forms import BaseForm, digits_only, phone_number, select_choices, strip
 from ..reference import regions
-from .types import LODGING_TYPES, lodging_type
+from .types import lodging_type, lodging_types
 
 # (field name, parent field name, level, label of the empty choice)
 REGION_FIELDS = (
@@ -35,7 +35,7 @@ class LodgingForm(BaseForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.lodging_type.choices = select_choices([("", _l("Choose ..."))] + [(t.key, t.label) for t in LODGING_TYPES])
+        self.lodging_type.choices = select_choices([("", _l("Choose ..."))] + [(t.key, t.label) for t in lodging_types()])
         self.populate_region_choices()
 
     def populate_region_choices(self) -> None:
@@ -58,7 +58,32 @@ class LodgingForm(BaseForm):
         if field.data and lodging_type(field.data) is None:
             raise ValidationError(_l("Choose a lodging type from the list."))
 
+    def extra_field_names(self) -> list[str]:
+        """The fields the chosen lodging type adds (see ``lodging_form_class``)."""
+        return list(getattr(self, "_extra_names", ()))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        chosen = lodging_type(self.lodging_type.data or "")
+        if chosen and chosen.validate:
+            values = {name: field.data for name, field in self._fields.items()}
+            for name, message in (chosen.validate(values) or {}).items():
+                if name in self._fields:
+                    self._fields[name].errors = list(self._fields[name].errors) + [str(message)]
+                    valid = False
+        return valid
+
     def validate_nib(self, field):
         chosen = lodging_type(self.lodging_type.data or "")
         if chosen and chosen.commercial and not field.data:
             raise ValidationError(_l("A commercial lodging must give its NIB."))
+
+
+def lodging_form_class(type_key: str | None):
+    """LodgingForm plus the extra fields of the chosen lodging type (a plugin's, e.g. company mess)."""
+    chosen = lodging_type(type_key or "")
+    if chosen is None or not chosen.extra_fields:
+        return LodgingForm
+    attributes = dict(chosen.extra_fields)
+    attributes["_extra_names"] = tuple(chosen.extra_fields)
+    return type(f"LodgingForm_{chosen.key}", (LodgingForm,), attributes)

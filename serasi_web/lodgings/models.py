@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -40,6 +40,8 @@ class Lodging(db.Model):
     room_count: Mapped[Optional[int]] = mapped_column(Integer)
     person_in_charge: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(30))
+    # The extra fields of the lodging's type (from its plugin), e.g. a company mess's employer.
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
 
     office_id: Mapped[Optional[int]] = mapped_column(ForeignKey("immigration_office.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default=LodgingStatus.PENDING)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..accounts.models import Role
 from ..auth import role_required
 from ..htmx import render_page_or_fragment, see_other
-from .forms import LodgingForm
+from .forms import LodgingForm, lodging_form_class
 from .services import EDITABLE_FIELDS, get_own_lodging_or_404, lodgings_of, register_lodging, update_lodging
 
 blueprint = Blueprint("lodgings", __name__, url_prefix="/lodgings")
@@ -18,7 +18,14 @@ REFRESH_REGIONS = "refresh_regions"  # the no-JavaScript "show the choices" butt
 
 
 def _form_values(form: LodgingForm) -> dict:
-    return {name: getattr(form, name).data for name in EDITABLE_FIELDS}
+    values = {name: getattr(form, name).data for name in EDITABLE_FIELDS}
+    values["extra"] = {name: getattr(form, name).data for name in form.extra_field_names()}
+    return values
+
+
+def _chosen_type(lodging=None) -> str:
+    source = request.form if request.method == "POST" else request.args
+    return source.get("lodging_type") or (lodging.lodging_type if lodging else "")
 
 
 @blueprint.route("/")
@@ -30,7 +37,7 @@ def index():
 @blueprint.route("/new", methods=["GET", "POST"])
 @operator_only
 def new():
-    form = LodgingForm()
+    form = lodging_form_class(_chosen_type())()
     if request.method == "POST" and request.form.get("action") == REFRESH_REGIONS:
         form.suggest_postal_code()
     elif form.validate_on_submit():
@@ -51,7 +58,10 @@ def show(lodging_id: int):
 @operator_only
 def edit(lodging_id: int):
     lodging = get_own_lodging_or_404(current_user, lodging_id)
-    form = LodgingForm(obj=lodging)
+    form = lodging_form_class(_chosen_type(lodging))(obj=lodging)
+    if request.method == "GET":
+        for name in form.extra_field_names():
+            getattr(form, name).data = (lodging.extra or {}).get(name)
     if request.method == "POST" and request.form.get("action") == REFRESH_REGIONS:
         form.suggest_postal_code()
     elif form.validate_on_submit():
@@ -63,10 +73,18 @@ def edit(lodging_id: int):
     return render_template("lodgings/form.html", form=form, lodging=lodging)
 
 
+@blueprint.route("/type-fields")
+@operator_only
+def type_fields():
+    """The extra fields of the chosen lodging type (htmx), e.g. a company mess's employer."""
+    form = lodging_form_class(request.args.get("lodging_type"))(formdata=request.args, meta={"csrf": False})
+    return render_page_or_fragment("lodgings/form.html", "lodgings/_type_fields.html", form=form, lodging=None)
+
+
 @blueprint.route("/address-fields")
 @operator_only
 def address_fields():
     """The address fieldset re-rendered for the chosen province/regency/district/village (htmx)."""
-    form = LodgingForm(formdata=request.args, meta={"csrf": False})
+    form = lodging_form_class(request.args.get("lodging_type"))(formdata=request.args, meta={"csrf": False})
     form.suggest_postal_code(overwrite=request.headers.get("HX-Trigger-Name") == "village_code")
     return render_page_or_fragment("lodgings/form.html", "lodgings/_address_fields.html", form=form, lodging=None)

@@ -44,6 +44,7 @@ def register_lodging(owner: User, values: dict) -> Lodging:
 def update_lodging(lodging: Lodging, values: dict) -> bool:
     """Save changes; a moved or rejected lodging goes back to pending. True when it must be re-verified."""
     address_changed = any(values.get(name) != getattr(lodging, name) for name in ADDRESS_FIELDS)
+    values.setdefault("extra", lodging.extra)
     _apply(lodging, values)
     needs_review = address_changed or lodging.status == LodgingStatus.REJECTED
     if address_changed:
@@ -59,6 +60,7 @@ def update_lodging(lodging: Lodging, values: dict) -> bool:
 def _apply(lodging: Lodging, values: dict) -> None:
     for name in EDITABLE_FIELDS:
         setattr(lodging, name, values.get(name))
+    lodging.extra = dict(values.get("extra") or {})
     lodging.nib = lodging.nib or None
     lodging.postal_code = lodging.postal_code or ""
 

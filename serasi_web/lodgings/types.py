@@ -1,38 +1,34 @@
-"""Lodging types (tempat penginapan) and whether a business registration (NIB) is required."""
+"""Lodging types (tempat penginapan). The list itself comes from plugins (the bundled one is
+``plugins/lodging_types.py``); this module defines what a type is and how to look one up."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
-from flask_babel import lazy_gettext as _l
+from flask import current_app
 
 
 @dataclass(frozen=True)
 class LodgingType:
     key: str
-    label: object  # lazy string
+    label: Any  # a lazy string
     commercial: bool = True  # commercial lodgings must give their NIB
+    order: int = 100
+    # Extra form fields of this type (name -> unbound WTForms field), kept in Lodging.extra.
+    extra_fields: dict[str, Any] = field(default_factory=dict)
+    # The type's own rules: values of the lodging form -> {field: message}.
+    validate: Callable[[dict], dict[str, str]] | None = None
 
 
-LODGING_TYPES: tuple[LodgingType, ...] = (
-    LodgingType("hotel", _l("Hotel")),
-    LodgingType("apartment", _l("Apartment")),
-    LodgingType("company_mess", _l("Company mess")),
-    LodgingType("inn", _l("Inn (losmen)")),
-    LodgingType("guest_house", _l("Guest house")),
-    LodgingType("villa", _l("Villa")),
-    LodgingType("homestay", _l("Homestay")),
-    LodgingType("boarding_house", _l("Boarding house (kos)")),
-    LodgingType("rented_house", _l("Rented house")),
-    LodgingType("other_commercial", _l("Other commercial lodging")),
-    LodgingType("private_residence", _l("Private residence"), commercial=False),
-)
-_BY_KEY = {lodging_type.key: lodging_type for lodging_type in LODGING_TYPES}
+def lodging_types() -> list[LodgingType]:
+    """Every registered type, in display order."""
+    return current_app.extensions["serasi.registry"].lodging_types
 
 
 def lodging_type(key: str) -> LodgingType | None:
-    return _BY_KEY.get(key)
+    return next((t for t in lodging_types() if t.key == key), None)
 
 
 def lodging_type_label(key: str) -> str:
-    found = _BY_KEY.get(key)
+    found = lodging_type(key)
     return str(found.label) if found else key

@@ -58,6 +58,8 @@ class Stay(db.Model):
         Index("ix_stay_lodging_id_updated_at", "lodging_id", "updated_at"),
         Index("ix_stay_document", "document_number", "issuing_state"),
         Index("ix_stay_lodging_id_name_folded", "lodging_id", "name_folded"),
+        # A stay pushed or imported from another system is found again by that system's own id.
+        UniqueConstraint("lodging_id", "source", "external_id", name="uq_stay_lodging_id_source_external_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +70,11 @@ class Stay(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # One random token per rendered form: a double click or a resent POST finds the stay it made.
     form_token: Mapped[Optional[str]] = mapped_column(String(43))
+    # Where the report came from: "form", or an adapter ("api", "spreadsheet", "roster" ...),
+    # with that system's id for it and a hash of the content it last sent (idempotent upserts).
+    source: Mapped[str] = mapped_column(String(40), default="form")
+    external_id: Mapped[Optional[str]] = mapped_column(String(100))
+    external_hash: Mapped[Optional[str]] = mapped_column(String(64))
     # Identity
     surname: Mapped[str] = mapped_column(String(100))
     given_names: Mapped[str] = mapped_column(String(100), default="")

@@ -120,6 +120,20 @@ def complete_values(values: dict) -> dict:
     return values
 
 
+def _plugin_problems(lodging: Lodging, values: dict) -> dict[str, str]:
+    from ..plugins import validate_stay
+
+    return validate_stay(lodging, values)
+
+
+def _announce(event: str, stays) -> None:
+    """Tell plugins (after the commit) that reports changed."""
+    from ..plugins import fire_stay_event
+
+    for stay in stays:
+        fire_stay_event(event, stay)
+
+
 def _missing_permit(values: dict) -> dict[str, str]:
     return {} if values.get("stay_permit") else {"stay_permit": str(_l("Choose the stay permit."))}
 
@@ -193,7 +207,8 @@ class CreateResult:
 
 
 def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, form_token: str | None = None,
-                group: StayGroup | None = None, actor_label: str = "", now: datetime | None = None) -> CreateResult:
+                group: StayGroup | None = None, actor_label: str = "", now: datetime | None = None,
+                extra: dict | None = None) -> CreateResult:
     """Create a draft or a submitted report. Raises StayError / DuplicateStay on broken rules."""
     now = now or utcnow()
     if form_token:
@@ -204,6 +219,7 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
     errors = check_dates(values, lodging, now)
     if submit:
         errors.update(_missing_permit(values))
+    errors = _plugin_problems(lodging, values) | errors
     if errors:
         raise StayError(errors)
     duplicate = find_open_duplicate(lodging, values["document_number"], values["issuing_state"])
@@ -211,7 +227,8 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
         raise DuplicateStay(duplicate)
 
     stay = Stay(lodging=lodging, lodging_id=lodging.id, status=StayStatus.DRAFT, version=1, form_token=form_token,
-                created_by_id=getattr(actor, "id", None), group=group, accompanying_stay_id=values.get("accompanying_stay_id"))
+                created_by_id=getattr(actor, "id", None), group=group, accompanying_stay_id=values.get("accompanying_stay_id"),
+                **(extra or {}))
     _apply(stay, values)
     if submit:
         _report(stay, now)
@@ -230,6 +247,8 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
 
     claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_photos(stay)
     db.session.commit()
+    if submit:
+        _announce("reported", [stay])
     return CreateResult(stay, created=True)
 
 
@@ -242,6 +261,7 @@ def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: dat
     errors = check_dates(values, stay.lodging, now)
     if submit:
         errors.update(_missing_permit(values))
+    errors = _plugin_problems(stay.lodging, values) | errors
     if errors:
         raise StayError(errors)
     duplicate = find_open_duplicate(stay.lodging, values["document_number"], values["issuing_state"], exclude_id=stay.id)
@@ -256,6 +276,8 @@ def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: dat
         stay.version += 1
         _add_version(stay, "submitted" if submit else "edited", actor, changes=changes, actor_label=actor_label)
     db.session.commit()
+    if submit:
+        _announce("reported", [stay])
     return stay
 
 
@@ -270,7 +292,7 @@ def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | N
     if stay.status not in (StayStatus.REPORTED, StayStatus.CHECKED_OUT):
         raise StayError({"": str(_l("Only a submitted report can be corrected."))})
     values = complete_values(values)
-    errors = check_dates(values, stay.lodging, now) | _missing_permit(values)
+    errors = _plugin_problems(stay.lodging, values) | check_dates(values, stay.lodging, now) | _missing_permit(values)
     if stay.checked_out_at and values.get("check_in_at") and values["check_in_at"] > stay.checked_out_at:
         errors["check_in_at"] = str(_l("The check-in cannot be after the check-out."))
     if errors:
@@ -289,6 +311,7 @@ def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | N
     stay.version += 1
     _add_version(stay, "corrected", actor, reason=reason, changes=changes, actor_label=actor_label)
     db.session.commit()
+    _announce("corrected", [stay])
     return True
 
 
@@ -305,6 +328,7 @@ def void(stay: Stay, reason: str, actor=None, now: datetime | None = None, actor
     stay.version += 1
     _add_version(stay, "voided", actor, reason=reason, actor_label=actor_label)
     db.session.commit()
+    _announce("voided", [stay])
 
 
 def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: datetime | None = None, actor_label: str = "") -> list[Stay]:
@@ -327,6 +351,7 @@ def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: date
         stay.version += 1
         _add_version(stay, "checked_out", actor, actor_label=actor_label)
     db.session.commit()
+    _announce("checked_out", stays)
     return stays
 
 
@@ -371,4 +396,5 @@ def submit_group(group: StayGroup, actor=None, now: datetime | None = None) -> l
         member.version += 1
         _add_version(member, "submitted", actor)
     db.session.commit()
+    _announce("reported", drafts)
     return drafts

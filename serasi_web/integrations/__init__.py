@@ -1,0 +1,1 @@
+"""Stays from other systems: API tokens, spreadsheet imports, roster syncs."""

@@ -1,0 +1,74 @@
+"""Tables of the integrations: API tokens, spreadsheet import jobs, company-mess roster syncs."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class ApiToken(db.Model):
+    """A bearer token that lets one system act on one lodging. Only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lodging_id: Mapped[int] = mapped_column(ForeignKey("lodging.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))  # the system using it, e.g. "Front desk PMS"
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in lists so the operator can tell tokens apart
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    lodging = relationship("Lodging")
+
+
+class ImportJob(db.Model):
+    """A spreadsheet upload: checked first (dry run), then imported, with its progress."""
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lodging_id: Mapped[int] = mapped_column(ForeignKey("lodging.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(200))
+    file_format: Mapped[str] = mapped_column(String(8))  # csv or xlsx
+    encoding: Mapped[str] = mapped_column(String(20), default="utf-8")
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # report field -> column header
+    headers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="uploaded")  # uploaded, checked, importing, done, failed
+    only_valid: Mapped[bool] = mapped_column(default=False)
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    valid_rows: Mapped[int] = mapped_column(Integer, default=0)
+    error_rows: Mapped[int] = mapped_column(Integer, default=0)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the first problems: {row, column, message}
+    failure: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class RosterSync(db.Model):
+    """One roster received from a company's HR system, and the departures awaiting confirmation."""
+
+    __tablename__ = "roster_sync"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lodging_id: Mapped[int] = mapped_column(ForeignKey("lodging.id", ondelete="CASCADE"), index=True)
+    received_from: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, confirmed, dismissed
+    arrived: Mapped[list[Any]] = mapped_column(JSON, default=list)  # stay ids reported from this roster
+    departing: Mapped[list[Any]] = mapped_column(JSON, default=list)  # stay ids no longer listed
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {external_id, field, message}
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

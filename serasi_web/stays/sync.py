@@ -1,0 +1,123 @@
+"""Stays that come from other systems (a PMS through the API, a spreadsheet, an HR roster, a
+pull adapter): one idempotent upsert keyed by (lodging, source, external id).
+
+Same content again: nothing changes and the same answer comes back. Changed content: a
+correction with the reason "updated by <system>". A voided stay is not brought back.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
+
+from ..extensions import db
+from ..lodgings.models import Lodging
+from . import services
+from .forms import StayForm
+from .models import Stay, StayStatus
+
+
+@dataclass
+class ExternalStay:
+    """One stay as another system describes it, in the report form's field names."""
+
+    external_id: str
+    values: dict[str, Any]
+    checked_out_at: datetime | None = None
+
+
+@dataclass
+class UpsertResult:
+    outcome: str  # "created", "updated", "unchanged", "invalid", "conflict"
+    stay: Stay | None = None
+    errors: dict[str, str] = field(default_factory=dict)  # form field -> message
+    existing: Stay | None = None  # for a conflict: the open stay of the same document
+
+
+def content_hash(values: dict[str, Any]) -> str:
+    def plain(value):
+        return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+    canonical = json.dumps({k: plain(v) for k, v in sorted(values.items())}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate_values(lodging: Lodging, raw: dict[str, Any], locale: str = "en") -> tuple[dict, dict[str, str]]:
+    """Check raw text values with the report form's own rules; (clean values, errors by field).
+
+    ``raw`` uses the form's field names with text values (dates as YYYY-MM-DD, check-in as the
+    lodging's local time YYYY-MM-DDTHH:MM[:SS]). The same validators as the web form apply, so the
+    API, imports and the form can never disagree on what a valid report is.
+    """
+    form = StayForm(formdata=MultiDict({k: "" if v is None else str(v) for k, v in raw.items()}), locale=locale, meta={"csrf": False})
+    form.validate()
+    errors = {name: str(messages[0]) for name, messages in form.errors.items() if messages and name in services.REPORT_FIELDS}
+    values = {name: getattr(form, name).data for name in services.REPORT_FIELDS if name not in errors}
+    if values.get("check_in_at"):
+        values["check_in_at"] = services.to_utc(values["check_in_at"], lodging)
+    if not errors:
+        values = services.complete_values(values)
+        errors.update(services.check_dates(values, lodging))
+        if not values.get("stay_permit"):
+            errors["stay_permit"] = str(_l("Choose the stay permit."))
+    return values, errors
+
+
+def find_external(lodging: Lodging, source: str, external_id: str) -> Stay | None:
+    return db.session.execute(
+        select(Stay).where(Stay.lodging_id == lodging.id, Stay.source == source, Stay.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def upsert(lodging: Lodging, source: str, external_id: str, raw: dict[str, Any], actor_label: str, actor=None) -> UpsertResult:
+    """Create, correct or leave alone the stay ``external_id`` of ``source`` at ``lodging``."""
+    values, errors = validate_values(lodging, raw)
+    if errors:
+        return UpsertResult("invalid", errors=errors)
+    digest = content_hash(values)
+    existing = find_external(lodging, source, external_id)
+    if existing is not None:
+        return _update(existing, values, digest, actor_label, actor)
+    try:
+        result = services.create_stay(lodging, values, actor, submit=True, actor_label=actor_label,
+                                      extra={"source": source, "external_id": external_id, "external_hash": digest})
+    except services.DuplicateStay as duplicate:
+        return UpsertResult("conflict", errors=duplicate.field_errors, existing=duplicate.existing)
+    except services.StayError as error:
+        return UpsertResult("invalid", errors=error.field_errors)
+    except IntegrityError:
+        # The same external id arrived twice at the same moment: the other request created it.
+        db.session.rollback()
+        existing = find_external(lodging, source, external_id)
+        if existing is None:
+            raise
+        return _update(existing, values, digest, actor_label, actor)
+    return UpsertResult("created", stay=result.stay)
+
+
+def _update(stay: Stay, values: dict, digest: str, actor_label: str, actor) -> UpsertResult:
+    if stay.external_hash == digest:
+        return UpsertResult("unchanged", stay=stay)
+    if stay.status == StayStatus.VOIDED:
+        return UpsertResult("conflict", stay=stay, errors={"": str(_l("This stay was voided; use a new external id."))})
+    try:
+        if stay.status == StayStatus.DRAFT:
+            services.update_draft(stay, values, actor, submit=True, actor_label=actor_label)
+        else:
+            services.correct(stay, values, str(_l("updated by %(system)s", system=actor_label)), actor, actor_label=actor_label)
+    except services.DuplicateStay as duplicate:
+        db.session.rollback()
+        return UpsertResult("conflict", errors=duplicate.field_errors, existing=duplicate.existing)
+    except services.StayError as error:
+        db.session.rollback()
+        return UpsertResult("invalid", errors=error.field_errors)
+    stay.external_hash = digest
+    db.session.commit()
+    return UpsertResult("updated", stay=stay)
