@@ -43,7 +43,7 @@ def _init_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
     from sqlalchemy import event  # noqa: F401
 
-    from . import errors, i18n, plugins, templating
+    from . import errors, i18n, plugins, rate_limits, templating
     from .accounts import sessions
     from .database import configure_sqlite
     from .extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -61,6 +61,7 @@ def _init_extensions(app: Flask) -> None:
         default_translation_directories=str(PROJECT_ROOT / "translations"),
     )
     htmx.init_app(app)
+    rate_limits.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to open this page.")

@@ -37,7 +37,13 @@ DEFAULTS: dict[str, Any] = {
     "CAPTURE_MAX_BYTES": 15 * 1024 * 1024,
     "CAPTURE_MAX_PIXELS": 50_000_000,
     "CAPTURE_REQUEST_LIMIT": 64 * 1024 * 1024,
-    "CAPTURE_KEEP_PHOTOS": False,  # keep re-encoded photos (no EXIF/GPS) while the report is a draft
+    "CAPTURE_KEEP_PHOTOS": False,
+    # Push API: requests per token, and body sizes (one stay / a batch of up to 500).
+    "API_RATE_LIMIT": "600 per minute",
+    "API_MAX_BODY": 256 * 1024,
+    "API_MAX_BATCH_BODY": 4 * 1024 * 1024,
+    "API_MAX_BATCH_ITEMS": 500,
+    "RATELIMIT_STORAGE_URI": "memory://",  # keep re-encoded photos (no EXIF/GPS) while the report is a draft
 }
 
 # Environment variables read, with their parser. SERASI_DATABASE_URL and DATABASE_URL are the same.
@@ -50,6 +56,8 @@ _ENVIRONMENT = {
     "SERASI_TRUSTED_PROXY_COUNT": ("TRUSTED_PROXY_COUNT", int),
     "SERASI_SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in ("1", "true", "yes")),
     "SERASI_CAPTURE_KEEP_PHOTOS": ("CAPTURE_KEEP_PHOTOS", lambda v: v.lower() in ("1", "true", "yes")),
+    "SERASI_API_RATE_LIMIT": ("API_RATE_LIMIT", str),
+    "SERASI_RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "SERASI_DISABLED_PLUGINS": ("DISABLED_PLUGINS", lambda v: [p.strip() for p in v.split(",") if p.strip()]),
 }
 

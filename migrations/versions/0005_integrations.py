@@ -1,7 +1,7 @@
 """integrations: external stays, lodging extras, API tokens, imports, rosters
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-28 21:09:28.635256
 
 """
@@ -13,7 +13,7 @@ import serasi_web.database
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

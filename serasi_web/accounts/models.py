@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class Role(StrEnum):
     OPERATOR = "operator"  # reports guests of their own lodgings
     OFFICER = "officer"  # works for exactly one immigration office
+    SUPERVISOR = "supervisor"  # read-only supervision team (Timpora, police), scoped to chosen regions
     ADMIN = "admin"  # runs this instance
 
 
@@ -33,7 +34,7 @@ class AccountKind(StrEnum):
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ('operator', 'officer', 'admin')", name="role_known"),
+        CheckConstraint("role IN ('operator', 'officer', 'supervisor', 'admin')", name="role_known"),
         CheckConstraint("role <> 'officer' OR office_id IS NOT NULL", name="officer_has_office"),
     )
 
@@ -51,6 +52,8 @@ class User(UserMixin, db.Model):
 
     office: Mapped[Optional["ImmigrationOffice"]] = relationship(back_populates="officers")
     sessions: Mapped[list["UserSession"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    supervision_regions: Mapped[list["SupervisionRegion"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="SupervisionRegion.region_code")
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in or stay logged in
@@ -67,6 +70,26 @@ class User(UserMixin, db.Model):
     @property
     def is_operator(self) -> bool:
         return self.role == Role.OPERATOR
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR
+
+
+class SupervisionRegion(db.Model):
+    """One regency ("51.03") or district ("51.03.05") a supervision-team account may look at.
+
+    A supervisor sees the lodgings (and their guests) whose address lies in any of its regions.
+    """
+
+    __tablename__ = "supervision_region"
+    __table_args__ = (UniqueConstraint("user_id", "region_code", name="uq_supervision_region_user_id_region_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    region_code: Mapped[str] = mapped_column(String(13))
+
+    user: Mapped[User] = relationship(back_populates="supervision_regions")
 
 
 class UserSession(db.Model):

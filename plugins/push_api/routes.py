@@ -1,0 +1,305 @@
+"""``/api/v1``: property systems keep a lodging's stays in sync with one bearer token.
+
+PUT creates or updates a stay by the system's own id (idempotent); POST .../check-out checks it
+out; DELETE voids it; POST /stays:batch sends up to 500 at once; GET /stays lists them with a
+cursor. Errors are RFC 9457 problem details naming each bad field by JSON pointer.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, g, request, url_for
+from sqlalchemy import and_, or_, select
+
+from serasi_web.database import utcnow
+from serasi_web.extensions import db
+from serasi_web.integrations.models import ApiToken
+from serasi_web.lodgings.models import Lodging
+from serasi_web.rate_limits import allow
+from serasi_web.stays import services, sync
+from serasi_web.stays.models import Stay, StayStatus
+from serasi_web.stays.receipts import verification_token
+
+from .mapping import check_in_as_local_text, pointer_errors, read_body
+from .openapi import openapi_document
+from .problems import problem
+
+api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+SOURCE = "api"
+MAX_EXTERNAL_ID = 100
+
+
+# ---- authentication, limits, body ---------------------------------------------------------
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@api.before_request
+def authenticate():
+    if request.endpoint == "api_v1.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return problem(401, "Unauthorized", "Send the lodging's API token as 'Authorization: Bearer <token>'.", "unauthorized")
+    row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        return problem(401, "Unauthorized", "This token is unknown or has been revoked.", "unauthorized")
+    lodging = db.session.get(Lodging, row.lodging_id)
+    if lodging is None or not lodging.owner.enabled:
+        return problem(403, "Forbidden", "The account that owns this lodging is disabled.", "forbidden")
+    allowed, retry_after = allow(current_app.config["API_RATE_LIMIT"], "api-token", str(row.id))
+    if not allowed:
+        response = problem(429, "Too Many Requests", f"Rate limit {current_app.config['API_RATE_LIMIT']} per token; retry later.", "rate-limited")
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+    now = utcnow()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now  # coarse, so reads do not all become writes
+        db.session.commit()
+    g.api_token, g.lodging = row, lodging
+    request.max_content_length = current_app.config[
+        "API_MAX_BATCH_BODY" if request.endpoint == "api_v1.batch" else "API_MAX_BODY"]
+    return None
+
+
+def _json_body():
+    """The request's JSON, or a problem response (415 wrong type, 400 malformed, 413 too large)."""
+    if request.mimetype != "application/json":
+        return None, problem(415, "Unsupported Media Type", "Send the body as application/json.", "unsupported-media-type")
+    if request.content_length and request.content_length > request.max_content_length:
+        return None, problem(413, "Content Too Large", f"The body may be at most {request.max_content_length} bytes.", "too-large")
+    raw = request.get_data(cache=True)  # raises 413 itself when there is no Content-Length
+    try:
+        import json
+
+        return json.loads(raw or b"null"), None
+    except ValueError as error:
+        return None, problem(400, "Bad Request", f"Malformed JSON: {error}", "malformed-json")
+
+
+def _actor_label() -> str:
+    return f"api:{g.api_token.name}"
+
+
+def _valid_external_id(external_id: str) -> bool:
+    return 0 < len(external_id) <= MAX_EXTERNAL_ID and external_id.isprintable()
+
+
+# ---- representation -----------------------------------------------------------------------
+
+def _iso(moment):
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def stay_json(stay: Stay) -> dict:
+    links = {"self": url_for("api_v1.get_stay", external_id=stay.external_id, _external=True)} if stay.external_id else {}
+    if stay.receipt_number:
+        links["receipt_verification"] = url_for("stays.verify", token=verification_token(stay.receipt_number), _external=True)
+    return {
+        "id": stay.id, "external_id": stay.external_id, "status": stay.status, "version": stay.version,
+        "receipt_number": stay.receipt_number, "deadline": _iso(stay.deadline_at), "reported_at": _iso(stay.reported_at),
+        "late": stay.late, "checked_out_at": _iso(stay.checked_out_at), "check_out_late": stay.check_out_late,
+        "updated_at": _iso(stay.updated_at), "links": links,
+    }
+
+
+def _own_external_stay(external_id: str) -> Stay | None:
+    return sync.find_external(g.lodging, SOURCE, external_id)
+
+
+# ---- one stay -----------------------------------------------------------------------------
+
+def upsert_one(external_id: str, body, pointer_prefix: str = "") -> tuple[int, dict]:
+    """Validate and upsert one stay body; (HTTP status, JSON body or problem fields)."""
+    values, errors = read_body(body, pointer_prefix, allowed_top={"external_id"} if pointer_prefix else set())
+    if errors:
+        return 422, {"title": "Unprocessable Content", "detail": "The stay has invalid fields.", "errors": errors, "kind": "invalid-stay"}
+    if "check_in_at" in values:
+        values["check_in_at"] = check_in_as_local_text(values["check_in_at"], g.lodging)
+    result = sync.upsert(g.lodging, SOURCE, external_id, values, _actor_label())
+    if result.outcome == "invalid":
+        return 422, {"title": "Unprocessable Content", "detail": "The stay has invalid fields.",
+                     "errors": pointer_errors(result.errors, pointer_prefix), "kind": "invalid-stay"}
+    if result.outcome == "conflict":
+        detail = next(iter(result.errors.values()), "Conflict.")
+        extra = {"existing_stay": stay_json(result.existing) if result.existing is not None and result.existing.external_id else None}
+        return 409, {"title": "Conflict", "detail": detail, "kind": "conflict", **({k: v for k, v in extra.items() if v})}
+    return (201 if result.outcome == "created" else 200), stay_json(result.stay)
+
+
+@api.put("/stays/<path:external_id>")
+def put_stay(external_id: str):
+    if not _valid_external_id(external_id):
+        return problem(422, "Unprocessable Content", "external_id must be 1-100 printable characters.", "invalid-stay",
+                       errors=[{"pointer": "/external_id", "detail": "invalid"}])
+    body, failure = _json_body()
+    if failure:
+        return failure
+    status, payload = upsert_one(external_id, body)
+    if status >= 400:
+        return problem(status, payload.pop("title"), payload.pop("detail"), payload.pop("kind"), **payload)
+    return payload, status
+
+
+@api.get("/stays/<path:external_id>")
+def get_stay(external_id: str):
+    stay = _own_external_stay(external_id)
+    if stay is None:
+        return problem(404, "Not Found", "No stay with this external id at this token's lodging.", "not-found")
+    return stay_json(stay)
+
+
+@api.post("/stays/<path:external_id>/check-out")
+def check_out(external_id: str):
+    stay = _own_external_stay(external_id)
+    if stay is None:
+        return problem(404, "Not Found", "No stay with this external id at this token's lodging.", "not-found")
+    body, failure = _json_body()
+    if failure:
+        return failure
+    if not isinstance(body, dict) or set(body) - {"checked_out_at"} or not isinstance(body.get("checked_out_at"), str):
+        errors = [{"pointer": f"/{key}", "detail": "unknown field"} for key in (body if isinstance(body, dict) else {}) if key != "checked_out_at"]
+        errors.append({"pointer": "/checked_out_at", "detail": "required: an ISO 8601 date-time"})
+        return problem(422, "Unprocessable Content", "Send {\"checked_out_at\": \"...\"}.", "invalid-check-out", errors=errors)
+    try:
+        moment = datetime.fromisoformat(body["checked_out_at"].replace("Z", "+00:00"))
+    except ValueError:
+        return problem(422, "Unprocessable Content", "checked_out_at is not an ISO 8601 date-time.", "invalid-check-out",
+                       errors=[{"pointer": "/checked_out_at", "detail": "not an ISO 8601 date-time"}])
+    moment = services.to_utc(moment, g.lodging) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    if stay.status == StayStatus.CHECKED_OUT and stay.checked_out_at == moment:
+        return stay_json(stay)  # the same request again: same answer
+    try:
+        services.check_out([stay], moment, None, actor_label=_actor_label())
+    except services.StayError as error:
+        db.session.rollback()
+        status = 409 if stay.status != StayStatus.REPORTED else 422
+        return problem(status, "Conflict" if status == 409 else "Unprocessable Content", next(iter(error.field_errors.values())),
+                       "invalid-check-out", errors=[{"pointer": "/checked_out_at", "detail": m} for m in error.field_errors.values()])
+    return stay_json(stay)
+
+
+@api.delete("/stays/<path:external_id>")
+def void(external_id: str):
+    stay = _own_external_stay(external_id)
+    if stay is None:
+        return problem(404, "Not Found", "No stay with this external id at this token's lodging.", "not-found")
+    reason = request.args.get("reason", "")
+    if request.mimetype == "application/json":
+        body, failure = _json_body()
+        if failure:
+            return failure
+        if isinstance(body, dict) and isinstance(body.get("reason"), str):
+            reason = body["reason"]
+    reason = reason.strip()[:1000]
+    if not reason:
+        return problem(422, "Unprocessable Content", "Voiding needs a reason (?reason=... or {\"reason\": \"...\"}).", "invalid-void",
+                       errors=[{"pointer": "/reason", "detail": "required"}])
+    services.void(stay, reason, None, actor_label=_actor_label())
+    return stay_json(stay)
+
+
+# ---- batch and list -----------------------------------------------------------------------
+
+@api.post("/stays:batch")
+def batch():
+    body, failure = _json_body()
+    if failure:
+        return failure
+    limit = current_app.config["API_MAX_BATCH_ITEMS"]
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list) or set(body) - {"items"}:
+        return problem(422, "Unprocessable Content", "Send {\"items\": [...]}.", "invalid-batch", errors=[{"pointer": "/items", "detail": "required: an array"}])
+    if len(body["items"]) > limit:
+        return problem(422, "Unprocessable Content", f"A batch holds at most {limit} items; this one has {len(body['items'])}.",
+                       "invalid-batch", errors=[{"pointer": "/items", "detail": f"at most {limit} items"}])
+    results = []
+    for index, item in enumerate(body["items"]):
+        prefix = f"/items/{index}"
+        external_id = item.get("external_id") if isinstance(item, dict) else None
+        if not isinstance(external_id, str) or not _valid_external_id(external_id):
+            results.append({"external_id": external_id if isinstance(external_id, str) else None, "status": 422,
+                            "problem": {"title": "Unprocessable Content", "errors": [{"pointer": prefix + "/external_id", "detail": "required: 1-100 printable characters"}]}})
+            continue
+        status, payload = upsert_one(external_id, item, prefix)
+        if status >= 400:
+            payload.pop("kind", None)
+            results.append({"external_id": external_id, "status": status, "problem": payload})
+        else:
+            results.append({"external_id": external_id, "status": status, "stay": payload})
+    return {"results": results}
+
+
+LIST_STATUSES = {"in_house", "reported", "checked_out", "voided", "draft"}
+
+
+def _cursor_encode(stay: Stay) -> str:
+    return base64.urlsafe_b64encode(f"{stay.updated_at.isoformat()}|{stay.id}".encode()).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str):
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, stay_id = text.rsplit("|", 1)
+        return datetime.fromisoformat(moment), int(stay_id)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@api.get("/stays")
+def list_stays():
+    errors = []
+    status = request.args.get("status", "")
+    if status and status not in LIST_STATUSES:
+        errors.append({"pointer": "?status", "detail": f"one of {', '.join(sorted(LIST_STATUSES))}"})
+    try:
+        limit = int(request.args.get("limit", "100"))
+        if not 1 <= limit <= 500:
+            raise ValueError
+    except ValueError:
+        errors.append({"pointer": "?limit", "detail": "a whole number from 1 to 500"})
+        limit = 100
+    since = None
+    if request.args.get("updated_since"):
+        try:
+            since = datetime.fromisoformat(request.args["updated_since"].replace("Z", "+00:00"))
+            since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        except ValueError:
+            errors.append({"pointer": "?updated_since", "detail": "an ISO 8601 date-time"})
+    after = None
+    if request.args.get("cursor"):
+        after = _cursor_decode(request.args["cursor"])
+        if after is None:
+            errors.append({"pointer": "?cursor", "detail": "not a cursor from this API"})
+    if errors:
+        return problem(422, "Unprocessable Content", "Invalid query parameters.", "invalid-query", errors=errors)
+
+    query = select(Stay).where(Stay.lodging_id == g.lodging.id)
+    if status == "in_house":
+        query = query.where(Stay.status == StayStatus.REPORTED)
+    elif status == "reported":
+        query = query.where(Stay.reported_at.is_not(None))
+    elif status:
+        query = query.where(Stay.status == status)
+    if since is not None:
+        query = query.where(Stay.updated_at >= since)
+    if after is not None:
+        moment, stay_id = after
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        query = query.where(or_(Stay.updated_at > moment, and_(Stay.updated_at == moment, Stay.id > stay_id)))
+    rows = db.session.execute(query.order_by(Stay.updated_at, Stay.id).limit(limit + 1)).scalars().all()
+    page, more = rows[:limit], len(rows) > limit
+    body = {"items": [stay_json(stay) for stay in page]}
+    if more:
+        body["next_cursor"] = _cursor_encode(page[-1])
+        body["links"] = {"next": url_for("api_v1.list_stays", status=status or None, updated_since=request.args.get("updated_since"),
+                                          limit=limit, cursor=body["next_cursor"], _external=True)}
+    return body
+
+
+@api.get("/openapi.json")
+def openapi():
+    return openapi_document()

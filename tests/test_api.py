@@ -1,0 +1,185 @@
+"""The push API: a property system keeps a lodging's stays in sync with one bearer token."""
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from serasi_web.extensions import db
+from serasi_web.integrations.models import ApiToken
+from serasi_web.stays.models import Stay
+
+from .helpers import DENPASAR_SANUR, local_now, make_lodging
+
+
+@pytest.fixture
+def lodging(app, operator, offices):
+    return make_lodging(operator)
+
+
+@pytest.fixture
+def token(app, lodging, operator):
+    from plugins.push_api.tokens import create_token
+
+    return create_token(lodging, "Front desk PMS", operator)
+
+
+def stay_body(**changes):
+    body = {
+        "guest": {"surname": "Tanaka", "given_names": "Yui", "sex": "F", "date_of_birth": "1992-04-05", "place_of_birth": "Osaka", "nationality": "JPN"},
+        "document": {"type": "passport", "number": "TZ1234567", "issuing_state": "JPN", "expiry_date": (date.today() + timedelta(days=1500)).isoformat()},
+        "permit": {"kind": "bvk", "entry_date": (date.today() - timedelta(days=2)).isoformat(), "port_of_entry": "Ngurah Rai"},
+        "stay": {"check_in": local_now(delta_hours=-2) + ":00+08:00", "room": "101", "purpose": "tourism"},
+    }
+    for path, value in changes.items():
+        section, name = path.split("__")
+        body[section][name] = value
+    return body
+
+
+def call(client, method, path, token, body=None, **kwargs):
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en", **kwargs.pop("headers", {})}
+    if body is not None:
+        kwargs.setdefault("data", json.dumps(body))
+        kwargs.setdefault("content_type", "application/json")
+    return getattr(client, method)("/api/v1" + path, headers=headers, **kwargs)
+
+
+def test_operator_creates_a_token_shown_once_and_stored_hashed(operator_client, lodging):
+    page = operator_client.post(f"/lodgings/{lodging.id}/api-tokens", data={"name": "Opera PMS"}).get_data(as_text=True)
+    secret = page.split('id="new-token">')[1].split("<")[0]
+    row = db.session.execute(select(ApiToken)).scalar_one()
+    assert secret.startswith("srs_") and row.token_hash != secret and secret not in json.dumps(row.__dict__, default=str)
+    assert secret not in operator_client.get(f"/lodgings/{lodging.id}/api-tokens").get_data(as_text=True)
+
+
+def test_put_creates_then_same_body_changes_nothing_then_a_change_corrects(client, token, lodging):
+    first = call(client, "put", "/stays/RES-1", token, stay_body())
+    assert first.status_code == 201, first.json
+    stay = first.json
+    assert stay["status"] == "reported" and stay["receipt_number"].startswith("STT-") and stay["late"] is False
+    assert stay["links"]["receipt_verification"].startswith("http://localhost/verify/")
+    again = call(client, "put", "/stays/RES-1", token, stay_body())
+    assert again.status_code == 200 and again.json == stay
+    changed = call(client, "put", "/stays/RES-1", token, stay_body(stay__room="102"))
+    assert changed.status_code == 200 and changed.json["version"] == 2
+    row = db.session.execute(select(Stay)).scalar_one()
+    assert row.room == "102" and row.versions[-1].reason == "updated by api:Front desk PMS" and row.source == "api"
+    assert db.session.scalar(select(func.count()).select_from(Stay)) == 1
+
+
+def test_check_out_and_void(client, token, lodging):
+    call(client, "put", "/stays/RES-2", token, stay_body())
+    moment = local_now() + ":00+08:00"
+    response = call(client, "post", "/stays/RES-2/check-out", token, {"checked_out_at": moment})
+    assert response.status_code == 200 and response.json["status"] == "checked_out"
+    assert call(client, "post", "/stays/RES-2/check-out", token, {"checked_out_at": moment}).status_code == 200  # same again
+    call(client, "put", "/stays/RES-3", token, stay_body(document__number="TZ7654321"))
+    assert call(client, "delete", "/stays/RES-3", token).status_code == 422  # a reason is required
+    response = call(client, "delete", "/stays/RES-3?reason=Booking%20cancelled", token)
+    assert response.status_code == 200 and response.json["status"] == "voided"
+    assert call(client, "put", "/stays/RES-3", token, stay_body(document__number="TZ7654321", stay__room="9")).status_code == 409
+
+
+def test_batch_gives_one_result_per_item_and_bad_items_do_not_block_good_ones(client, token, lodging):
+    items = [dict(stay_body(document__number=f"TB{n:07d}"), external_id=f"B-{n}") for n in range(3)]
+    items[1]["guest"]["nationality"] = "ZZZ"
+    items.append({"guest": {}})  # no external_id
+    response = call(client, "post", "/stays:batch", token, {"items": items})
+    assert response.status_code == 200
+    statuses = [r["status"] for r in response.json["results"]]
+    assert statuses == [201, 422, 201, 422]
+    assert response.json["results"][1]["problem"]["errors"] == [{"pointer": "/items/1/guest/nationality", "detail": "Choose a country from the list."}]
+    again = call(client, "post", "/stays:batch", token, {"items": [items[0], items[2]]})
+    assert [r["status"] for r in again.json["results"]] == [200, 200]
+    assert db.session.scalar(select(func.count()).select_from(Stay)) == 2
+    too_many = call(client, "post", "/stays:batch", token, {"items": [items[0]] * 501})
+    assert too_many.status_code == 422 and too_many.json["errors"][0]["pointer"] == "/items"
+
+
+def test_list_with_status_filter_and_cursor(client, token, lodging):
+    for n in range(5):
+        call(client, "put", f"/stays/L-{n}", token, stay_body(document__number=f"TL{n:07d}"))
+    call(client, "post", "/stays/L-0/check-out", token, {"checked_out_at": local_now() + ":00+08:00"})
+    page1 = call(client, "get", "/stays?status=in_house&limit=2", token)
+    assert page1.status_code == 200 and len(page1.json["items"]) == 2 and page1.json["next_cursor"]
+    page2 = call(client, "get", f"/stays?status=in_house&limit=2&cursor={page1.json['next_cursor']}", token)
+    seen = [s["external_id"] for s in page1.json["items"] + page2.json["items"]]
+    assert sorted(seen) == ["L-1", "L-2", "L-3", "L-4"] and "next_cursor" not in page2.json
+    assert [s["external_id"] for s in call(client, "get", "/stays?status=checked_out", token).json["items"]] == ["L-0"]
+    bad = call(client, "get", "/stays?status=nope&limit=9999&updated_since=yesterday&cursor=%%%", token)
+    assert bad.status_code == 422 and {e["pointer"] for e in bad.json["errors"]} == {"?status", "?limit", "?updated_since", "?cursor"}
+
+
+@pytest.mark.parametrize("mutate, pointer", [
+    (lambda b: b["guest"].update(nationality="ZZZ"), "/guest/nationality"),
+    (lambda b: b["guest"].update(eye_colour="blue"), "/guest/eye_colour"),
+    (lambda b: b.update(extra={}), "/extra"),
+    (lambda b: b["guest"].pop("surname"), "/guest/surname"),
+    (lambda b: b["document"].update(number="AB#123"), "/document/number"),
+    (lambda b: b["guest"].update(date_of_birth=19920405), "/guest/date_of_birth"),
+    (lambda b: b["stay"].update(check_in="2099-01-01T10:00:00+08:00"), "/stay/check_in"),
+    (lambda b: b["guest"].update(date_of_birth="1992-02-30"), "/guest/date_of_birth"),
+])
+def test_bad_fields_are_named_by_json_pointer(client, token, lodging, mutate, pointer):
+    body = stay_body()
+    mutate(body)
+    response = call(client, "put", "/stays/BAD", token, body)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert pointer in [e["pointer"] for e in response.json["errors"]]
+    assert db.session.scalar(select(func.count()).select_from(Stay)) == 0
+
+
+def test_malformed_wrong_type_and_oversized_bodies(client, token, lodging):
+    assert call(client, "put", "/stays/X", token, data="{not json", content_type="application/json").status_code == 400
+    assert call(client, "put", "/stays/X", token, data="<xml/>", content_type="application/xml").status_code == 415
+    huge = call(client, "put", "/stays/X", token, data=b"{" + b" " * (10 * 1024 * 1024) + b"}", content_type="application/json")
+    assert huge.status_code == 413 and huge.mimetype == "application/problem+json"
+
+
+def test_tokens_missing_wrong_revoked_or_for_another_lodging(client, app, token, lodging, operator):
+    from plugins.push_api.tokens import create_token
+
+    assert client.put("/api/v1/stays/X", json=stay_body()).status_code == 401
+    assert call(client, "put", "/stays/X", "srs_wrong", stay_body()).status_code == 401
+    other = create_token(make_lodging(operator, DENPASAR_SANUR, name="Villa Sanur"), "Other PMS", operator)
+    call(client, "put", "/stays/MINE", token, stay_body())
+    assert call(client, "get", "/stays/MINE", other).status_code == 404
+    assert call(client, "delete", "/stays/MINE?reason=x", other).status_code == 404
+    assert call(client, "get", "/stays", other).json["items"] == []
+    db.session.execute(db.update(ApiToken).where(ApiToken.name == "Front desk PMS").values(revoked_at=db.func.now()))
+    db.session.commit()
+    assert call(client, "get", "/stays", token).status_code == 401
+
+
+def test_same_document_twice_at_one_lodging_is_a_conflict(client, token, lodging):
+    call(client, "put", "/stays/A", token, stay_body())
+    response = call(client, "put", "/stays/B", token, stay_body())
+    assert response.status_code == 409 and response.json["existing_stay"]["external_id"] == "A"
+
+
+def test_rate_limit_per_token(another_app, lodging, token):
+    limited = another_app(API_RATE_LIMIT="3 per minute")
+    client = limited.test_client()
+    codes = [call(client, "get", "/stays", token).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_openapi_document_describes_every_route(client):
+    document = client.get("/api/v1/openapi.json").json
+    assert document["openapi"] == "3.1.0"
+    assert set(document["paths"]) == {"/stays/{external_id}", "/stays/{external_id}/check-out", "/stays:batch", "/stays"}
+    assert document["components"]["schemas"]["StayBody"]["additionalProperties"] is False
+
+
+def test_revoking_a_token_in_the_ui(operator_client, lodging, token, other_operator, app):
+    row = db.session.execute(select(ApiToken)).scalar_one()
+    from .helpers import login
+
+    stranger = app.test_client()
+    login(stranger, other_operator.email)
+    assert stranger.post(f"/lodgings/{lodging.id}/api-tokens/{row.id}/revoke").status_code == 404
+    assert stranger.get(f"/lodgings/{lodging.id}/api-tokens").status_code == 404
+    assert operator_client.post(f"/lodgings/{lodging.id}/api-tokens/{row.id}/revoke").status_code == 303
+    db.session.refresh(row)
+    assert row.revoked_at is not None
