@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS = (
     "plugins.lodging_types",
     "plugins.push_api",
+    "plugins.company_mess",
     "plugins.zxing_decoder",
     "plugins.zbar_decoder",
     "plugins.mrz_payload",

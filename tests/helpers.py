@@ -76,6 +76,7 @@ def lodging_values(address: dict = KUTA_SELATAN_JIMBARAN, **overrides) -> dict:
 
 
 def make_lodging(owner, address: dict = KUTA_SELATAN_JIMBARAN, **overrides):
+    """Register a lodging through the service (``extra`` holds a plugin type's extra fields)."""
     return register_lodging(owner, lodging_values(address, **overrides))
 
 

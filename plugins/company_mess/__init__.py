@@ -1,0 +1,44 @@
+"""Bundled plugin: company mess halls (mes perusahaan) and HR roster sync.
+
+A company mess has an employer and usually a sponsor of its foreign workers' stay permits. Its
+HR system sends the full list of foreign residents housed now (``PUT /api/v1/roster`` or a CSV
+upload): new arrivals are reported at once; residents no longer listed are proposed for
+check-out and wait for the mess administrator's confirmation.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from serasi_web import hookimpl
+from serasi_web.forms import strip
+from serasi_web.lodgings.types import LodgingType
+
+_MAX = _l("Use at most %(max)d characters.")
+
+COMPANY_MESS = LodgingType(
+    "company_mess", _l("Company mess"), order=30,
+    extra_fields={
+        "employer_name": StringField(_l("Employer"), filters=[strip], description=_l("The company whose workers live here."),
+                                     validators=[DataRequired(_l("Enter the employer's name.")), Length(max=160, message=_MAX)]),
+        "permit_sponsor": StringField(_l("Sponsor of the stay permits"), filters=[strip],
+                                      description=_l("The company that sponsors the workers' ITAS, if not the employer."),
+                                      validators=[Length(max=160, message=_MAX)]),
+        "hr_contact": EmailField(_l("HR contact e-mail"), filters=[strip],
+                                 validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=_MAX)]),
+    },
+)
+
+
+@hookimpl(trylast=True)
+def serasi_register_lodging_types(register):
+    register(COMPANY_MESS)
+
+
+@hookimpl(trylast=True)
+def serasi_register_blueprints(register):
+    from .routes import api_roster, roster
+
+    register(roster)
+    register(api_roster)

@@ -1,0 +1,178 @@
+"""The mess administrator's roster page, and ``PUT /api/v1/roster`` for the HR system."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, abort, flash, g, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import DateTimeLocalField
+from wtforms.validators import InputRequired
+
+from serasi_web.accounts.models import Role
+from serasi_web.auth import role_required
+from serasi_web.database import utcnow
+from serasi_web.extensions import db
+from serasi_web.forms import BaseForm
+from serasi_web.htmx import see_other
+from serasi_web.integrations.models import RosterSync
+from serasi_web.lodgings.services import get_own_lodging_or_404
+from serasi_web.offices.csv_io import decode_upload
+from serasi_web.stays import services
+from serasi_web.stays.forms import DATETIME_FORMATS
+from serasi_web.stays.models import Stay
+
+from plugins.push_api.mapping import check_in_as_local_text, pointer_errors, read_body
+from plugins.push_api.problems import problem
+from plugins.push_api.routes import authenticate
+
+from .service import apply_roster, confirm_departures, dismiss
+
+roster = Blueprint("roster", __name__)
+api_roster = Blueprint("api_roster", __name__, url_prefix="/api/v1")
+api_roster.before_request(authenticate)
+MAX_ROSTER_BYTES = 5 * 1024 * 1024
+MAX_RESIDENTS = 5000
+
+
+class RosterUploadForm(BaseForm):
+    file = FileField(_l("Roster (CSV)"), description=_l("One row per resident: external_id and the report's fields; see the help below."),
+                     validators=[FileRequired(_l("Choose a CSV file."))])
+
+
+class ConfirmForm(BaseForm):
+    checked_out_at = DateTimeLocalField(_l("Check-out date and time"), format=DATETIME_FORMATS, description=_l("Local time of the lodging."),
+                                        validators=[InputRequired(_l("Enter the check-out date and time."))])
+
+
+def _mess_or_404(lodging_id: int):
+    lodging = get_own_lodging_or_404(current_user, lodging_id)
+    if lodging.lodging_type != "company_mess":
+        abort(404)
+    return lodging
+
+
+def _record_or_404(lodging, roster_id: int) -> RosterSync:
+    record = db.session.execute(select(RosterSync).where(RosterSync.id == roster_id, RosterSync.lodging_id == lodging.id)).scalar_one_or_none()
+    if record is None:
+        abort(404)
+    return record
+
+
+def residents_from_csv(text: str) -> tuple[list[tuple[str, dict]], list[str]]:
+    """Rows of the roster CSV as (external id, values); the problems that stop the upload."""
+    first_line = text.split("\n", 1)[0]
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";" if first_line.count(";") > first_line.count(",") else ",")
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    if "external_id" not in header:
+        return [], [_("The roster needs an external_id column (the HR system's id of each resident).")]
+    reader.fieldnames = header
+    residents, seen = [], set()
+    for row in reader:
+        external_id = (row.get("external_id") or "").strip()
+        if not external_id:
+            continue
+        if external_id in seen:
+            return [], [_("Line %(line)d repeats external_id %(id)s.", line=reader.line_num, id=external_id)]
+        seen.add(external_id)
+        residents.append((external_id, {k: (v or "").strip() for k, v in row.items() if k in services.REPORT_FIELDS}))
+        if len(residents) > MAX_RESIDENTS:
+            return [], [_("A roster holds at most %(n)d residents.", n=MAX_RESIDENTS)]
+    return residents, []
+
+
+@roster.route("/lodgings/<int:lodging_id>/roster", methods=["GET", "POST"])
+@role_required(Role.OPERATOR)
+def index(lodging_id: int):
+    lodging = _mess_or_404(lodging_id)
+    form = RosterUploadForm()
+    if form.validate_on_submit():
+        data = form.file.data.read(MAX_ROSTER_BYTES + 1)
+        if len(data) > MAX_ROSTER_BYTES:
+            form.file.errors = [_("The file is larger than %(mb)d MB.", mb=MAX_ROSTER_BYTES // (1024 * 1024))]
+        else:
+            residents, problems = residents_from_csv(decode_upload(data))
+            if problems:
+                form.file.errors = problems
+            else:
+                for external_id, values in residents:
+                    if values.get("check_in_at"):
+                        values["check_in_at"] = check_in_as_local_text(values["check_in_at"], lodging)
+                record = apply_roster(lodging, residents, f"csv:{current_user.email}")
+                return see_other(url_for("roster.show", lodging_id=lodging.id, roster_id=record.id))
+    records = db.session.execute(select(RosterSync).where(RosterSync.lodging_id == lodging.id).order_by(RosterSync.id.desc()).limit(20)).scalars().all()
+    return render_template("company_mess/roster.html", lodging=lodging, form=form, records=records)
+
+
+@roster.route("/lodgings/<int:lodging_id>/roster/<int:roster_id>", methods=["GET", "POST"])
+@role_required(Role.OPERATOR)
+def show(lodging_id: int, roster_id: int):
+    lodging = _mess_or_404(lodging_id)
+    record = _record_or_404(lodging, roster_id)
+    form = ConfirmForm()
+    if request.method == "GET":
+        form.checked_out_at.data = services.to_local(utcnow(), lodging).replace(tzinfo=None, second=0, microsecond=0)
+    elif record.status != "pending":
+        flash(_("This roster was already decided."), "info")
+        return see_other(url_for("roster.show", lodging_id=lodging.id, roster_id=record.id))
+    elif request.form.get("action") == "dismiss":
+        dismiss(record)
+        flash(_("The departures were dismissed; the residents stay in the house."), "info")
+        return see_other(url_for("roster.index", lodging_id=lodging.id))
+    elif form.validate_on_submit():
+        moment = services.to_utc(form.checked_out_at.data, lodging)
+        if moment > utcnow() + services.FUTURE_TOLERANCE:
+            form.checked_out_at.errors = [_("The check-out cannot be in the future.")]
+        else:
+            count = confirm_departures(record, moment, current_user)
+            flash(_("%(count)d residents checked out.", count=count), "success")
+            return see_other(url_for("roster.index", lodging_id=lodging.id))
+    stays = {stay.id: stay for stay in db.session.execute(select(Stay).where(Stay.id.in_(record.arrived + record.departing))).scalars()}
+    return render_template("company_mess/roster_show.html", lodging=lodging, record=record, form=form, stays=stays)
+
+
+@api_roster.put("/roster")
+def put_roster():
+    """The HR system's full list of foreign residents housed now at the token's mess."""
+    from plugins.push_api.routes import _json_body
+
+    if g.lodging.lodging_type != "company_mess":
+        return problem(409, "Conflict", "This token's lodging is not a company mess.", "not-a-mess")
+    body, failure = _json_body()
+    if failure:
+        return failure
+    if not isinstance(body, dict) or not isinstance(body.get("residents"), list) or set(body) - {"residents"}:
+        return problem(422, "Unprocessable Content", "Send {\"residents\": [...]}.", "invalid-roster", errors=[{"pointer": "/residents", "detail": "required: an array"}])
+    if len(body["residents"]) > MAX_RESIDENTS:
+        return problem(422, "Unprocessable Content", f"A roster holds at most {MAX_RESIDENTS} residents.", "invalid-roster",
+                       errors=[{"pointer": "/residents", "detail": f"at most {MAX_RESIDENTS} items"}])
+    residents, errors, seen = [], [], set()
+    for index, item in enumerate(body["residents"]):
+        prefix = f"/residents/{index}"
+        external_id = item.get("external_id") if isinstance(item, dict) else None
+        if not isinstance(external_id, str) or not external_id.strip() or external_id in seen:
+            errors.append({"pointer": prefix + "/external_id", "detail": "required and unique"})
+            continue
+        seen.add(external_id)
+        values, problems = read_body(item, prefix, allowed_top={"external_id"})
+        if problems:
+            errors.extend(problems)
+            continue
+        if values.get("check_in_at"):
+            values["check_in_at"] = check_in_as_local_text(values["check_in_at"], g.lodging)
+        residents.append((external_id, values))
+    if errors:
+        # A roster is the whole truth: a partial one would propose wrong departures.
+        return problem(422, "Unprocessable Content", "The roster has invalid entries; nothing was applied.", "invalid-roster", errors=errors)
+    record = apply_roster(g.lodging, residents, f"api:{g.api_token.name}")
+    external = dict(db.session.execute(select(Stay.id, Stay.external_id).where(Stay.id.in_(record.arrived + record.departing))).all())
+    return {
+        "roster_id": record.id, "status": record.status,
+        "arrived": [external[i] for i in record.arrived], "departing_awaiting_confirmation": [external[i] for i in record.departing],
+        "unchanged": record.unchanged,
+        "problems": [{"external_id": p["external_id"], "errors": pointer_errors({p["field"]: p["message"]}, "")} for p in record.problems],
+    }

@@ -1,0 +1,116 @@
+"""A company mess: employer fields, and the HR roster that reports arrivals and proposes departures."""
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+
+from serasi_web.extensions import db
+from serasi_web.integrations.models import RosterSync
+from serasi_web.lodgings.models import Lodging
+from serasi_web.stays.models import Stay
+
+from .helpers import local_now, lodging_values, make_lodging
+from .test_api import call, stay_body
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def mess(app, operator, offices):
+    return make_lodging(operator, name="Mess PT Nikel", lodging_type="company_mess", extra={"employer_name": "PT Nikel Sejahtera"})
+
+
+@pytest.fixture
+def mess_token(mess, operator):
+    from plugins.push_api.tokens import create_token
+
+    return create_token(mess, "HR roster", operator)
+
+
+def resident(external_id, number, **changes):
+    return dict(stay_body(document__number=number, **changes), external_id=external_id)
+
+
+def test_company_mess_asks_for_its_employer(operator_client, offices):
+    page = operator_client.get("/lodgings/type-fields?lodging_type=company_mess", headers={"HX-Request": "true", **EN}).get_data(as_text=True)
+    assert 'name="employer_name"' in page and "Sponsor of the stay permits" in page
+    response = operator_client.post("/lodgings/new", data=lodging_values(lodging_type="company_mess"), headers=EN)
+    assert response.status_code == 200 and "Enter the employer" in response.get_data(as_text=True)
+    response = operator_client.post("/lodgings/new", data=lodging_values(lodging_type="company_mess", employer_name="PT Nikel", permit_sponsor="PT Nikel Group"))
+    assert response.status_code == 303
+    lodging = db.session.execute(select(Lodging)).scalar_one()
+    assert lodging.extra == {"employer_name": "PT Nikel", "permit_sponsor": "PT Nikel Group", "hr_contact": None}
+    assert "PT Nikel Group" in operator_client.get(response.location, headers=EN).get_data(as_text=True)
+
+
+def test_roster_reports_arrivals_and_waits_to_check_out_those_no_longer_listed(client, operator_client, mess, mess_token):
+    first = call(client, "put", "/roster", mess_token, {"residents": [resident("E-1", "MA0000001"), resident("E-2", "MA0000002")]})
+    assert first.status_code == 200 and sorted(first.json["arrived"]) == ["E-1", "E-2"] and first.json["status"] == "applied"
+    same = call(client, "put", "/roster", mess_token, {"residents": [resident("E-1", "MA0000001"), resident("E-2", "MA0000002")]})
+    assert same.json["arrived"] == [] and same.json["unchanged"] == 2
+    third = call(client, "put", "/roster", mess_token, {"residents": [resident("E-1", "MA0000001"), resident("E-3", "MA0000003")]})
+    assert third.json["arrived"] == ["E-3"] and third.json["departing_awaiting_confirmation"] == ["E-2"]
+    e2 = db.session.execute(select(Stay).where(Stay.external_id == "E-2")).scalar_one()
+    assert e2.status == "reported"  # nothing checked out without a person's confirmation
+    record = db.session.get(RosterSync, third.json["roster_id"])
+    page = operator_client.get(f"/lodgings/{mess.id}/roster/{record.id}", headers=EN).get_data(as_text=True)
+    assert "No longer listed (1)" in page and e2.full_name in page
+    response = operator_client.post(f"/lodgings/{mess.id}/roster/{record.id}", data={"action": "confirm", "checked_out_at": local_now()})
+    assert response.status_code == 303
+    db.session.refresh(e2)
+    assert e2.status == "checked_out" and db.session.get(RosterSync, record.id).status == "confirmed"
+
+
+def test_a_roster_with_a_bad_entry_changes_nothing(client, mess, mess_token):
+    bad = resident("E-9", "MA0000009")
+    bad["guest"]["nationality"] = 7
+    response = call(client, "put", "/roster", mess_token, {"residents": [resident("E-1", "MA0000001"), bad, {"guest": {}}]})
+    assert response.status_code == 422
+    assert {e["pointer"] for e in response.json["errors"]} >= {"/residents/1/guest/nationality", "/residents/2/external_id"}
+    assert db.session.execute(select(Stay)).first() is None
+
+
+def test_roster_by_csv_and_dismissing_departures(operator_client, mess):
+    header = "external_id,surname,given_names,sex,date_of_birth,nationality,document_type,document_number,issuing_state,document_expiry,entry_date,stay_permit,check_in_at,room,purpose\n"
+    row = "{id},Wang,Wei,M,1985-03-02,CHN,passport,{doc},CHN,2031-01-01,2026-11-01,itas,{checkin},A{n},work\n"
+    checkin = local_now(delta_hours=-5).replace("T", " ")
+    text = header + "".join(row.format(id=f"H-{n}", doc=f"EC000000{n}", checkin=checkin, n=n) for n in range(3))
+    response = operator_client.post(f"/lodgings/{mess.id}/roster", data={"file": (io.BytesIO(text.encode("utf-16")), "roster.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert db.session.query(Stay).filter_by(status="reported").count() == 3
+    text2 = header + row.format(id="H-0", doc="EC0000000", checkin=checkin, n=0)
+    response = operator_client.post(f"/lodgings/{mess.id}/roster", data={"file": (io.BytesIO(text2.encode()), "roster.csv")}, content_type="multipart/form-data")
+    record_id = int(response.location.rsplit("/", 1)[1])
+    assert len(db.session.get(RosterSync, record_id).departing) == 2
+    operator_client.post(f"/lodgings/{mess.id}/roster/{record_id}", data={"action": "dismiss"})
+    assert db.session.query(Stay).filter_by(status="reported").count() == 3
+    page = operator_client.post(f"/lodgings/{mess.id}/roster", data={"file": (io.BytesIO(b"name,room\nx,1\n"), "r.csv")}, content_type="multipart/form-data", headers=EN)
+    assert "needs an external_id column" in page.get_data(as_text=True)
+
+
+def test_roster_pages_belong_to_the_mess_owner_and_only_to_messes(app, operator_client, other_operator, mess, offices):
+    from .helpers import login
+
+    stranger = app.test_client()
+    login(stranger, other_operator.email)
+    assert stranger.get(f"/lodgings/{mess.id}/roster").status_code == 404
+    kos = make_lodging(other_operator, name="Kos")
+    assert stranger.get(f"/lodgings/{kos.id}/roster").status_code == 404  # not a mess
+    record = RosterSync(lodging_id=mess.id, received_from="x", departing=[])
+    db.session.add(record)
+    db.session.commit()
+    assert stranger.get(f"/lodgings/{mess.id}/roster/{record.id}").status_code == 404
+    assert stranger.post(f"/lodgings/{mess.id}/roster/{record.id}", data={"action": "dismiss"}).status_code == 404
+
+
+def test_roster_api_refuses_a_lodging_that_is_not_a_mess(client, app, operator, offices):
+    from plugins.push_api.tokens import create_token
+
+    token = create_token(make_lodging(operator, name="Kos"), "HR", operator)
+    assert call(client, "put", "/roster", token, {"residents": []}).status_code == 409
+
+
+def test_json_roster_ids_are_unique(client, mess, mess_token):
+    response = call(client, "put", "/roster", mess_token, {"residents": [resident("E-1", "MA0000001"), resident("E-1", "MA0000002")]})
+    assert response.status_code == 422 and json.dumps(response.json).count("/residents/1/external_id") == 1
