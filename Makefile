@@ -17,8 +17,10 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-.stamp-install-dev: setup.cfg pyproject.toml | $(BIN)/python
+.stamp-install-dev: setup.cfg pyproject.toml tests/plugin_example/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# A third-party plugin found through its entry point, as the plugin tests expect.
+	$(BIN)/pip install --quiet -e tests/plugin_example
 	touch $@ .stamp-install
 
 install: .stamp-install translations

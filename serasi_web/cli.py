@@ -19,9 +19,12 @@ def serasi_cli():
 def build_cli() -> click.Group:
     """A fresh ``flask serasi`` group per app with the core commands; plugins add theirs to it
     (``serasi_register_commands``) without touching the module-level group."""
+    from .stays.cli import sources_cli
+
     group = click.Group("serasi", help=serasi_cli.help)
     for name, command in serasi_cli.commands.items():
         group.add_command(command, name)
+    group.add_command(sources_cli)
     return group
 
 

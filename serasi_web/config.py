@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 25,
     "TRUSTED_PROXY_COUNT": 0,  # >0 behind a TLS-terminating proxy (ProxyFix)
     "DISABLED_PLUGINS": [],
+    "EXTRA_PLUGINS": [],  # plugin objects or modules registered directly (tests, embedding)
     # Capture: uploads up to 15 MB and 50 megapixels. The request limit is higher on the report
     # form so that an oversized photo gets a message at the field and the typed values survive.
     "CAPTURE_MAX_BYTES": 15 * 1024 * 1024,

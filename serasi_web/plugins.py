@@ -45,7 +45,7 @@ class Registry:
         return next((source for source in self.stay_sources if source.name == name), None)
 
 
-def build_plugin_manager(disabled: list[str] | tuple[str, ...] = ()) -> pluggy.PluginManager:
+def build_plugin_manager(disabled: list[str] | tuple[str, ...] = (), extra: list[Any] | tuple[Any, ...] = ()) -> pluggy.PluginManager:
     manager = pluggy.PluginManager("serasi")
     manager.add_hookspecs(hookspecs)
     for module_name in DEFAULT_PLUGINS:
@@ -55,6 +55,8 @@ def build_plugin_manager(disabled: list[str] | tuple[str, ...] = ()) -> pluggy.P
     for name in disabled:
         manager.set_blocked(name)  # also keeps an entry point of that name from loading
     manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for plugin in extra:  # EXTRA_PLUGINS: objects or modules given in the config (tests, embedding)
+        manager.register(plugin)
     manager.check_pending()  # a misspelt hook name fails here, not silently later
     return manager
 
@@ -89,7 +91,7 @@ def _collect_lodging_types(manager: pluggy.PluginManager) -> list[Any]:
 
 
 def init_app(app: Flask) -> None:
-    manager = build_plugin_manager(app.config.get("DISABLED_PLUGINS", ()))
+    manager = build_plugin_manager(app.config.get("DISABLED_PLUGINS", ()), app.config.get("EXTRA_PLUGINS", ()))
     registry = Registry(
         decoders=_collect(manager, "serasi_register_decoders"),
         payload_parsers=_collect(manager, "serasi_register_payload_parsers"),

@@ -103,3 +103,87 @@ def test_a_plugin_parser_takes_its_payloads(app):
 def test_the_app_keeps_its_registry(app):
     assert isinstance(registry(), Registry)
     assert [p.name for p in registry().payload_parsers] == ["mrz", "labelled"]
+
+
+class RecordingPlugin:
+    """Implements the remaining hooks and records what it saw."""
+
+    def __init__(self):
+        self.events = []
+
+    @hookspecs.hookimpl
+    def serasi_validate_stay(self, lodging, values):
+        if values.get("room") == "13":
+            return {"room": "This lodging has no room 13."}
+        return None
+
+    @hookspecs.hookimpl
+    def serasi_stay_event(self, event, stay):
+        self.events.append((event, stay.external_id))
+
+    @hookspecs.hookimpl
+    def serasi_register_forwarders(self, register):
+        register(NullForwarder())
+
+    @hookspecs.hookimpl
+    def serasi_register_commands(self, group):
+        import click
+
+        @click.command("hello-plugin")
+        def hello():
+            click.echo("hello from a plugin")
+
+        group.add_command(hello)
+
+
+class NullForwarder:
+    name = "null"
+
+    def configured(self, app):
+        return True
+
+    def deliver(self, event):
+        pass
+
+
+class FailingEventPlugin:
+    @hookspecs.hookimpl
+    def serasi_stay_event(self, event, stay):
+        raise RuntimeError("a broken listener")
+
+
+def test_plugin_hooks_for_validation_events_forwarders_and_commands(tmp_path):
+    from serasi_web.extensions import db
+    from serasi_web.stays import services, sync
+    from serasi_web.testing import operator_with_lodging, plugin_app, report_values
+
+    plugin = RecordingPlugin()
+    app = plugin_app(tmp_path, plugin, FailingEventPlugin())
+    with app.app_context():
+        _, lodging = operator_with_lodging()
+        refused = sync.upsert(lodging, "test", "A", report_values(room="13"), "test")  # serasi_validate_stay
+        assert refused.outcome == "invalid" and refused.errors == {"room": "This lodging has no room 13."}
+        created = sync.upsert(lodging, "test", "A", report_values(room="12"), "test")
+        assert created.outcome == "created"  # the failing serasi_stay_event listener undid nothing
+        services.void(created.stay, "test", None)
+        assert plugin.events == [("reported", "A"), ("voided", "A")]
+        assert [f.name for f in registry().forwarders] == ["null"]  # serasi_register_forwarders
+        db.session.remove()
+    result = app.test_cli_runner().invoke(args=["serasi", "hello-plugin"])  # serasi_register_commands
+    assert result.output.strip() == "hello from a plugin"
+
+
+def test_blueprints_from_plugins_are_registered_and_api_ones_skip_csrf(tmp_path):
+    from flask import Blueprint
+
+    from serasi_web.testing import plugin_app
+
+    class BlueprintPlugin:
+        @hookspecs.hookimpl
+        def serasi_register_blueprints(self, register):
+            bp = Blueprint("api_echo", __name__, url_prefix="/api/echo")
+            bp.add_url_rule("/", "echo", lambda: {"ok": True}, methods=["POST"])
+            register(bp)
+
+    app = plugin_app(tmp_path, BlueprintPlugin(), WTF_CSRF_ENABLED=True)
+    assert app.test_client().post("/api/echo/").json == {"ok": True}

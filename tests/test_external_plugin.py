@@ -1,0 +1,66 @@
+"""A third-party plugin (tests/plugin_example, installed through its entry point) adds a lodging
+type and a pull adapter without any change to SERASI Web's code."""
+import json
+
+from importlib.metadata import entry_points
+from sqlalchemy import select
+
+from serasi_web.extensions import db
+from serasi_web.lodgings.models import Lodging
+from serasi_web.stays.models import Stay
+from serasi_web.testing import report_values
+
+from .helpers import lodging_values, make_lodging, skip_or_fail
+
+EN = {"Accept-Language": "en"}
+
+
+def require_installed():
+    if not any(ep.name == "example" for ep in entry_points(group="serasi")):
+        skip_or_fail("the example plugin is not installed: pip install -e tests/plugin_example (make test does it)")
+
+
+def test_entry_point_plugin_adds_a_lodging_type_with_its_own_field_and_rule(operator_client, offices):
+    require_installed()
+    page = operator_client.get("/lodgings/new", headers=EN).get_data(as_text=True)
+    assert '<option value="glamping">Glamping</option>' in page
+    response = operator_client.post("/lodgings/new", data=lodging_values(lodging_type="glamping", room_count=4, tent_count=9), headers=EN)
+    assert "more tents than rooms" in response.get_data(as_text=True)
+    response = operator_client.post("/lodgings/new", data=lodging_values(lodging_type="glamping", room_count=12, tent_count=9))
+    assert response.status_code == 303
+    assert db.session.execute(select(Lodging)).scalar_one().extra == {"tent_count": 9}
+
+
+def test_entry_point_plugin_pulls_stays_idempotently(app, operator, offices, tmp_path):
+    require_installed()
+    lodging = make_lodging(operator)
+    export = tmp_path / "pms.json"
+    export.write_text(json.dumps({str(lodging.id): [
+        {"external_id": "R-1", "values": report_values(document_number="PQ1111111")},
+        {"external_id": "R-2", "values": report_values(document_number="PQ2222222", nationality="ZZZ")},
+    ]}))
+    app.config["EXAMPLE_PMS_FILE"] = str(export)
+    runner = app.test_cli_runner()
+    assert "example_pms" in runner.invoke(args=["serasi", "sources", "list"]).output
+    result = runner.invoke(args=["serasi", "sources", "sync", "example_pms", "--lodging", str(lodging.id)])
+    assert "created: 1, invalid: 1" in result.output and "R-2: nationality" in result.output
+    again = runner.invoke(args=["serasi", "sources", "sync", "example_pms", "--lodging", str(lodging.id)])
+    assert "unchanged: 1" in again.output
+    stay = db.session.execute(select(Stay)).scalar_one()
+    assert stay.source == "example_pms" and stay.external_id == "R-1" and stay.status == "reported"
+    assert runner.invoke(args=["serasi", "sources", "sync", "nope", "--lodging", "1"]).exit_code != 0
+
+
+def test_the_plugin_is_loaded_from_its_entry_point_and_can_be_disabled(app, another_app):
+    require_installed()
+    from serasi_web.plugins import plugin_manager
+
+    for hook in ("serasi_register_lodging_types", "serasi_register_stay_sources"):
+        implementers = [impl.plugin_name for impl in getattr(plugin_manager().hook, hook).get_hookimpls()]
+        assert "example" in implementers, hook
+    without = another_app(DISABLED_PLUGINS=["example"])
+    with without.app_context():
+        from serasi_web.lodgings.types import lodging_type
+        from serasi_web.plugins import registry
+
+        assert lodging_type("glamping") is None and registry().stay_source("example_pms") is None
