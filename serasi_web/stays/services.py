@@ -6,6 +6,8 @@ stored in UTC; the 24-hour deadline and every date rule use the lodging's local 
 from __future__ import annotations
 
 import unicodedata
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -120,6 +122,45 @@ def complete_values(values: dict) -> dict:
     return values
 
 
+# Inside ``one_transaction()`` (a batch) writes are only flushed and events wait for the commit.
+_deferred_events: ContextVar[list | None] = ContextVar("serasi_deferred_events", default=None)
+
+
+def _commit() -> None:
+    if _deferred_events.get() is None:
+        db.session.commit()
+    else:
+        db.session.flush()
+
+
+def in_one_transaction() -> bool:
+    return _deferred_events.get() is not None
+
+
+@contextmanager
+def one_transaction():
+    """Write many reports in one transaction (a batch of 500 commits once, not 500 times).
+
+    Every rule is checked before anything is written, so a refused item leaves nothing behind;
+    an unexpected database error rolls the whole transaction back and is raised, and the caller
+    retries item by item. Stay events fire after the commit.
+    """
+    queue: list = []
+    token = _deferred_events.set(queue)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _deferred_events.reset(token)
+    from ..plugins import fire_stay_event
+
+    for event, stay in queue:
+        fire_stay_event(event, stay)
+
+
 def _plugin_problems(lodging: Lodging, values: dict) -> dict[str, str]:
     from ..plugins import validate_stay
 
@@ -130,6 +171,10 @@ def _announce(event: str, stays) -> None:
     """Tell plugins (after the commit) that reports changed."""
     from ..plugins import fire_stay_event
 
+    queue = _deferred_events.get()
+    if queue is not None:
+        queue.extend((event, stay) for stay in stays)
+        return
     for stay in stays:
         fire_stay_event(event, stay)
 
@@ -237,6 +282,8 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
         db.session.flush()
     except IntegrityError:
         # The same form arrived twice at the same moment: the other request won; return its stay.
+        if in_one_transaction():
+            raise
         db.session.rollback()
         existing = db.session.execute(select(Stay).where(Stay.lodging_id == lodging.id, Stay.form_token == form_token)).scalar_one_or_none()
         if existing is None:
@@ -245,8 +292,9 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
     _add_version(stay, "submitted" if submit else "created", actor, actor_label=actor_label)
     from ..capture.storage import claim_photos, discard_photos
 
-    claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_photos(stay)
-    db.session.commit()
+    if form_token:  # photos exist only for forms (they are keyed by the form's token)
+        claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_photos(stay)
+    _commit()
     if submit:
         _announce("reported", [stay])
     return CreateResult(stay, created=True)
@@ -275,7 +323,7 @@ def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: dat
     if changes or submit:
         stay.version += 1
         _add_version(stay, "submitted" if submit else "edited", actor, changes=changes, actor_label=actor_label)
-    db.session.commit()
+    _commit()
     if submit:
         _announce("reported", [stay])
     return stay
@@ -301,16 +349,16 @@ def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | N
         duplicate = find_open_duplicate(stay.lodging, values["document_number"], values["issuing_state"], exclude_id=stay.id)
         if duplicate is not None:
             raise DuplicateStay(duplicate)
-    if "accompanying_stay_id" in values:
-        stay.accompanying_stay_id = values["accompanying_stay_id"]
     changes = _apply(stay, values)
+    if "accompanying_stay_id" in values and values["accompanying_stay_id"] != stay.accompanying_stay_id:
+        changes["accompanying_stay_id"] = [stay.accompanying_stay_id, values["accompanying_stay_id"]]
+        stay.accompanying_stay_id = values["accompanying_stay_id"]
     if not changes:
-        db.session.rollback()
         return False
     stay.late = stay.reported_at > stay.deadline_at  # judged by when it was first reported
     stay.version += 1
     _add_version(stay, "corrected", actor, reason=reason, changes=changes, actor_label=actor_label)
-    db.session.commit()
+    _commit()
     _announce("corrected", [stay])
     return True
 
@@ -327,7 +375,7 @@ def void(stay: Stay, reason: str, actor=None, now: datetime | None = None, actor
     stay.voided_at = now or utcnow()
     stay.version += 1
     _add_version(stay, "voided", actor, reason=reason, actor_label=actor_label)
-    db.session.commit()
+    _commit()
     _announce("voided", [stay])
 
 
@@ -350,7 +398,7 @@ def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: date
         stay.check_out_late = now - checked_out_at > CHECK_OUT_WINDOW
         stay.version += 1
         _add_version(stay, "checked_out", actor, actor_label=actor_label)
-    db.session.commit()
+    _commit()
     _announce("checked_out", stays)
     return stays
 
@@ -370,7 +418,7 @@ def create_group(lodging: Lodging, values: dict, actor=None, now: datetime | Non
                       **{k: values.get(k) or ("" if k in ("room", "notes", "name") else None) for k in ("name", "check_in_at", "planned_check_out", "room", "notes")},
                       purpose=values["purpose"])
     db.session.add(group)
-    db.session.commit()
+    _commit()
     return group
 
 
@@ -395,6 +443,6 @@ def submit_group(group: StayGroup, actor=None, now: datetime | None = None) -> l
         _report(member, now)
         member.version += 1
         _add_version(member, "submitted", actor)
-    db.session.commit()
+    _commit()
     _announce("reported", drafts)
     return drafts

@@ -56,7 +56,8 @@ def validate_values(lodging: Lodging, raw: dict[str, Any], locale: str = "en") -
     lodging's local time YYYY-MM-DDTHH:MM[:SS]). The same validators as the web form apply, so the
     API, imports and the form can never disagree on what a valid report is.
     """
-    form = StayForm(formdata=MultiDict({k: "" if v is None else str(v) for k, v in raw.items()}), locale=locale, meta={"csrf": False})
+    form = _validation_form(locale)
+    form.process(MultiDict({k: "" if v is None else str(v) for k, v in raw.items()}))
     form.validate()
     errors = {name: str(messages[0]) for name, messages in form.errors.items() if messages and name in services.REPORT_FIELDS}
     values = {name: getattr(form, name).data for name in services.REPORT_FIELDS if name not in errors}
@@ -68,6 +69,17 @@ def validate_values(lodging: Lodging, raw: dict[str, Any], locale: str = "en") -
         if not values.get("stay_permit"):
             errors["stay_permit"] = str(_l("Choose the stay permit."))
     return values, errors
+
+
+def _validation_form(locale: str) -> StayForm:
+    """One form per request and language, re-filled for each row: binding its 24 fields anew
+    for every row of a batch or a spreadsheet cost more than validating them."""
+    from flask import g
+
+    cache = g.setdefault("_stay_validation_forms", {})
+    if locale not in cache:
+        cache[locale] = StayForm(formdata=None, locale=locale, meta={"csrf": False})
+    return cache[locale]
 
 
 def find_external(lodging: Lodging, source: str, external_id: str) -> Stay | None:
@@ -94,6 +106,8 @@ def upsert(lodging: Lodging, source: str, external_id: str, raw: dict[str, Any],
         return UpsertResult("invalid", errors=error.field_errors)
     except IntegrityError:
         # The same external id arrived twice at the same moment: the other request created it.
+        if services.in_one_transaction():
+            raise  # the batch retries item by item
         db.session.rollback()
         existing = find_external(lodging, source, external_id)
         if existing is None:
@@ -112,12 +126,10 @@ def _update(stay: Stay, values: dict, digest: str, actor_label: str, actor) -> U
             services.update_draft(stay, values, actor, submit=True, actor_label=actor_label)
         else:
             services.correct(stay, values, str(_l("updated by %(system)s", system=actor_label)), actor, actor_label=actor_label)
-    except services.DuplicateStay as duplicate:
-        db.session.rollback()
+    except services.DuplicateStay as duplicate:  # raised before anything was written
         return UpsertResult("conflict", errors=duplicate.field_errors, existing=duplicate.existing)
     except services.StayError as error:
-        db.session.rollback()
         return UpsertResult("invalid", errors=error.field_errors)
     stay.external_hash = digest
-    db.session.commit()
+    services._commit()
     return UpsertResult("updated", stay=stay)
