@@ -10,3 +10,4 @@ from .integrations.models import ApiToken, ImportJob, RosterSync  # noqa: F401,E
 from .accounts.models import SupervisionRegion  # noqa: F401,E402
 from .officer.models import InboxMark  # noqa: F401,E402
 from .officer import indexes as _officer_indexes  # noqa: F401,E402  (indexes the console adds to stay tables)
+from .delivery.models import OutboxEvent  # noqa: F401,E402

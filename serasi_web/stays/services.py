@@ -202,6 +202,10 @@ def snapshot(stay: Stay) -> dict:
     return data
 
 
+# Version actions that are events for other systems (a draft is nobody's business yet).
+_OUTBOX_EVENTS = {"submitted": "reported", "corrected": "corrected", "checked_out": "checked_out", "voided": "voided"}
+
+
 def _add_version(stay: Stay, action: str, actor, reason: str = "", changes: dict | None = None, actor_label: str = "") -> None:
     stay.versions.append(StayVersion(
         version=stay.version, action=action, reason=reason, changed_by_id=getattr(actor, "id", None),
@@ -211,6 +215,10 @@ def _add_version(stay: Stay, action: str, actor, reason: str = "", changes: dict
     if reason:
         details["reason"] = reason
     record(f"stay.{action}", stay, actor, lodging_id=stay.lodging_id, changes=details, actor_label=actor_label)
+    if action in _OUTBOX_EVENTS and stay.reported_at is not None:
+        from ..delivery.outbox import enqueue
+
+        enqueue(_OUTBOX_EVENTS[action], stay)  # same transaction as the change: never lost, never phantom
 
 
 def _apply(stay: Stay, values: dict) -> dict:
