@@ -119,10 +119,14 @@ def test_every_user_facing_string_is_translated_into_indonesian():
     ("/officer/lodgings", "officer"), ("/admin/", "admin"), ("/admin/offices", "admin"),
     ("/dashboard", "operator"), ("/stays", "operator"), ("/lodgings/{lodging}/stays/new", "operator"),
     ("/lodgings/{lodging}/groups/new", "operator"), ("/officer/stays", "officer"), ("/admin/visa-indexes", "admin"),
+    ("/lodgings/{lodging}/api-tokens", "operator"), ("/lodgings/{mess}/roster", "operator"),
 ])
 def test_each_page_stays_under_30_kb_gzipped(request, app, offices, operator, path, role):
     client = request.getfixturevalue(f"{role}_client") if role else app.test_client()
-    path = path.format(lodging=make_lodging(operator).id) if "{lodging}" in path else path
+    if "{lodging}" in path:
+        path = path.format(lodging=make_lodging(operator).id)
+    if "{mess}" in path:
+        path = path.format(mess=make_lodging(operator, name="Mess", lodging_type="company_mess", extra={"employer_name": "PT"}).id)
     response = client.get(path)
     assert response.status_code == 200
     with client.get("/static/style.css") as css_response:
