@@ -85,22 +85,22 @@ def _capture_into(form, lodging: Lodging | None = None, draft: Stay | None = Non
 
 # ---- scoping ------------------------------------------------------------------------------
 
-def get_own_stay_or_404(stay_id: int) -> Stay:
-    stay = db.session.execute(
-        select(Stay).join(Lodging, Stay.lodging_id == Lodging.id).where(Stay.id == stay_id, Lodging.owner_id == current_user.id)
+def _owned_or_404(model, object_id: int):
+    """A stay or group of one of the operator's own lodgings; anything else answers 404."""
+    found = db.session.execute(
+        select(model).join(Lodging, model.lodging_id == Lodging.id).where(model.id == object_id, Lodging.owner_id == current_user.id)
     ).scalar_one_or_none()
-    if stay is None:
+    if found is None:
         abort(404)
-    return stay
+    return found
+
+
+def get_own_stay_or_404(stay_id: int) -> Stay:
+    return _owned_or_404(Stay, stay_id)
 
 
 def get_own_group_or_404(group_id: int) -> StayGroup:
-    group = db.session.execute(
-        select(StayGroup).join(Lodging, StayGroup.lodging_id == Lodging.id).where(StayGroup.id == group_id, Lodging.owner_id == current_user.id)
-    ).scalar_one_or_none()
-    if group is None:
-        abort(404)
-    return group
+    return _owned_or_404(StayGroup, group_id)
 
 
 # ---- form helpers -------------------------------------------------------------------------
