@@ -94,7 +94,7 @@ def test_operator_day(app, offices, operator, javascript, language):
             if given == "Lily":
                 john = db.session.execute(db.select(Stay).where(Stay.document_number == "PA100001")).scalar_one()
                 page.select_option("#accompanying_stay_id", str(john.id))
-            page.click("main form button[type=submit]")
+            page.click("button[value=add]:not(.default-button)")
             page.wait_for_url(group_url)
         with page.expect_response(lambda response: response.url.endswith("/submit")):
             page.click("form[action$='/submit'] button")

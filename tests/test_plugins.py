@@ -167,7 +167,7 @@ def test_plugin_hooks_for_validation_events_forwarders_and_commands(tmp_path):
         assert created.outcome == "created"  # the failing serasi_stay_event listener undid nothing
         services.void(created.stay, "test", None)
         assert plugin.events == [("reported", "A"), ("voided", "A")]
-        assert [f.name for f in registry().forwarders] == ["null"]  # serasi_register_forwarders
+        assert [f.name for f in registry().forwarders][-1] == "null"  # serasi_register_forwarders (after the bundled ones)
         db.session.remove()
     result = app.test_cli_runner().invoke(args=["serasi", "hello-plugin"])  # serasi_register_commands
     assert result.output.strip() == "hello from a plugin"

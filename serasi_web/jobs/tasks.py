@@ -1,0 +1,66 @@
+"""The jobs: periodic reminders, notices and digests, and on-demand delivery turns.
+
+Each periodic job may run in several workers at once (every worker runs huey's scheduler):
+notices are recorded in ``notification_sent`` under a unique key before they are mailed, so
+each goes out once.
+"""
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+
+log = logging.getLogger(__name__)
+
+
+def register_tasks(huey, app) -> None:
+    """Register the SERASI tasks on ``huey``; each runs inside an app context of ``app``."""
+
+    def in_app(function):
+        def run(*args, **kwargs):
+            from ..extensions import db
+
+            with app.app_context():
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    db.session.remove()
+
+        run.__name__ = function.__name__
+        run.__doc__ = function.__doc__
+        return run
+
+    @huey.periodic_task(crontab(minute="*/5"), name="serasi.reminders")
+    @in_app
+    def send_reminders():
+        """Drafts 12 h after check-in and planned check-outs passed, and lodging decisions."""
+        from ..notifications.services import send_due_notices
+
+        return send_due_notices()
+
+    @huey.periodic_task(crontab(minute="0", hour=str(app.config["DIGEST_HOUR_UTC"])), name="serasi.officer_digest")
+    @in_app
+    def send_officer_digests():
+        """Every officer's daily digest of their inbox and watch lists."""
+        from ..notifications.services import send_officer_digests as send
+
+        return send()
+
+    @huey.periodic_task(crontab(minute="*"), name="serasi.delivery_sweep")
+    @in_app
+    def delivery_sweep():
+        """A safety net when no delivery loop runs (``worker --no-delivery``): one turn a minute."""
+        from ..delivery.dispatcher import run_once
+
+        return run_once()
+
+    @huey.task(name="serasi.deliver_now")
+    @in_app
+    def deliver_now():
+        """Deliver whatever is due now (enqueued after an admin's retry)."""
+        from ..delivery.dispatcher import deliver_everything
+
+        deliver_everything()
+
+    huey.serasi_tasks = {"send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
+                         "delivery_sweep": delivery_sweep, "deliver_now": deliver_now}

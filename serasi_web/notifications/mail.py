@@ -1,0 +1,49 @@
+"""Sending mail through SMTP with the standard library (``SMTP_*`` and ``MAIL_FROM`` settings)."""
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app
+
+
+class MailNotConfigured(RuntimeError):
+    """``SMTP_HOST`` is not set."""
+
+
+def mail_configured(app=None) -> bool:
+    return bool((app or current_app).config.get("SMTP_HOST"))
+
+
+def build_message(to: str | list[str], subject: str, text_body: str, html_body: str | None = None,
+                  headers: dict | None = None) -> EmailMessage:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = ", ".join([to] if isinstance(to, str) else to)
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="serasi.invalid")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text_body)
+    if html_body:
+        message.add_alternative(html_body, subtype="html")
+    return message
+
+
+def send_message(message: EmailMessage) -> None:
+    """Send one message; raises on any SMTP or network error (callers decide about retrying)."""
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        raise MailNotConfigured("SMTP_HOST is not set")
+    with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=config["SMTP_TIMEOUT_SECONDS"]) as smtp:
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls()
+        if config.get("SMTP_USERNAME"):
+            smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
+        smtp.send_message(message)
+
+
+def send_mail(to, subject: str, text_body: str, html_body: str | None = None, headers: dict | None = None) -> None:
+    send_message(build_message(to, subject, text_body, html_body, headers))

@@ -1,0 +1,193 @@
+"""Delivery of stay events: every configured forwarder gets each event once, in order per stay,
+with retries and backoff, and people see and steer what happened."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from serasi_web.database import utcnow
+from serasi_web.delivery.dispatcher import (backoff_seconds, claim_due, deliver_everything, dispatch_new_events, record,
+                                            run_once)
+from serasi_web.delivery.forwarders import DeliveryFailed, DeliveryResult, is_retryable_status
+from serasi_web.delivery.models import Delivery, DeliveryStatus
+from serasi_web.extensions import db
+from serasi_web.hookspecs import hookimpl
+
+from .helpers import guest_form, local_now, make_lodging, report_guest
+
+
+class RecordingForwarder:
+    """A forwarder that keeps what it receives and fails as told."""
+
+    def __init__(self, name="recorder", configured=True):
+        self.name = name
+        self._configured = configured
+        self.received = []
+        self.failures = []  # exceptions to raise, one per call, before succeeding
+
+    def configured(self, app):
+        return self._configured
+
+    def deliver(self, event):
+        if self.failures:
+            raise self.failures.pop(0)
+        self.received.append((event["stay"]["id"], event["event"], event["stay"]["version"], event["idempotency_key"]))
+        return DeliveryResult(200)
+
+
+class ForwardersPlugin:
+    def __init__(self, *forwarders):
+        self.forwarders = forwarders
+
+    @hookimpl
+    def serasi_register_forwarders(self, register):
+        for forwarder in self.forwarders:
+            register(forwarder)
+
+
+RECORDER = "recorder"
+
+
+@pytest.fixture
+def recorder():
+    return RecordingForwarder()
+
+
+@pytest.fixture
+def idle():
+    return RecordingForwarder("idle", configured=False)
+
+
+@pytest.fixture
+def app_config(app_config, recorder, idle):
+    return {**app_config, "EXTRA_PLUGINS": [ForwardersPlugin(recorder, idle)], "DELIVERY_RETRY_BASE_SECONDS": 30.0,
+            "DELIVERY_MAX_ATTEMPTS": 3}
+
+
+def deliveries():
+    return db.session.execute(select(Delivery).order_by(Delivery.id)).scalars().all()
+
+
+def make_due_now():
+    db.session.execute(update(Delivery).where(Delivery.status == DeliveryStatus.PENDING).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+
+
+def test_every_report_event_reaches_each_configured_forwarder_once_in_order(operator_client, operator, offices, recorder):
+    lodging = make_lodging(operator)
+    stay_id = report_guest(operator_client, lodging)
+    operator_client.post(f"/stays/{stay_id}/correct", data=guest_form(room="9") | {"reason": "room"})
+    operator_client.post(f"/stays/{stay_id}/check-out", data={"checked_out_at": local_now()})
+    deliver_everything()
+    assert [(event, version) for _, event, version, _ in recorder.received] == [("reported", 1), ("corrected", 2), ("checked_out", 3)]
+    assert recorder.received[1][3] == f"stay-{stay_id}-v2-corrected"
+    assert {(d.forwarder, d.status, d.attempts) for d in deliveries()} == {(RECORDER, "delivered", 1)}  # the unconfigured one is skipped
+    deliver_everything()
+    assert len(recorder.received) == 3  # nothing twice
+
+
+def test_timeouts_and_server_errors_back_off_and_then_the_delivery_is_dead(operator_client, operator, offices, recorder):
+    lodging = make_lodging(operator)
+    report_guest(operator_client, lodging)
+    recorder.failures = [TimeoutError("read timed out"), DeliveryFailed("HTTP 503", status_code=503), DeliveryFailed("HTTP 429", status_code=429)]
+    run_once()
+    (delivery,) = deliveries()
+    assert (delivery.status, delivery.attempts) == ("pending", 1) and "TimeoutError" in delivery.last_error
+    assert delivery.next_attempt_at > utcnow() + timedelta(seconds=10)  # 30 s base, jitter 50-150 %
+    assert run_once() == 0  # not due yet
+    make_due_now()
+    run_once()
+    db.session.refresh(delivery)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 2, 503)
+    make_due_now()
+    run_once()
+    db.session.refresh(delivery)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("dead", 3, 429)
+    assert recorder.received == []
+
+
+def test_a_refusal_fails_at_once_and_waits_for_a_person_without_holding_back_later_events(operator_client, operator, offices, recorder):
+    lodging = make_lodging(operator)
+    stay_id = report_guest(operator_client, lodging)
+    recorder.failures = [DeliveryFailed("HTTP 422: invalid", status_code=422)]
+    deliver_everything()
+    operator_client.post(f"/stays/{stay_id}/correct", data=guest_form(room="9") | {"reason": "room"})
+    deliver_everything()
+    assert [(d.status, d.attempts, d.last_status_code) for d in deliveries()] == [("failed", 1, 422), ("delivered", 1, 200)]
+    assert [event for _, event, _, _ in recorder.received] == ["corrected"]
+
+
+def test_a_stays_later_event_waits_while_an_earlier_one_is_retrying(operator_client, operator, offices, recorder):
+    lodging = make_lodging(operator)
+    stay_id = report_guest(operator_client, lodging)
+    other_id = report_guest(operator_client, lodging, document_number="X7777777", surname="Other")
+    recorder.failures = [ConnectionError("refused")]  # the first stay's v1 fails once
+    deliver_everything()
+    operator_client.post(f"/stays/{stay_id}/correct", data=guest_form(room="9") | {"reason": "room"})
+    deliver_everything()
+    assert [(sid, event) for sid, event, _, _ in recorder.received] == [(other_id, "reported")]  # v2 waits for v1
+    make_due_now()
+    deliver_everything()
+    assert [(sid, event) for sid, event, _, _ in recorder.received] == [(other_id, "reported"), (stay_id, "reported"), (stay_id, "corrected")]
+
+
+def test_a_delivery_claimed_by_a_worker_that_died_is_taken_again_after_its_lease(app, operator_client, operator, offices, recorder):
+    lodging = make_lodging(operator)
+    report_guest(operator_client, lodging)
+    dispatch_new_events()
+    token, ids = claim_due(10, lease_seconds=60)  # a worker claims it ... and is killed
+    assert len(ids) == 1 and claim_due(10, 60)[1] == []  # nobody else takes it meanwhile
+    db.session.execute(update(Delivery).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    deliver_everything()
+    assert len(recorder.received) == 1 and deliveries()[0].attempts == 2
+    from serasi_web.delivery.dispatcher import Outcome
+
+    record([Outcome(ids[0], token, False, error="late answer from the dead worker")])  # its stale outcome is ignored
+    assert deliveries()[0].status == "delivered"
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    samples = [backoff_seconds(attempt, 10, 3600) for attempt in (1, 2, 3, 4)]
+    assert 5 <= samples[0] <= 15 and 10 <= samples[1] <= 30 and 20 <= samples[2] <= 60 and 40 <= samples[3] <= 120
+    assert backoff_seconds(30, 10, 3600) <= 5400
+    assert [is_retryable_status(code) for code in (408, 429, 500, 503, 400, 401, 404, 409, 422)] == [True] * 4 + [False] * 5
+
+
+def test_admin_filters_deliveries_retries_one_and_requeues_the_dead(admin_client, operator_client, operator, offices, recorder):
+    lodging = make_lodging(operator)
+    first = report_guest(operator_client, lodging)
+    second = report_guest(operator_client, lodging, document_number="X7777777", surname="Other")
+    recorder.failures = [DeliveryFailed("HTTP 400", status_code=400), DeliveryFailed("HTTP 500", status_code=500)]
+    run_once()
+    db.session.execute(update(Delivery).where(Delivery.stay_id == second).values(status="dead"))
+    db.session.commit()
+    page = admin_client.get("/admin/deliveries/?status=failed").get_data(as_text=True)
+    assert f'href="/stays/{first}"' in page and f'href="/stays/{second}"' not in page and "HTTP 400" in page
+    assert f'href="/stays/{second}"' in admin_client.get("/admin/deliveries/?status=dead&forwarder=recorder").get_data(as_text=True)
+    assert "<td>" not in admin_client.get("/admin/deliveries/?event=voided").get_data(as_text=True)
+    failed = next(d for d in deliveries() if d.stay_id == first)
+    assert admin_client.post(f"/admin/deliveries/{failed.id}/retry").status_code == 303
+    assert admin_client.post("/admin/deliveries/requeue-dead?forwarder=recorder").status_code == 303
+    assert {(d.stay_id, d.status, d.attempts) for d in deliveries()} == {(first, "pending", 1), (second, "pending", 0)}
+    deliver_everything()
+    assert {d.status for d in deliveries()} == {"delivered"} and len(recorder.received) == 2
+
+
+def test_only_admins_see_the_delivery_page(operator_client, admin_client):
+    assert operator_client.get("/admin/deliveries/").status_code == 404
+    assert admin_client.get("/admin/deliveries/").status_code == 200
+    assert "/admin/deliveries/" in admin_client.get("/admin/").get_data(as_text=True)
+
+
+def test_the_operator_sees_the_forwarding_status_on_the_stay(operator_client, operator, offices, recorder):
+    lodging = make_lodging(operator)
+    stay_id = report_guest(operator_client, lodging)
+    assert 'class="delivery-status"' in operator_client.get(f"/stays/{stay_id}").get_data(as_text=True)
+    recorder.failures = [DeliveryFailed("HTTP 503", status_code=503)]
+    run_once()
+    page = operator_client.get(f"/stays/{stay_id}").get_data(as_text=True)
+    assert "recorder (reported v1)" in page and "delivery-pending" in page
+    make_due_now()
+    deliver_everything()
+    assert "delivery-delivered" in operator_client.get(f"/stays/{stay_id}").get_data(as_text=True)

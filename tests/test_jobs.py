@@ -1,0 +1,126 @@
+"""Background jobs: huey on SQLite by default, on Redis when configured; the worker command runs
+the periodic jobs and delivers the outbox, and stops on Ctrl-C."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from bench.delivery_receiver import WebhookReceiver
+from serasi_web import create_app
+from serasi_web.jobs import get_huey
+
+from .conftest import BASE_CONFIG
+from .helpers import make_lodging, report_guest, skip_or_fail
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("SERASI_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """Redis db 9 on the machine's server, or a private redis-server started for the session."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        yield REDIS_URL
+        return
+    except redis.ConnectionError:
+        pass
+    if not shutil.which("redis-server"):
+        skip_or_fail(f"no Redis at {REDIS_URL} and no redis-server to start (apt-get install redis-server)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path_factory.mktemp("redis"))], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/9"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_db(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()  # our own test database (9) only
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def test_create_app_starts_no_queue_and_the_default_is_sqlite_in_the_instance_folder(tmp_path):
+    application = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path)})
+    assert not (tmp_path / "huey.db").exists()  # no side effects until a job is used
+    huey = get_huey(application)
+    assert type(huey).__name__ == "SqliteHuey" and (tmp_path / "huey.db").exists()
+    assert get_huey(application) is huey
+    assert {"serasi.reminders", "serasi.officer_digest", "serasi.delivery_sweep"} <= {task.__name__ for task in huey._registry._periodic_tasks}
+
+
+def test_a_redis_url_gives_redis_huey_and_shared_rate_limits(tmp_path, redis_db, redis_url):
+    application = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path), "REDIS_URL": redis_url})
+    assert type(get_huey(application)).__name__ == "RedisHuey" and not (tmp_path / "huey.db").exists()
+    assert application.config["RATELIMIT_STORAGE_URI"] == redis_url
+    with application.app_context():
+        from serasi_web.rate_limits import allow
+
+        assert allow("2 per minute", "test", "x")[0] and allow("2 per minute", "test", "x")[0]
+    other = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path), "REDIS_URL": redis_url})
+    with other.app_context():
+        from serasi_web.rate_limits import allow
+
+        assert not allow("2 per minute", "test", "x")[0]  # the count is shared through Redis
+
+
+def test_huey_tasks_run_in_an_app_context(app, operator_client, operator, offices):
+    from .test_delivery import RecordingForwarder
+
+    huey = get_huey(app)
+    assert huey.serasi_tasks["send_reminders"].call_local() == 0  # no SMTP configured: nothing to send
+    recorder = RecordingForwarder()
+    app.extensions["serasi.registry"].forwarders.append(recorder)
+    report_guest(operator_client, make_lodging(operator))
+    huey.immediate = True  # run enqueued tasks at once, in memory
+    try:
+        huey.serasi_tasks["deliver_now"]()
+    finally:
+        huey.immediate = False
+    assert [event for _, event, _, _ in recorder.received] == ["reported"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_worker_command_delivers_reports_and_stops_on_ctrl_c(app, database_url, operator_client, operator, offices, tmp_path):
+    receiver = WebhookReceiver("s3cret").start()
+    env = {**os.environ, "FLASK_APP": "wsgi", "SERASI_DATABASE_URL": database_url, "SERASI_SECRET_KEY": BASE_CONFIG["SECRET_KEY"],
+           "SERASI_WEBHOOK_URL": receiver.url, "SERASI_WEBHOOK_SECRET": "s3cret", "SERASI_HUEY_SQLITE_PATH": str(tmp_path / "huey.db"),
+           "SERASI_DELIVERY_POLL_SECONDS": "0.1"}
+    env.pop("SERASI_REDIS_URL", None)
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "serasi", "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        stay_id = report_guest(operator_client, make_lodging(operator))
+        deadline = time.monotonic() + 30
+        while not receiver.events and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert receiver.stats()["order"] == [(stay_id, 1)]
+        worker.send_signal(signal.SIGINT)
+        output = worker.communicate(timeout=30)[0].decode()
+        assert worker.returncode == 0, output
+        assert "SERASI worker: huey on sqlite" in output
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        receiver.stop()

@@ -1,0 +1,115 @@
+"""Reminders and notices by e-mail, read back from a real SMTP server (aiosmtpd); each kind can be
+turned off per user, and each notice goes out once even when the job runs twice."""
+from datetime import date, timedelta
+
+import pytest
+
+from serasi_web.extensions import db
+from serasi_web.jobs import get_huey
+from serasi_web.lodgings.services import decide
+from serasi_web.notifications.services import send_due_notices, send_officer_digests, set_preference
+
+from .helpers import local_now, make_lodging, report_guest
+from .test_forwarders import smtp_server  # noqa: F401  (the aiosmtpd fixture)
+
+
+@pytest.fixture
+def mail_app(another_app, smtp_server):  # noqa: F811
+    return another_app(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, PUBLIC_URL="https://serasi.example")
+
+
+def mails(smtp_server):  # noqa: F811
+    return [(recipients[0], message["Subject"], message.get_content()) for recipients, message in smtp_server.messages]
+
+
+def test_operator_is_reminded_of_an_old_draft_and_a_passed_check_out_once(app, mail_app, smtp_server, operator_client, operator, offices):  # noqa: F811
+    operator.locale = "en"
+    lodging = make_lodging(operator)
+    old_draft = report_guest(operator_client, lodging, action="draft", check_in_at=local_now(delta_hours=-13), surname="Lupa")
+    report_guest(operator_client, lodging, action="draft", check_in_at=local_now(delta_hours=-2), document_number="N2222222", surname="Baru")
+    staying = report_guest(operator_client, lodging, document_number="S3333333", surname="Tinggal", check_in_at=local_now(delta_hours=-3),
+                           planned_check_out=(date.today() + timedelta(days=3)).isoformat())
+    from serasi_web.stays.models import Stay
+
+    db.session.get(Stay, staying).planned_check_out = date.today() - timedelta(days=2)  # the guest should have left
+    db.session.commit()
+    with mail_app.app_context():
+        assert send_due_notices() == 2
+        assert send_due_notices() == 0  # the job runs again (or in a second worker): nothing twice
+    sent = mails(smtp_server)
+    assert sorted(to for to, _, _ in sent) == ["operator@example.com"] * 2
+    draft_mail = next(body for _, subject, body in sent if "LUPA" in subject.upper() and "draft" in subject)
+    assert f"https://serasi.example/stays/{old_draft}" in draft_mail and "https://serasi.example/notifications/settings" in draft_mail
+    check_out_mail = next(body for _, subject, body in sent if "check out" in subject.lower())
+    assert f"https://serasi.example/stays/{staying}" in check_out_mail
+
+
+def test_lodging_decisions_are_mailed_to_the_owner_unless_turned_off(app, mail_app, smtp_server, operator, other_operator, officer, offices):  # noqa: F811
+    verified = make_lodging(operator, name="Villa Kenanga")
+    rejected = make_lodging(other_operator, name="Kos Mawar")
+    decide(verified, officer, True)
+    decide(rejected, officer, False, "Alamat tidak lengkap")
+    set_preference(other_operator, "lodging_decision", False)
+    operator.locale = "en"
+    db.session.commit()
+    with mail_app.app_context():
+        assert send_due_notices() == 1
+    ((to, subject, body),) = mails(smtp_server)
+    assert to == "operator@example.com" and "Villa Kenanga" in subject and "verified" in body
+
+
+def test_officer_gets_a_daily_digest_and_can_turn_it_off(app, mail_app, smtp_server, operator_client, operator, officer, denpasar_officer, offices):  # noqa: F811
+    report_guest(operator_client, make_lodging(operator))
+    set_preference(denpasar_officer, "officer_digest", False)
+    db.session.commit()
+    with mail_app.app_context():
+        assert send_officer_digests() == 1
+        assert send_officer_digests() == 0  # once a day
+    ((to, subject, body),) = mails(smtp_server)
+    assert to == officer.email and "1" in subject and "https://serasi.example/officer/inbox" in body
+
+
+def test_the_periodic_job_sends_the_reminders_through_huey(app, mail_app, smtp_server, operator_client, operator, offices):  # noqa: F811
+    report_guest(operator_client, make_lodging(operator), action="draft", check_in_at=local_now(delta_hours=-13))
+    with mail_app.app_context():
+        assert get_huey(mail_app).serasi_tasks["send_reminders"].call_local() == 1
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_user_turns_notices_off_and_on_in_the_settings(operator_client, operator, officer_client):
+    page = operator_client.get("/notifications/settings").get_data(as_text=True)
+    assert 'name="draft_overdue" checked' in page and "officer_digest" not in page
+    response = operator_client.post("/notifications/settings", data={"check_out_overdue": "on", "lodging_decision": "on"})
+    assert response.status_code == 303
+    page = operator_client.get("/notifications/settings").get_data(as_text=True)
+    assert 'name="draft_overdue">' in page and 'name="check_out_overdue" checked' in page
+    assert 'name="officer_digest" checked' in officer_client.get("/notifications/settings").get_data(as_text=True)
+
+
+def test_a_failed_mail_is_tried_again_on_the_next_run(app, another_app, operator_client, operator, offices):
+    from .test_forwarders import free_port
+
+    down = another_app(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_TIMEOUT_SECONDS=1.0)
+    report_guest(operator_client, make_lodging(operator), action="draft", check_in_at=local_now(delta_hours=-13))
+    with down.app_context():
+        assert send_due_notices() == 0
+    from sqlalchemy import func, select
+
+    from serasi_web.notifications.models import NotificationSent
+
+    assert db.session.scalar(select(func.count()).select_from(NotificationSent)) == 0
+
+
+def test_reminders_are_written_in_the_recipients_language(app, mail_app, smtp_server, operator_client, operator, other_operator, offices):  # noqa: F811
+    other_client = operator_client.application.test_client()
+    from .helpers import login
+
+    login(other_client, other_operator.email)
+    operator.locale, other_operator.locale = "id", "en"
+    db.session.commit()
+    report_guest(operator_client, make_lodging(operator), action="draft", check_in_at=local_now(delta_hours=-13))
+    report_guest(other_client, make_lodging(other_operator), action="draft", check_in_at=local_now(delta_hours=-13))
+    with mail_app.app_context():
+        assert send_due_notices() == 2
+    bodies = {to: body for to, _, body in mails(smtp_server)}
+    assert "Batas waktu:" in bodies[operator.email] and "Deadline:" in bodies[other_operator.email]
