@@ -41,6 +41,7 @@ system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	ldconfig -p 2>/dev/null | grep -q libzbar.so.0 || missing="$$missing libzbar0"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing system packages:$$missing"; \
@@ -48,8 +49,11 @@ system-deps:
 	  else echo "Not root: missing$$missing; the tests that need them will skip."; fi; \
 	fi
 
+# The web server and the background worker (deliveries, reminders) side by side; Ctrl-C stops both.
 run: install
 	$(BIN)/flask serasi setup
+	@$(BIN)/flask serasi worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' INT TERM EXIT; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: install-dev system-deps

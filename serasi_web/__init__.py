@@ -71,6 +71,11 @@ def _init_extensions(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
     plugins.init_app(app)
+    from . import delivery, jobs, notifications
+
+    jobs.init_app(app)
+    delivery.init_app(app)
+    notifications.init_app(app)
 
     if app.config["TRUSTED_PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -25,6 +25,10 @@ def build_cli() -> click.Group:
     for name, command in serasi_cli.commands.items():
         group.add_command(command, name)
     group.add_command(sources_cli)
+    from .jobs.cli import deliver_now_command, worker_command
+
+    group.add_command(worker_command)
+    group.add_command(deliver_now_command)
     return group
 
 
@@ -60,6 +64,26 @@ def demo():
 
     created = load_demo_data()
     click.echo(f"Demo data loaded; {len(created)} new accounts.")
+    _print_logins(logins_file())
+
+
+@serasi_cli.command("demo-data")
+@click.option("--stays", type=click.IntRange(1, 5_000_000), default=10_000, show_default=True, help="Guest reports to add.")
+@click.option("--days", type=click.IntRange(7, 3650), default=730, show_default=True, help="Spread check-ins over this many past days.")
+@click.option("--seed", type=int, default=None, help="Random seed (the same seed gives the same data, except receipt numbers).")
+@with_appcontext
+def demo_data_command(stays: int, days: int, seed: int | None):
+    """Add realistic demo lodgings and STAYS guest reports (bulk insert) for demos and benchmarks."""
+    from .demo import logins_file
+    from .demo_data import generate
+
+    def progress(done: int, total: int) -> None:
+        if done % 100_000 < 5000 or done == total:
+            click.echo(f"  {done:>9,} / {total:,} stays", err=True)
+
+    result = generate(stays, days=days, seed=seed, progress=progress)
+    click.echo(f"Added {result.lodgings} lodgings and {result.stays:,} stays ({result.versions:,} versions) "
+               f"in {result.seconds:.0f} s; by status: {result.by_status}")
     _print_logins(logins_file())
 
 

@@ -45,6 +45,36 @@ DEFAULTS: dict[str, Any] = {
     "API_MAX_BATCH_BODY": 4 * 1024 * 1024,
     "API_MAX_BATCH_ITEMS": 500,
     "RATELIMIT_STORAGE_URI": "memory://",  # keep re-encoded photos (no EXIF/GPS) while the report is a draft
+    # Background jobs (huey) and delivery of stay events (docs/delivery.md).
+    "REDIS_URL": None,  # set: RedisHuey, and rate limits shared through Redis; unset: SqliteHuey in instance/
+    "HUEY_NAME": "serasi",
+    "HUEY_SQLITE_PATH": None,  # None -> instance/huey.db
+    "DELIVERY_MAX_ATTEMPTS": 12,
+    "DELIVERY_RETRY_BASE_SECONDS": 10.0,
+    "DELIVERY_RETRY_MAX_SECONDS": 3600.0,
+    "DELIVERY_LEASE_SECONDS": 120.0,  # a claimed delivery whose worker died is taken again after this
+    "DELIVERY_BATCH_SIZE": 200,
+    "DELIVERY_CONCURRENCY": 16,  # forwarder calls in flight per delivery loop (measured: bench/delivery_throughput.py)
+    "DELIVERY_LOOPS": 1,
+    "DELIVERY_POLL_SECONDS": 0.5,
+    "DELIVERY_TIMEOUT_SECONDS": 10.0,
+    "WEBHOOK_URL": None,
+    "WEBHOOK_SECRET": None,
+    "FEDERATION_URL": None,  # base URL of the other SERASI Web instance
+    "FEDERATION_TOKEN": None,  # a push-API token of that instance (one lodging there)
+    "FEDERATION_EXTERNAL_ID_PREFIX": "serasi",  # external id there: <prefix>-<stay id here>
+    "DELIVERY_EMAIL_TO": None,
+    # Mail (reminders, notices, the e-mail forwarder) through SMTP.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": False,
+    "SMTP_TIMEOUT_SECONDS": 10.0,
+    "MAIL_FROM": "SERASI Web <noreply@serasi.invalid>",
+    "PUBLIC_URL": "http://127.0.0.1:5000",  # links in e-mails
+    "DRAFT_REMINDER_HOURS": 12,
+    "DIGEST_HOUR_UTC": 0,  # 07:00 WIB, 08:00 WITA, 09:00 WIT
 }
 
 # Environment variables read, with their parser. SERASI_DATABASE_URL and DATABASE_URL are the same.
@@ -59,6 +89,29 @@ _ENVIRONMENT = {
     "SERASI_CAPTURE_KEEP_PHOTOS": ("CAPTURE_KEEP_PHOTOS", lambda v: v.lower() in ("1", "true", "yes")),
     "SERASI_API_RATE_LIMIT": ("API_RATE_LIMIT", str),
     "SERASI_RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "SERASI_REDIS_URL": ("REDIS_URL", str),
+    "SERASI_WEBHOOK_URL": ("WEBHOOK_URL", str),
+    "SERASI_WEBHOOK_SECRET": ("WEBHOOK_SECRET", str),
+    "SERASI_FEDERATION_URL": ("FEDERATION_URL", str),
+    "SERASI_FEDERATION_TOKEN": ("FEDERATION_TOKEN", str),
+    "SERASI_FEDERATION_EXTERNAL_ID_PREFIX": ("FEDERATION_EXTERNAL_ID_PREFIX", str),
+    "SERASI_DELIVERY_EMAIL_TO": ("DELIVERY_EMAIL_TO", str),
+    "SERASI_DELIVERY_MAX_ATTEMPTS": ("DELIVERY_MAX_ATTEMPTS", int),
+    "SERASI_DELIVERY_CONCURRENCY": ("DELIVERY_CONCURRENCY", int),
+    "SERASI_DELIVERY_POLL_SECONDS": ("DELIVERY_POLL_SECONDS", float),
+    "SERASI_DELIVERY_RETRY_BASE_SECONDS": ("DELIVERY_RETRY_BASE_SECONDS", float),
+    "SERASI_DELIVERY_LEASE_SECONDS": ("DELIVERY_LEASE_SECONDS", float),
+    "SERASI_DELIVERY_RETRY_MAX_SECONDS": ("DELIVERY_RETRY_MAX_SECONDS", float),
+    "SERASI_DELIVERY_BATCH_SIZE": ("DELIVERY_BATCH_SIZE", int),
+    "SERASI_DELIVERY_LOOPS": ("DELIVERY_LOOPS", int),
+    "SERASI_SMTP_HOST": ("SMTP_HOST", str),
+    "SERASI_SMTP_PORT": ("SMTP_PORT", int),
+    "SERASI_SMTP_USERNAME": ("SMTP_USERNAME", str),
+    "SERASI_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "SERASI_SMTP_STARTTLS": ("SMTP_STARTTLS", lambda v: v.lower() in ("1", "true", "yes")),
+    "SERASI_MAIL_FROM": ("MAIL_FROM", str),
+    "SERASI_PUBLIC_URL": ("PUBLIC_URL", str),
+    "SERASI_HUEY_SQLITE_PATH": ("HUEY_SQLITE_PATH", str),
     "SERASI_DISABLED_PLUGINS": ("DISABLED_PLUGINS", lambda v: [p.strip() for p in v.split(",") if p.strip()]),
 }
 
@@ -77,6 +130,9 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
             app.config[key] = parse(value)
     if overrides:
         app.config.update(overrides)
+
+    if app.config.get("REDIS_URL") and app.config.get("RATELIMIT_STORAGE_URI") == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]  # shared counts between machines
 
     instance = Path(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):

@@ -99,6 +99,14 @@ def serasi_register_forwarders(register):
     Call ``register(forwarder)``; a forwarder has ``name``, ``configured(app) -> bool`` and
     ``deliver(event: dict) -> None`` (raise to ask for a retry). Background delivery calls every
     configured forwarder for each stay event. Return value: ignored.
+
+    Refinements (``serasi_web.delivery.forwarders``): ``deliver`` may return a
+    ``DeliveryResult(status_code)`` shown to the admin; raising
+    ``DeliveryFailed(message, status_code=..., retry=..., retry_after=...)`` says whether a retry
+    can help (by default: yes for 408, 425, 429 and 5xx, no for other 4xx, which then wait for a
+    person); any other exception is retried with backoff. ``deliver`` runs in a worker thread
+    inside an app context (``current_app.config`` holds the settings); the event's
+    ``idempotency_key`` must travel with it so the receiver can drop repeats.
     """
 
 

@@ -22,11 +22,13 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS = (
     "plugins.lodging_types",
     "plugins.push_api",
+    "plugins.spreadsheet_import",
     "plugins.company_mess",
     "plugins.zxing_decoder",
     "plugins.zbar_decoder",
     "plugins.mrz_payload",
     "plugins.labelled_payload",
+    "plugins.forwarders",
 )
 ENTRY_POINT_GROUP = "serasi"
 
