@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
         current_locale=lambda: str(get_locale()),
         label_of=label_of,
         extra_field_label=extra_field_label,
+        has_endpoint=lambda endpoint: endpoint in app.view_functions,
         lodging_time_zone=lambda lodging: regions.time_zone_label(lodging.province_code),
     )
     app.jinja_env.filters["format_date"] = lambda value, style="medium": format_date(value, style) if value else ""

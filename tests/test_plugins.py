@@ -187,3 +187,14 @@ def test_blueprints_from_plugins_are_registered_and_api_ones_skip_csrf(tmp_path)
 
     app = plugin_app(tmp_path, BlueprintPlugin(), WTF_CSRF_ENABLED=True)
     assert app.test_client().post("/api/echo/").json == {"ok": True}
+
+
+def test_lodging_page_works_with_the_page_plugins_disabled(another_app, operator, offices):
+    from .helpers import login, make_lodging
+
+    lodging = make_lodging(operator)
+    bare = another_app(DISABLED_PLUGINS=["push_api", "spreadsheet_import", "company_mess"])
+    client = bare.test_client()
+    login(client, operator.email)
+    page = client.get(f"/lodgings/{lodging.id}").get_data(as_text=True)
+    assert "api-tokens" not in page and "/import" not in page
