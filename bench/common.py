@@ -211,16 +211,17 @@ class GunicornServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}:\n"
                                    + self.log_tail())
+            connection = http.client.HTTPConnection(HOST, self.port, timeout=5)
             try:
-                connection = http.client.HTTPConnection(HOST, self.port, timeout=5)
                 connection.request("GET", self.health_path)
                 response = connection.getresponse()
                 response.read()
-                connection.close()
                 if response.status == 200:
                     return
-            except OSError:
-                pass
+            except (OSError, http.client.HTTPException):
+                pass  # not listening yet, or the worker is still booting
+            finally:
+                connection.close()
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer {self.health_path} within {self.start_timeout:.0f} s:\n" + self.log_tail())
 

@@ -18,6 +18,7 @@ Exit status: 0 when every page meets the target, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import secrets
@@ -346,6 +347,7 @@ def run(args, folder: Path) -> int:
     met = print_table(f"Operator with {args.stays} stays (target p95 < {TARGET_P95_SECONDS * 1000:.0f} ms):",
                       big_results, with_target=True)
     print_table("Baseline: operator with 0 stays:", empty_results, with_target=False)
+    print(f"load average at the end of the measurements: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"\n{'PASS' if met else 'FAIL'}: p95 < {TARGET_P95_SECONDS * 1000:.0f} ms on every page for {args.stays} stays")
 
     missed = [r for r in big_results if common.percentile(r["latencies"], 95) >= TARGET_P95_SECONDS]

@@ -1,6 +1,7 @@
 """Guest report submissions per second, against a bare Flask form endpoint on the same machine.
 
     .venv/bin/python -m bench.submission_throughput [--seconds 30] [--database sqlite|postgresql|both]
+    .venv/bin/python -m bench.submission_throughput --profile 0     # where the time of one submission goes
 
 For each database: a fresh database (SQLite file in a temporary folder, or the PostgreSQL
 database serasi_bench dropped and created again), migrated, with one operator and one verified
@@ -16,6 +17,7 @@ Exit status: 0 when every target is met and nothing was lost, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from sqlalchemy import func, select
@@ -95,19 +97,77 @@ def run_one(database: str, seconds: float, warmup: float, clients: int) -> bool:
     return rate_ok and consistent
 
 
+def profile_in_process(open_stays: int, profiled: int = 200) -> None:
+    """Where a submission's time goes: the same POST through Flask's test client (no gunicorn,
+    no network, CSRF off) on a fresh SQLite database: ``open_stays`` reports first, then
+    ``profiled`` timed without the profiler, then ``profiled`` more under cProfile; prints the
+    app's own functions by cumulative time."""
+    import cProfile
+    import io
+    import pstats
+    import re
+    import secrets
+    import time
+
+    with common.temp_folder() as folder:
+        url = common.sqlite_url(folder)
+        app = common.make_app(url, folder / "instance")
+        common.migrate(app)
+        operator = common.seed_operator(app, "operator@bench.test")
+        login = app.test_client()
+        assert login.post("/login", data={"email": operator.email, "password": operator.password}).status_code == 303
+        # As in the HTTP benchmark, the session cookie is frozen after login (flashes are dropped).
+        cookie = {"Cookie": f"session={login.get_cookie('session').value}"}
+        client = app.test_client(use_cookies=False)
+        path = f"/lodgings/{operator.lodging_ids[0]}/stays/new"
+        check_in = common.local_check_in()
+
+        def submit(number: int) -> None:
+            fields = common.guest_report_fields(f"Q{number:09d}", secrets.token_urlsafe(32), "", check_in)
+            response = client.post(path, data=fields, headers=cookie)
+            assert response.status_code == 303, response.status_code
+
+        for number in range(open_stays):
+            submit(number)
+        started = time.perf_counter()
+        for number in range(open_stays, open_stays + profiled):
+            submit(number)
+        plain = (time.perf_counter() - started) / profiled
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for number in range(open_stays + profiled, open_stays + 2 * profiled):
+            submit(number)
+        profiler.disable()
+        common.dispose(app)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(r"serasi_web", 14)
+    print(f"\nin-process (test client, CSRF off), SQLite: {plain * 1000:.1f} ms per submission without the profiler "
+          f"({open_stays} to {open_stays + profiled} open stays in the lodging); then {profiled} submissions under "
+          f"cProfile, the app's own functions by cumulative time:")
+    for line in out.getvalue().splitlines():
+        if re.match(r"\s*(ncalls|\d)", line):
+            print("  " + line.replace(str(common.REPO_ROOT) + "/", ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30, help="measured seconds per run (default 30)")
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds before (default 3)")
     parser.add_argument("--clients", type=int, default=4, help="client processes (default 4: two per worker)")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--profile", type=int, metavar="OPEN_STAYS", default=None,
+                        help="instead of the benchmark: profile submissions in-process after OPEN_STAYS reports")
     args = parser.parse_args(argv)
+    if args.profile is not None:
+        profile_in_process(args.profile)
+        return 0
     if not 1 <= args.seconds <= 300:
         parser.error("--seconds must be between 1 and 300")
     databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     postgres = common.POSTGRES_SERVER_URL if "postgresql" in databases else None
     print("machine:", common.machine_description(postgres))
     outcomes = [run_one(database, args.seconds, args.warmup, args.clients) for database in databases]
+    print(f"\nload average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     return 0 if all(outcomes) else 1
 
 

@@ -195,3 +195,109 @@ def visa_indexes(visa_index_id: int | None = None):
             return see_other(url_for("admin.visa_indexes"))
     rows = db.session.execute(select(VisaIndex).order_by(VisaIndex.code)).scalars().all()
     return render_template("admin/visa_indexes.html", rows=rows, form=form, editing=row)
+
+
+# ---- supervision teams (Timpora, police): read-only console accounts scoped to regions ---------
+
+@blueprint.route("/supervisors/new", methods=["GET", "POST"])
+@admin_only
+def new_supervisor():
+    from ..officer.forms import SupervisorForm
+    from ..officer.services import create_supervisor
+
+    form = SupervisorForm()
+    if form.validate_on_submit():
+        if find_user_by_email(form.email.data):
+            form.email.errors.append(_("An account with this e-mail already exists."))
+        else:
+            create_supervisor(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
+                              region_codes=form.codes())
+            flash(_("Supervision-team account created for %(email)s.", email=form.email.data), "success")
+            return see_other(url_for("admin.users"))
+    return render_template("admin/supervisor_form.html", form=form, supervisor=None)
+
+
+@blueprint.route("/supervisors/<int:user_id>/regions", methods=["GET", "POST"])
+@admin_only
+def supervisor_regions(user_id: int):
+    from ..officer.forms import SupervisionRegionsForm
+    from ..officer.services import set_supervision_regions, supervision_region_codes
+
+    supervisor = _user_or_404(user_id)
+    if supervisor.role != Role.SUPERVISOR:
+        abort(404)
+    form = SupervisionRegionsForm()
+    if request.method == "GET":
+        form.fill(supervision_region_codes(supervisor))
+    if form.validate_on_submit():
+        set_supervision_regions(supervisor, form.codes())
+        flash(_("Regions of %(email)s saved.", email=supervisor.email), "success")
+        return see_other(url_for("admin.users"))
+    return render_template("admin/supervisor_form.html", form=form, supervisor=supervisor)
+
+
+# ---- the audit log ------------------------------------------------------------------------------
+
+def _audit_filters():
+    """The audit filter form from the query string and the query it selects (None when invalid)."""
+    from datetime import datetime, time, timedelta
+
+    from ..officer.forms import AuditFilterForm
+    from ..officer.scope import WESTERN_INDONESIA
+    from ..officer.services import ACCESS_ACTIONS, STAY_ACTIONS, audit_query
+
+    form = AuditFilterForm(request.args)
+    form.action.choices = select_choices(
+        [("", _("Anything")), ("access", _("Views, searches and exports")), ("stay.*", _("Changes to reports"))]
+        + [(action, action) for action in ACCESS_ACTIONS + STAY_ACTIONS])
+    if not form.validate():
+        return form, None
+
+    def day_start(day):
+        return datetime.combine(day, time(0), tzinfo=WESTERN_INDONESIA) if day else None
+
+    query = audit_query(actor=form.actor.data or "", action=form.action.data or "", start=day_start(form.start.data),
+                        end=day_start(form.end.data + timedelta(days=1)) if form.end.data else None)
+    return form, query
+
+
+@blueprint.route("/audit")
+@admin_only
+def audit_log():
+    from ..htmx import render_page_or_fragment
+    from ..officer.queries import fetch_page
+
+    form, query = _audit_filters()
+    page = fetch_page(query, request.args.get("page", 1, type=int) or 1, 50) if query is not None else None
+    query_args = {name: request.args[name][:254] for name in ("actor", "action", "start", "end") if request.args.get(name)}
+    return render_page_or_fragment("admin/audit.html", "admin/_audit_events.html", form=form, page=page, query_args=query_args)
+
+
+@blueprint.route("/audit.csv")
+@admin_only
+def audit_export():
+    from flask import stream_with_context
+    from flask_login import current_user
+
+    from ..officer.exports import csv_text
+    from ..officer.services import AUDIT_COLUMNS, AUDIT_EXPORTED, audit_rows, record_access
+
+    form, query = _audit_filters()
+    if query is None:
+        return see_other(url_for("admin.audit_log", **{k: v for k, v in request.args.items() if k in ("actor", "action", "start", "end")}))
+    record_access(current_user, AUDIT_EXPORTED, details={"filters": {k: v[:254] for k, v in request.args.items()
+                                                                     if k in ("actor", "action", "start", "end")}})
+
+    def generate():
+        yield "\ufeff" + csv_text(AUDIT_COLUMNS, [])
+        batch = []
+        for row in audit_rows(query):
+            batch.append(row)
+            if len(batch) == 1000:
+                yield csv_text(None, batch)
+                batch = []
+        if batch:
+            yield csv_text(None, batch)
+
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=audit-log.csv", "Cache-Control": "no-store"})

@@ -1,71 +1,135 @@
-"""The officer's side: the lodging verification queue of their office's area.
+"""The immigration office's console: lodging verification, the report inbox, search, a foreigner's
+timeline, watch lists and statistics.
 
-Every query is scoped to ``current_user.office_id``; a lodging of another office answers 404.
+Every view reads through the user's ``Scope`` (an officer: their office's area; a supervision
+team: its regions; an admin: everything); an object outside it answers 404. Supervision teams
+and admins read; only officers decide on lodgings. Every view of guests' data, every search and
+every export is written to the access log.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from ..accounts.models import Role
 from ..auth import role_required
+from ..database import utcnow
 from ..extensions import db
-from ..forms import BaseForm, strip
-from ..htmx import see_other
+from ..forms import BaseForm
+from ..htmx import render_page_or_fragment, see_other
 from ..lodgings.models import Lodging, LodgingStatus
 from ..lodgings.services import decide, reopen
+from ..reference import countries, regions
+from . import charts, exports, queries, services, stats
+from .forms import MarkSeenForm, PeriodForm, RejectForm, SearchForm, SilentDaysForm
+from .scope import Scope, region_choices, scope_for
 
 blueprint = Blueprint("officer", __name__, url_prefix="/officer")
 officer_only = role_required(Role.OFFICER)
+console = role_required(Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+
+WATCH_LISTS = ("overstays", "late", "planned", "silent")
+DEFAULT_SILENT_DAYS = 14
+LATE_LIST_DAYS = 30
 
 
-class RejectForm(BaseForm):
-    reason = TextAreaField(_l("Reason for rejection"), filters=[strip], description=_l("The operator sees this text."),
-                           validators=[DataRequired(_l("Say why the lodging is rejected.")), Length(max=1000, message=_l("Use at most %(max)d characters."))])
+def current_scope() -> Scope:
+    """The logged-in user's scope, looked up once per request."""
+    if "console_scope" not in g:
+        g.console_scope = scope_for(current_user)
+    return g.console_scope
 
 
-def _office_lodging_or_404(lodging_id: int) -> Lodging:
-    lodging = db.session.execute(
-        select(Lodging).where(Lodging.id == lodging_id, Lodging.office_id == current_user.office_id)
-    ).scalar_one_or_none()
+def _page_size() -> int:
+    return current_app.config["PAGE_SIZE"]
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+def _scope_label() -> str:
+    if current_user.is_officer and current_user.office:
+        return current_user.office.name
+    if current_user.is_supervisor:
+        codes = list(current_scope().regency_codes + current_scope().district_codes)
+        return ", ".join(regions.name(code) for code in codes) or _("No region assigned yet")
+    return _("All offices")
+
+
+@blueprint.context_processor
+def _console_context():
+    return {"scope_label": _scope_label, "can_decide": lambda: current_user.is_officer,
+            "console_zone": lambda: current_scope().zone_region}
+
+
+@blueprint.before_app_request
+def _supervisors_start_in_the_console():
+    """A supervision team's home is the console (accounts.routes.home_for only knows officers;
+    until it names supervisors too, their landing on the operator dashboard is redirected here)."""
+    if request.endpoint == "stays.dashboard" and current_user.is_authenticated and current_user.is_supervisor:
+        return redirect(url_for("officer.inbox"))
+    return None
+
+
+@blueprint.app_template_filter("duration")
+def duration_filter(value: timedelta) -> str:
+    """A time span in words ("3 days", "5 hours") in the user's language."""
+    return format_timedelta(value, threshold=2, granularity="minute")
+
+
+@blueprint.app_template_filter("number")
+def number_filter(value) -> str:
+    return format_decimal(value)
+
+
+@blueprint.route("/")
+@console
+def index():
+    return redirect(url_for("officer.inbox"))
+
+
+# ---- lodging verification -----------------------------------------------------------------------
+
+STATUS_FILTERS = {s.value for s in LodgingStatus}
+
+
+def _lodging_or_404(lodging_id: int) -> Lodging:
+    lodging = queries.lodging_in_scope(current_scope(), lodging_id)
     if lodging is None:
         abort(404)
     return lodging
 
 
-STATUS_FILTERS = {s.value for s in LodgingStatus}
-
-
 @blueprint.route("/lodgings")
-@officer_only
+@console
 def lodgings():
     status = request.args.get("status", LodgingStatus.PENDING.value)
     if status not in STATUS_FILTERS:
         status = LodgingStatus.PENDING.value
-    query = select(Lodging).where(Lodging.office_id == current_user.office_id, Lodging.status == status)
-    rows = db.session.execute(query.order_by(Lodging.created_at)).scalars().all()
-    counts = dict(db.session.execute(
-        select(Lodging.status, func.count()).where(Lodging.office_id == current_user.office_id).group_by(Lodging.status)
-    ).all())
-    return render_template("officer/lodgings.html", lodgings=rows, status=status, counts=counts)
+    condition = current_scope().lodging_condition()
+    query = select(Lodging).where(condition, Lodging.status == status).order_by(Lodging.created_at, Lodging.id)
+    page = queries.fetch_page(query, _page_number(), 50)
+    counts = dict(db.session.execute(select(Lodging.status, func.count()).where(condition).group_by(Lodging.status)).all())
+    return render_page_or_fragment("officer/lodgings.html", "officer/_lodging_list.html", page=page, status=status, counts=counts)
 
 
 @blueprint.route("/lodgings/<int:lodging_id>")
-@officer_only
+@console
 def lodging(lodging_id: int):
-    lodging = _office_lodging_or_404(lodging_id)
+    lodging = _lodging_or_404(lodging_id)
     return render_template("officer/lodging.html", lodging=lodging, reject_form=RejectForm())
 
 
 @blueprint.route("/lodgings/<int:lodging_id>/verify", methods=["POST"])
 @officer_only
 def verify(lodging_id: int):
-    lodging = _office_lodging_or_404(lodging_id)
+    lodging = _lodging_or_404(lodging_id)
     if BaseForm().validate_on_submit():
         decide(lodging, current_user, verified=True)
         flash(_("%(name)s is verified.", name=lodging.name), "success")
@@ -75,7 +139,7 @@ def verify(lodging_id: int):
 @blueprint.route("/lodgings/<int:lodging_id>/reject", methods=["POST"])
 @officer_only
 def reject(lodging_id: int):
-    lodging = _office_lodging_or_404(lodging_id)
+    lodging = _lodging_or_404(lodging_id)
     form = RejectForm()
     if form.validate_on_submit():
         decide(lodging, current_user, verified=False, reason=form.reason.data)
@@ -87,44 +151,200 @@ def reject(lodging_id: int):
 @blueprint.route("/lodgings/<int:lodging_id>/reopen", methods=["POST"])
 @officer_only
 def reopen_lodging(lodging_id: int):
-    lodging = _office_lodging_or_404(lodging_id)
+    lodging = _lodging_or_404(lodging_id)
     if BaseForm().validate_on_submit():
         reopen(lodging)
         flash(_("%(name)s is back in the queue.", name=lodging.name), "info")
     return see_other(url_for("officer.lodging", lodging_id=lodging.id))
 
 
-# ---- reports of the office's area ---------------------------------------------------------
+# ---- the report inbox ---------------------------------------------------------------------------
 
-def _office_stay_or_404(stay_id: int):
-    from ..stays.models import Stay
+@blueprint.route("/inbox")
+@console
+def inbox():
+    now = utcnow()
+    since = services.inbox_seen_until(current_user, now)
+    page = queries.inbox(current_scope(), since, _page_number(), _page_size())
+    waiting = queries.inbox_count(current_scope(), since)
+    newest = page.items[0].version.changed_at if page.items and page.number == 1 else None
+    services.record_access(current_user, services.INBOX_VIEWED, stays=[event.stay for event in page.items],
+                           details={"page": page.number})
+    form = MarkSeenForm(until=newest.isoformat() if newest else "")
+    return render_page_or_fragment("officer/inbox.html", "officer/_inbox_events.html", page=page, since=since,
+                                   waiting=waiting, cap=queries.INBOX_COUNT_CAP, form=form)
 
-    stay = db.session.execute(
-        select(Stay).join(Lodging, Stay.lodging_id == Lodging.id)
-        .where(Stay.id == stay_id, Lodging.office_id == current_user.office_id, Stay.status != "draft")
-    ).scalar_one_or_none()
+
+@blueprint.route("/inbox/seen", methods=["POST"])
+@console
+def inbox_seen():
+    form = MarkSeenForm()
+    if form.validate_on_submit():
+        try:
+            until = datetime.fromisoformat(form.until.data)
+        except ValueError:
+            until = None
+        if until is not None and until.tzinfo is not None:
+            services.mark_inbox_seen(current_user, until)
+            flash(_("The inbox is marked as seen."), "success")
+    return see_other(url_for("officer.inbox"))
+
+
+# ---- search and a report ------------------------------------------------------------------------
+
+def _country_choices() -> list[tuple[str, str]]:
+    return countries.choices(str(get_locale()))
+
+
+@blueprint.route("/stays")
+@console
+def stays():
+    """Search the reports of the scope; with no criteria, every report, newest check-in first."""
+    scope = current_scope()
+    form = SearchForm(request.args)
+    form.set_choices(_country_choices(), region_choices(scope))
+    page, lodging = None, None
+    valid = form.validate()
+    criteria = form.criteria() if valid else None
+    if valid and criteria.lodging_id:
+        lodging = queries.lodging_in_scope(scope, criteria.lodging_id)
+        if lodging is None:
+            form.lodging.errors = [_("This lodging is not in your area.")]
+            valid = False
+    if valid:
+        page = queries.search(scope, criteria, _page_number(), _page_size())
+        services.record_access(current_user, services.SEARCHED, stays=page.items,
+                               details={"criteria": criteria.as_record(), "page": page.number})
+    return render_page_or_fragment("officer/stays.html", "officer/_search_results.html", form=form, page=page,
+                                   lodging=lodging, query_args=_query_args(form))
+
+
+def _query_args(form=None) -> dict[str, str]:
+    """The filter values of the query string (only the form's own fields, bounded) for links."""
+    names = {field.name for field in form} if form is not None else set()
+    return {key: value[:200] for key, value in request.args.items() if key in names and value}
+
+
+def _report_or_404(stay_id: int):
+    stay = queries.report_in_scope(current_scope(), stay_id)
     if stay is None:
         abort(404)
     return stay
 
 
-@blueprint.route("/stays")
-@officer_only
-def stays():
-    """Reports received from the office's area, newest first (drafts are not reports yet)."""
-    from ..stays.models import Stay
-
-    query = (select(Stay).join(Lodging, Stay.lodging_id == Lodging.id)
-             .where(Lodging.office_id == current_user.office_id, Stay.reported_at.is_not(None))
-             .order_by(Stay.updated_at.desc(), Stay.id.desc()))
-    page = db.paginate(query, per_page=50, error_out=False)
-    return render_template("officer/stays.html", page=page)
-
-
 @blueprint.route("/stays/<int:stay_id>")
-@officer_only
+@console
 def stay(stay_id: int):
     from ..stays.services import is_minor
 
-    stay = _office_stay_or_404(stay_id)
+    stay = _report_or_404(stay_id)
+    services.record_access(current_user, services.STAY_VIEWED, stay=stay)
     return render_template("officer/stay.html", stay=stay, is_minor=is_minor(stay))
+
+
+@blueprint.route("/stays/<int:stay_id>/timeline")
+@console
+def timeline(stay_id: int):
+    """Every stay of this guest's document in the scope, with gaps and overlaps."""
+    stay = _report_or_404(stay_id)
+    now = utcnow()
+    found = queries.timeline(current_scope(), stay, now)
+    services.record_access(current_user, services.TIMELINE_VIEWED, stay=stay, stays=[entry.stay for entry in found.entries],
+                           details={"document_number": found.document_number, "issuing_state": found.issuing_state})
+    zone_code = stay.lodging.province_code
+    bars = [(entry.stay.lodging.name, entry.stay.check_in_at, entry.ends_at or now, entry.ends_at is None, bool(entry.overlap))
+            for entry in found.entries if entry.stay.status != "voided"]
+    chart = charts.timeline_chart(bars, _("Stays of document %(number)s", number=found.document_number),
+                                  lambda moment: format_datetime(moment.astimezone(regions.time_zone_of(zone_code)).replace(tzinfo=None), "short"))
+    return render_template("officer/timeline.html", stay=stay, timeline=found, chart=chart, now=now)
+
+
+# ---- watch lists --------------------------------------------------------------------------------
+
+@blueprint.route("/watch")
+@console
+def watch_lists():
+    return redirect(url_for("officer.watch_list", name="overstays"))
+
+
+@blueprint.route("/watch/<name>")
+@console
+def watch_list(name: str):
+    if name not in WATCH_LISTS:
+        abort(404)
+    scope, now = current_scope(), utcnow()
+    today = queries.today_in_indonesia(now)
+    context = {"name": name, "today": today, "query_args": {}}
+    if name == "silent":
+        form = SilentDaysForm(request.args)
+        days = form.days.data if form.validate() and form.days.data else DEFAULT_SILENT_DAYS
+        context["query_args"] = _query_args(form)
+        page = queries.fetch_page(queries.silent_lodgings(scope, now - timedelta(days=days)), _page_number(), _page_size(), scalars=False)
+        context.update(form=form, days=days)
+    else:
+        query = {
+            "overstays": lambda: queries.overstays(scope, today),
+            "late": lambda: queries.late_reports(scope, now - timedelta(days=LATE_LIST_DAYS)),
+            "planned": lambda: queries.planned_check_out_passed(scope, today),
+        }[name]()
+        page = queries.fetch_page(query, _page_number(), _page_size())
+        services.record_access(current_user, services.WATCH_LIST_VIEWED, stays=page.items, details={"list": name, "page": page.number})
+        if name == "late" and page.number == 1:
+            context["late_lodgings"] = queries.late_lodgings(scope, now - timedelta(days=LATE_LIST_DAYS))
+        context["late_days"] = LATE_LIST_DAYS
+    return render_page_or_fragment("officer/watch.html", "officer/_watch_rows.html", page=page, **context)
+
+
+# ---- statistics ---------------------------------------------------------------------------------
+
+def _period_form() -> tuple[PeriodForm, stats.Period | None]:
+    form = PeriodForm(request.args)
+    default = stats.default_period(queries.today_in_indonesia(utcnow()))
+    if not form.validate():
+        return form, None
+    return form, form.period(default)
+
+
+def _number(value) -> str:
+    return format_decimal(value)
+
+
+@blueprint.route("/statistics")
+@console
+def statistics():
+    form, period = _period_form()
+    tables, chart_of = [], {}
+    if period is not None:
+        locale = str(get_locale())
+        keys = [key for key in stats.TABLES if key != "per_day" or period.days <= stats.MAX_DAILY_DAYS]
+        tables = stats.tables(keys, current_scope(), period, locale)
+        for table in tables:
+            chart_of[table.key] = _chart(table)
+    return render_template("officer/statistics.html", form=form, period=period, tables=tables, chart_of=chart_of,
+                           max_daily_days=stats.MAX_DAILY_DAYS, query_args=_query_args(form))
+
+
+def _chart(table: stats.Table):
+    if table.key in ("per_day", "per_month"):
+        return charts.column_chart([(row[0][5:] if table.key == "per_day" else row[0], row[1]) for row in table.rows],
+                                   table.title, format_value=_number)
+    if table.key == "late_rate":
+        return charts.column_chart([(row[0], row[3]) for row in table.rows], table.title,
+                                   format_value=lambda value: f"{format_decimal(round(value, 1))} %")
+    return charts.bar_chart([(row[0], row[1]) for row in table.rows], table.title, format_value=_number, others_label=_("Others"))
+
+
+@blueprint.route("/statistics/<key>.<file_format>")
+@console
+def statistics_export(key: str, file_format: str):
+    """One statistics table as CSV or XLSX, always of the user's own scope."""
+    if key not in stats.TABLES or file_format not in ("csv", "xlsx"):
+        abort(404)
+    form, period = _period_form()
+    if period is None:  # bad dates: the page says what is wrong
+        return see_other(url_for("officer.statistics", **_query_args(form)))
+    table = stats.table(key, current_scope(), period, str(get_locale()))
+    services.record_access(current_user, services.EXPORTED, details={
+        "table": key, "format": file_format, "start": period.start.isoformat(), "end": period.end.isoformat()})
+    filename = f"{key}_{period.start.isoformat()}_{period.end.isoformat()}"
+    return exports.download(file_format, filename, table.title, table.header, table.rows)

@@ -1,0 +1,129 @@
+"""The console's domain actions, callable without a request: the access log, the inbox mark and
+supervision-team accounts."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from ..accounts.models import Role, SupervisionRegion, User
+from ..accounts.services import create_user
+from ..audit.models import AuditEvent
+from ..database import utcnow
+from ..extensions import db
+from ..stays.models import Stay
+from .models import InboxMark
+from .queries import INBOX_DEFAULT_DAYS
+
+# Access-log actions (Law 27/2022 asks who processed personal data, when and what for).
+STAY_VIEWED = "console.stay_viewed"
+TIMELINE_VIEWED = "console.timeline_viewed"
+SEARCHED = "console.search"
+INBOX_VIEWED = "console.inbox_viewed"
+WATCH_LIST_VIEWED = "console.watch_list_viewed"
+EXPORTED = "console.export"
+AUDIT_EXPORTED = "admin.audit_export"
+ACCESS_ACTIONS = (STAY_VIEWED, TIMELINE_VIEWED, SEARCHED, INBOX_VIEWED, WATCH_LIST_VIEWED, EXPORTED, AUDIT_EXPORTED)
+MAX_RECORDED_IDS = 100
+
+
+def record_access(user: User, action: str, *, stay: Stay | None = None, details: dict[str, Any] | None = None,
+                  stays: list[Stay] | None = None) -> None:
+    """Record that ``user`` saw guests' data: one stay, or a list of them. Committed at once.
+
+    ``stays`` lists the reports a page showed (their ids are kept, up to 100); ``details`` says
+    what was asked for (the search criteria, the list, the exported table). The row goes in
+    through its own connection and transaction: committing the page's session would expire
+    every object the page is about to render and reload them one by one.
+    """
+    changes = dict(details or {})
+    if stays is not None:
+        changes["stay_ids"] = [shown.id for shown in stays[:MAX_RECORDED_IDS]]
+    with db.engine.begin() as connection:
+        connection.execute(insert(AuditEvent.__table__).values(
+            at=utcnow(), action=action, object_type="Stay" if stay is not None else "Console",
+            object_id=stay.id if stay is not None else 0, actor_id=user.id, actor_label=user.email,
+            lodging_id=stay.lodging_id if stay is not None else None, changes=changes,
+        ))
+
+
+def inbox_seen_until(user: User, now: datetime | None = None) -> datetime:
+    """Where the user's inbox starts: their mark, or a week back for a user who never marked it."""
+    mark = db.session.get(InboxMark, user.id)
+    return mark.seen_until if mark else (now or utcnow()) - timedelta(days=INBOX_DEFAULT_DAYS)
+
+
+def mark_inbox_seen(user: User, until: datetime, now: datetime | None = None) -> datetime:
+    """Move the user's mark to ``until`` (never backwards, never past now); returns the mark."""
+    until = min(until, now or utcnow())
+    mark = db.session.get(InboxMark, user.id)
+    if mark is None:
+        mark = InboxMark(user_id=user.id, seen_until=until)
+        db.session.add(mark)
+    elif until > mark.seen_until:
+        mark.seen_until = until
+    db.session.commit()
+    return mark.seen_until
+
+
+def create_supervisor(*, email: str, password: str, full_name: str, region_codes: list[str]) -> User:
+    """A read-only supervision-team account (Timpora, police) for ``region_codes`` (validated)."""
+    user = create_user(email=email, password=password, full_name=full_name, role=Role.SUPERVISOR)
+    set_supervision_regions(user, region_codes)
+    return user
+
+
+def set_supervision_regions(user: User, region_codes: list[str]) -> None:
+    """Make ``region_codes`` the whole of a supervisor's regions and commit."""
+    db.session.execute(delete(SupervisionRegion).where(SupervisionRegion.user_id == user.id))
+    db.session.flush()
+    db.session.expire(user, ["supervision_regions"])
+    for code in dict.fromkeys(region_codes):
+        db.session.add(SupervisionRegion(user_id=user.id, region_code=code))
+    db.session.commit()
+
+
+def supervision_region_codes(user: User) -> list[str]:
+    return list(db.session.scalars(
+        select(SupervisionRegion.region_code).where(SupervisionRegion.user_id == user.id).order_by(SupervisionRegion.region_code)))
+
+
+# ---- the audit log, for admins ------------------------------------------------------------------
+
+STAY_ACTIONS = ("stay.created", "stay.edited", "stay.submitted", "stay.corrected", "stay.checked_out", "stay.voided")
+
+
+def audit_query(*, actor: str = "", action: str = "", start: datetime | None = None, end: datetime | None = None):
+    """Audit events, newest first, filtered by the actor's e-mail (part of it), an action (or a
+    group such as ``console.*``) and a time range [start, end)."""
+    from sqlalchemy import or_
+
+    from ..stays.queries import escape_like
+
+    query = select(AuditEvent)
+    if actor:
+        query = query.where(AuditEvent.actor_label.like(f"%{escape_like(actor.lower())}%", escape="\\"))
+    if action.endswith(".*"):
+        query = query.where(AuditEvent.action.like(f"{escape_like(action[:-1])}%", escape="\\"))
+    elif action == "access":
+        query = query.where(or_(AuditEvent.action.like("console.%"), AuditEvent.action.like("admin.%")))
+    elif action:
+        query = query.where(AuditEvent.action == action)
+    if start is not None:
+        query = query.where(AuditEvent.at >= start)
+    if end is not None:
+        query = query.where(AuditEvent.at < end)
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+AUDIT_COLUMNS = ("at_utc", "actor", "action", "object_type", "object_id", "lodging_id", "details")
+
+
+def audit_rows(query):
+    """The events of ``query`` as export rows, read in batches (the log can be long)."""
+    import json
+
+    for event in db.session.execute(query.execution_options(yield_per=1000)).scalars():
+        yield (event.at.isoformat(), event.actor_label, event.action, event.object_type, event.object_id,
+               event.lodging_id if event.lodging_id is not None else "", json.dumps(event.changes, ensure_ascii=False, default=str))

@@ -1,0 +1,238 @@
+"""Statistics of the reports in a scope: every figure is counted by the database (GROUP BY).
+
+Days and months are the lodging's local ones (WIB, WITA or WIT, from its province), computed in
+SQL. Voided reports and drafts are not counted; a stay counts on its check-in date.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Integer, Select, cast, func, select
+
+from ..extensions import db
+from ..lodgings.models import Lodging
+from ..lodgings.types import lodging_type_label
+from ..reference import regions
+from ..reference.countries import country_name
+from ..reference.permits import STAY_PERMITS
+from ..stays.models import Stay, StayStatus
+from .scope import Scope, filter_only
+
+COUNTED_STATUSES = (StayStatus.REPORTED.value, StayStatus.CHECKED_OUT.value)
+MAX_PERIOD_DAYS = 366
+MAX_DAILY_DAYS = 92  # longer periods show months only (a chart of 366 bars reads badly)
+_WITA = sorted(code for code in ("51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"))
+_WIT = sorted(code for code in ("81", "82", "91", "92", "93", "94", "95", "96"))
+
+# The tables of the statistics page: key -> title. Export URLs use the keys.
+TABLES = {
+    "per_day": _l("Check-ins per day"),
+    "per_month": _l("Check-ins per month"),
+    "nationality": _l("Check-ins by nationality"),
+    "region": _l("Check-ins by regency and district"),
+    "lodging_type": _l("Check-ins by lodging type"),
+    "stay_permit": _l("Check-ins by stay permit"),
+    "late_rate": _l("Late reports per month"),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local calendar days from ``start`` to ``end``, both included."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def default_period(today: date) -> Period:
+    return Period(today - timedelta(days=29), today)
+
+
+@dataclass
+class Table:
+    """A statistics table: a header and rows of (label, numbers...)."""
+
+    key: str
+    title: str
+    header: list[str]
+    rows: list[list]
+
+    @property
+    def total(self) -> int:
+        return sum(row[1] for row in self.rows)
+
+
+_ZONES = (("Asia/Jayapura", 9, tuple(_WIT)), ("Asia/Makassar", 8, tuple(_WITA)), ("Asia/Jakarta", 7, None))
+
+
+def _zone_provinces(offset: int) -> ColumnElement[bool]:
+    """SQL condition on ``Lodging``: its province keeps UTC+``offset`` (7 = everything else)."""
+    if offset == 9:
+        return Lodging.province_code.in_(_WIT)
+    if offset == 8:
+        return Lodging.province_code.in_(_WITA)
+    return Lodging.province_code.not_in(_WIT + _WITA)
+
+
+def local_day_column(zone_name: str, offset: int) -> ColumnElement[str]:
+    """The check-in's date in a fixed zone as 'YYYY-MM-DD' text, on SQLite and PostgreSQL."""
+    if db.engine.dialect.name == "sqlite":
+        return func.date(Stay.check_in_at, f"+{offset} hours")
+    return func.to_char(func.timezone(zone_name, Stay.check_in_at), "YYYY-MM-DD")
+
+
+def _counted(scope: Scope, period: Period, offset: int, *columns) -> Select:
+    """``SELECT columns`` over the counted reports checked in during ``period`` at the scope's
+    lodgings of one time zone (UTC+``offset``).
+
+    Everything it reads is in the check-in covering index (a range of the period), so no stay
+    row is visited; ``filter_only`` keeps SQLite from walking another index instead.
+    """
+    start = datetime.combine(period.start, time(0), tzinfo=timezone(timedelta(hours=offset)))
+    end = datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=timezone(timedelta(hours=offset)))
+    return (select(*columns).select_from(Stay)
+            .where(filter_only(Stay.lodging_id).in_(scope.lodging_ids(_zone_provinces(offset))),
+                   filter_only(Stay.status).in_(COUNTED_STATUSES), Stay.check_in_at >= start, Stay.check_in_at < end))
+
+
+@dataclass
+class _Figures:
+    """The few grouped counts every table is made from (one pass each over the period)."""
+
+    days: dict[str, tuple[int, int]] = field(default_factory=dict)  # local day -> (check-ins, late)
+    categories: list[tuple[str, str, int]] = field(default_factory=list)  # (nationality, stay permit, check-ins)
+    lodgings: list[tuple[int, int]] = field(default_factory=list)  # (lodging id, check-ins)
+
+
+_PASS_OF = {"per_day": "days", "per_month": "days", "late_rate": "days", "nationality": "categories",
+            "stay_permit": "categories", "region": "lodgings", "lodging_type": "lodgings"}
+
+
+def _gather(scope: Scope, period: Period, keys: list[str]) -> _Figures:
+    figures = _Figures()
+    passes = {_PASS_OF[key] for key in keys}
+    provinces = set(db.session.scalars(select(Lodging.province_code).where(scope.lodging_condition()).distinct()))
+    for zone_name, offset, zone_provinces in _ZONES:
+        in_zone = provinces & set(zone_provinces) if zone_provinces else provinces - set(_WIT) - set(_WITA)
+        if not in_zone:
+            continue
+        if "days" in passes:
+            day = local_day_column(zone_name, offset).label("day")
+            for local_day, count, late in db.session.execute(
+                    _counted(scope, period, offset, day, func.count(), func.sum(cast(Stay.late, Integer))).group_by(day)).all():
+                total, total_late = figures.days.get(local_day, (0, 0))
+                figures.days[local_day] = (total + count, total_late + int(late or 0))
+        if "categories" in passes:
+            figures.categories += [tuple(row) for row in db.session.execute(
+                _counted(scope, period, offset, Stay.nationality, Stay.stay_permit, func.count())
+                .group_by(Stay.nationality, Stay.stay_permit)).all()]
+        if "lodgings" in passes:
+            figures.lodgings += [tuple(row) for row in db.session.execute(
+                _counted(scope, period, offset, Stay.lodging_id, func.count()).group_by(Stay.lodging_id)).all()]
+    return figures
+
+
+def _places(scope: Scope, figures: _Figures) -> list[tuple[str, str, str, int]]:
+    """(regency, district, lodging type, check-ins) from the counts per lodging."""
+    details = {row[0]: row[1:] for row in db.session.execute(
+        select(Lodging.id, Lodging.regency_code, Lodging.district_code, Lodging.lodging_type).where(scope.lodging_condition())).all()}
+    return [(*details[lodging_id], count) for lodging_id, count in figures.lodgings if lodging_id in details]
+
+
+def _sum_by(pairs) -> list[tuple[str, int]]:
+    """Add up (key, count) pairs; largest first, then by key."""
+    totals: dict[str, int] = {}
+    for key, count in pairs:
+        totals[key] = totals.get(key, 0) + count
+    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _per_day(figures: _Figures, period: Period) -> Table:
+    rows = []
+    for offset in range(period.days):
+        day = (period.start + timedelta(days=offset)).isoformat()
+        rows.append([day, figures.days.get(day, (0, 0))[0]])
+    return Table("per_day", str(TABLES["per_day"]), [str(_l("Day")), str(_l("Check-ins"))], rows)
+
+
+def _months(period: Period) -> list[str]:
+    months, year, month = [], period.start.year, period.start.month
+    while (year, month) <= (period.end.year, period.end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _monthly(figures: _Figures) -> dict[str, tuple[int, int]]:
+    months: dict[str, tuple[int, int]] = {}
+    for day, (count, late) in figures.days.items():
+        total, total_late = months.get(day[:7], (0, 0))
+        months[day[:7]] = (total + count, total_late + late)
+    return months
+
+
+def _per_month(figures: _Figures, period: Period) -> Table:
+    months = _monthly(figures)
+    rows = [[month, months.get(month, (0, 0))[0]] for month in _months(period)]
+    return Table("per_month", str(TABLES["per_month"]), [str(_l("Month")), str(_l("Check-ins"))], rows)
+
+
+def _late_rate(figures: _Figures, period: Period) -> Table:
+    """Per month of check-in: reports, late reports and the late share in per cent."""
+    months = _monthly(figures)
+    rows = []
+    for month in _months(period):
+        reports, late = months.get(month, (0, 0))
+        rows.append([month, reports, late, round(100 * late / reports, 1) if reports else 0.0])
+    return Table("late_rate", str(TABLES["late_rate"]),
+                 [str(_l("Month")), str(_l("Reports")), str(_l("Late reports")), str(_l("Late (%)"))], rows)
+
+
+def _share_rows(pairs: list[tuple[str, int]]) -> list[list]:
+    total = sum(count for _label, count in pairs) or 1
+    return [[label, count, round(100 * count / total, 1)] for label, count in pairs]
+
+
+def _share_table(key: str, heading, pairs: list[tuple[str, int]]) -> Table:
+    return Table(key, str(TABLES[key]), [str(heading), str(_l("Check-ins")), str(_l("Share (%)"))], _share_rows(pairs))
+
+
+def table(key: str, scope: Scope, period: Period, locale: str) -> Table:
+    """One statistics table by its key (see ``TABLES``)."""
+    return tables([key], scope, period, locale)[0]
+
+
+def tables(keys: list[str], scope: Scope, period: Period, locale: str) -> list[Table]:
+    """The tables named by ``keys`` (see ``TABLES``), in that order, from as few passes as they need."""
+    unknown = [key for key in keys if key not in TABLES]
+    if unknown:
+        raise KeyError(unknown[0])
+    figures = _gather(scope, period, keys)
+    built = []
+    for key in keys:
+        if key == "per_day":
+            built.append(_per_day(figures, period))
+        elif key == "per_month":
+            built.append(_per_month(figures, period))
+        elif key == "late_rate":
+            built.append(_late_rate(figures, period))
+        elif key == "nationality":
+            pairs = _sum_by((nationality, count) for nationality, _permit, count in figures.categories)
+            built.append(_share_table(key, _l("Nationality"), [(f"{country_name(code, locale)} ({code})", count) for code, count in pairs]))
+        elif key == "stay_permit":
+            pairs = _sum_by((permit, count) for _nationality, permit, count in figures.categories)
+            built.append(_share_table(key, _l("Stay permit"), [(str(STAY_PERMITS.get(code, code or _l("Not given"))), count) for code, count in pairs]))
+        elif key == "region":
+            pairs = _sum_by(((regency, district), count) for regency, district, _type, count in _places(scope, figures))
+            built.append(_share_table(key, _l("Regency › district"),
+                                      [(f"{regions.name(regency)} › {regions.name(district)}", count) for (regency, district), count in pairs]))
+        elif key == "lodging_type":
+            pairs = _sum_by((lodging_type, count) for _regency, _district, lodging_type, count in _places(scope, figures))
+            built.append(_share_table(key, _l("Lodging type"), [(lodging_type_label(code), count) for code, count in pairs]))
+    return built
