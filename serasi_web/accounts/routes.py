@@ -33,6 +33,8 @@ def home_for(user) -> str:
         return url_for("admin.index")
     if user.role == Role.OFFICER:
         return url_for("officer.lodgings")
+    if user.role == Role.SUPERVISOR:
+        return url_for("officer.inbox")
     return url_for("stays.dashboard")
 
 

@@ -68,15 +68,6 @@ def _console_context():
             "console_zone": lambda: current_scope().zone_region}
 
 
-@blueprint.before_app_request
-def _supervisors_start_in_the_console():
-    """A supervision team's home is the console (accounts.routes.home_for only knows officers;
-    until it names supervisors too, their landing on the operator dashboard is redirected here)."""
-    if request.endpoint == "stays.dashboard" and current_user.is_authenticated and current_user.is_supervisor:
-        return redirect(url_for("officer.inbox"))
-    return None
-
-
 @blueprint.app_template_filter("duration")
 def duration_filter(value: timedelta) -> str:
     """A time span in words ("3 days", "5 hours") in the user's language."""
