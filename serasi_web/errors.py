@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
@@ -30,11 +30,15 @@ def init_app(app: Flask) -> None:
         return _render(error.code or 500, title, text)
 
     @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
     def database_down(error):
         app.logger.error("database error on %s", request.path, exc_info=error)
         from .extensions import db
 
-        db.session.rollback()
+        try:
+            db.session.rollback()  # on a dead connection this can fail too
+        except Exception:  # noqa: BLE001
+            db.session.remove()
         title, text = MESSAGES[503]
         return _render(503, title, text)
 

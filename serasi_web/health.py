@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 
@@ -14,8 +13,11 @@ blueprint = Blueprint("health", __name__)
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    except Exception:  # noqa: BLE001 - any failure to reach the database is "down", never a 500
         current_app.logger.warning("health check: database unreachable", exc_info=True)
-        db.session.rollback()
+        try:
+            db.session.rollback()  # on a dead connection this can fail too
+        except Exception:  # noqa: BLE001
+            db.session.remove()
         return jsonify(status="error", database="error"), 503
     return jsonify(status="ok", database="ok")

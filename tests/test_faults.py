@@ -342,9 +342,10 @@ def test_the_database_restarted_under_load_gives_503_meanwhile_and_everything_re
             assert worker.poll() is None  # the worker rode out the restart
             assert receiver.stats()["repeats"] == 0
             assert set(statuses) <= {200, 503} and statuses[503] > 0 and statuses[200] > 0, dict(statuses)
-            db.session.remove()
-            db.engine.dispose()
     finally:
         stop.set()
         receiver.stop()
         processes.stop_all()
+        with application.app_context():  # close the pool even when an assertion failed
+            db.session.remove()
+            db.engine.dispose()
