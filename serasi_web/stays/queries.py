@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, select
 
 from ..extensions import db
 from ..lodgings.models import Lodging
@@ -48,15 +48,20 @@ def escape_like(text: str) -> str:
 
 
 def search_condition(search: str):
-    """Name (accent- and case-insensitive, partial) or document number (normalised, prefix)."""
+    """Name (accent- and case-insensitive, partial) or document number (normalised, prefix).
+
+    Names never contain digits (the form refuses them), so a query with a digit is a document
+    number: searched as a prefix from an index range start.
+    """
     from .services import fold_name
 
-    folded = fold_name(search.strip())[:100]
     document = "".join(ch for ch in search.upper() if ch.isalnum())[:20]
-    conditions = [Stay.name_folded.like(f"%{escape_like(folded)}%", escape="\\")]
     if document and any(ch.isdigit() for ch in document):
-        conditions.append(Stay.document_number.like(f"{escape_like(document)}%", escape="\\"))
-    return or_(*conditions)
+        # The lower bound lets the index start at the prefix; LIKE (no wildcards possible: the
+        # text is A-Z and 0-9 only) keeps the result right under any database collation.
+        return and_(Stay.document_number >= document, Stay.document_number.like(f"{document}%"))
+    folded = fold_name(search.strip())[:100]
+    return Stay.name_folded.like(f"%{escape_like(folded)}%", escape="\\")
 
 
 def count(query: Select) -> int:
