@@ -117,21 +117,28 @@ def _report_values(form, lodging: Lodging, fields=services.REPORT_FIELDS) -> dic
 
 
 def _accompanying_choices(form, lodging: Lodging, exclude_id: int | None = None, group: StayGroup | None = None) -> None:
-    """Offer the open adult stays of the lodging (or of the group) as accompanying adults."""
-    if group is not None:
-        candidates = [m for m in group.members if m.status != StayStatus.VOIDED]
-    else:
-        candidates = db.session.execute(
-            select(Stay).where(Stay.lodging_id == lodging.id, Stay.status.in_(("draft", "reported"))).order_by(Stay.surname).limit(200)
-        ).scalars().all()
-    adults = [s for s in candidates if s.id != exclude_id and not services.is_minor(s)]
+    """Offer the open adult stays of the lodging (or of the group) as accompanying adults.
+
+    The list is built only when the form is shown: a submission that passes checks just the one
+    id it sent (building 200 guests for every POST was half of a submission's time).
+    """
     from ..forms import select_choices
 
-    form.accompanying_stay_id.choices = select_choices([("", _("None"))] + [(s.id, f"{s.full_name} ({s.document_number})") for s in adults])
-    form._adult_ids = {s.id for s in adults}
+    def adults() -> list[Stay]:
+        if group is not None:
+            candidates = [m for m in group.members if m.status != StayStatus.VOIDED]
+        else:
+            candidates = db.session.execute(
+                select(Stay).where(Stay.lodging_id == lodging.id, Stay.status.in_(("draft", "reported"))).order_by(Stay.surname).limit(200)
+            ).scalars().all()
+        return [s for s in candidates if s.id != exclude_id and not services.is_minor(s)]
+
+    form.accompanying_stay_id.choices = lambda: select_choices([("", _("None"))] + [(s.id, f"{s.full_name} ({s.document_number})") for s in adults()])
+    form._accompanying_scope = (lodging, exclude_id, group)
 
 
 def _accompanying_value(form) -> tuple[int | None, bool]:
+    """The accompanying adult's stay id sent with the form, checked alone: (id or None, valid)."""
     raw = form.accompanying_stay_id.data
     if not raw:
         return None, True
@@ -139,7 +146,11 @@ def _accompanying_value(form) -> tuple[int | None, bool]:
         value = int(raw)
     except (TypeError, ValueError):
         return None, False
-    return (value, True) if value in getattr(form, "_adult_ids", set()) else (None, False)
+    lodging, exclude_id, group = form._accompanying_scope
+    stay = db.session.get(Stay, value)
+    ok = (stay is not None and stay.lodging_id == lodging.id and stay.id != exclude_id and stay.status in ("draft", "reported")
+          and (group is None or stay.group_id == group.id) and not services.is_minor(stay))
+    return (value, True) if ok else (None, False)
 
 
 def _apply_errors(form, error: services.StayError) -> None:
