@@ -41,7 +41,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
-    from sqlalchemy import event  # noqa: F401
 
     from . import errors, i18n, plugins, rate_limits, templating
     from .accounts import sessions

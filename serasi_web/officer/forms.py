@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from ..accounts.forms import strong_password
 from ..forms import BaseForm, strip
-from ..offices.services import check_area_code
+from ..offices.services import parse_region_codes
 from ..reference import regions
 from .queries import REPORT_STATUSES, SearchCriteria, name_words, normalise_document_number
 from .stats import MAX_PERIOD_DAYS, Period
@@ -157,21 +157,6 @@ class MarkSeenForm(BaseForm):
     that arrived meanwhile must stay unread)."""
 
     until = HiddenField(validators=[DataRequired()])
-
-
-def parse_region_codes(text: str) -> tuple[list[str], list[str]]:
-    """Region codes typed one per line (or comma-separated); returns (codes, problems)."""
-    codes, problems = [], []
-    for raw in (text or "").replace(",", "\n").splitlines():
-        raw = raw.split("#", 1)[0].strip()  # allow "51.03.05  # Kuta Selatan"
-        if not raw:
-            continue
-        code, problem = check_area_code(raw)
-        if problem:
-            problems.append(str(problem))
-        else:
-            codes.append(code)
-    return list(dict.fromkeys(codes)), problems
 
 
 class SupervisionRegionsForm(BaseForm):

@@ -6,7 +6,7 @@ from wtforms import EmailField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..forms import BaseForm, phone_number, strip
-from .services import OFFICE_CODE_PATTERN, check_area_code
+from .services import OFFICE_CODE_PATTERN, parse_region_codes
 
 _MAX = _l("Use at most %(max)d characters.")
 
@@ -31,19 +31,10 @@ class OfficeForm(BaseForm):
         return getattr(self, "_area_codes", [])
 
     def validate_region_codes(self, field):
-        codes, problems = [], []
-        for raw in (field.data or "").replace(",", "\n").splitlines():
-            raw = raw.split("#", 1)[0].strip()  # allow "51.71  # Kota Denpasar"
-            if not raw:
-                continue
-            code, problem = check_area_code(raw)
-            if problem:
-                problems.append(str(problem))
-            else:
-                codes.append(code)
+        codes, problems = parse_region_codes(field.data)
         if problems:
             raise ValidationError(" ".join(problems[:10]))
-        self._area_codes = list(dict.fromkeys(codes))
+        self._area_codes = codes
 
 
 class OfficeImportForm(BaseForm):

@@ -32,6 +32,21 @@ def check_area_code(code: str):
     return normalised, None
 
 
+def parse_region_codes(text: str) -> tuple[list[str], list[str]]:
+    """Region codes typed one per line (or comma-separated, "# comments" allowed); (codes, problems)."""
+    codes, problems = [], []
+    for raw in (text or "").replace(",", "\n").splitlines():
+        raw = raw.split("#", 1)[0].strip()  # allow "51.71  # Kota Denpasar"
+        if not raw:
+            continue
+        code, problem = check_area_code(raw)
+        if problem:
+            problems.append(str(problem))
+        else:
+            codes.append(code)
+    return list(dict.fromkeys(codes)), problems
+
+
 def area_conflicts(codes: list[str], office: ImmigrationOffice | None) -> dict[str, ImmigrationOffice]:
     """Codes that already belong to an office other than ``office``."""
     if not codes:

@@ -3,7 +3,6 @@ check-out, receipts, the dashboard; and the public receipt verification page."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 import segno
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
@@ -162,6 +161,12 @@ def _apply_errors(form, error: services.StayError) -> None:
             flash(f"{field_name}: {message}" if field_name else message, "error")
 
 
+def _fill_from_stay(form, stay: Stay) -> None:
+    """What ``obj=stay`` cannot fill: the check-in in the lodging's local time, the adult's id."""
+    form.check_in_at.data = services.to_local(stay.check_in_at, stay.lodging).replace(tzinfo=None)
+    form.accompanying_stay_id.data = str(stay.accompanying_stay_id or "")
+
+
 def _prefill_check_in(form, lodging: Lodging) -> None:
     if not form.check_in_at.data:
         form.check_in_at.data = services.to_local(utcnow(), lodging).replace(tzinfo=None, second=0, microsecond=0)
@@ -253,8 +258,7 @@ def edit(stay_id: int):
     form = StayForm(obj=stay, locale=_locale())
     _accompanying_choices(form, stay.lodging, exclude_id=stay.id)
     if request.method == "GET":
-        form.check_in_at.data = services.to_local(stay.check_in_at, stay.lodging).replace(tzinfo=None)
-        form.accompanying_stay_id.data = str(stay.accompanying_stay_id or "")
+        _fill_from_stay(form, stay)
     elif _capture_into(form, stay.lodging, stay):
         pass
     elif form.validate_on_submit():
@@ -303,8 +307,7 @@ def correct(stay_id: int):
     form = CorrectionForm(obj=stay, locale=_locale())
     _accompanying_choices(form, stay.lodging, exclude_id=stay.id)
     if request.method == "GET":
-        form.check_in_at.data = services.to_local(stay.check_in_at, stay.lodging).replace(tzinfo=None)
-        form.accompanying_stay_id.data = str(stay.accompanying_stay_id or "")
+        _fill_from_stay(form, stay)
     elif form.validate_on_submit():
         accompanying, ok = _accompanying_value(form)
         if not ok:
