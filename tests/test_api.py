@@ -97,6 +97,37 @@ def test_batch_gives_one_result_per_item_and_bad_items_do_not_block_good_ones(cl
     assert too_many.status_code == 422 and too_many.json["errors"][0]["pointer"] == "/items"
 
 
+def test_a_batch_sees_its_own_items_as_single_requests_would(client, token, lodging, caplog):
+    """New stays of a batch are written together at its end; a later item of the same batch must
+    still meet them (same document, same external id) and a correction made earlier in it."""
+    call(client, "put", "/stays/OLD-1", token, stay_body(document__number="TO0000001"))
+    items = [
+        dict(stay_body(document__number="TR0000001"), external_id="R-1"),
+        dict(stay_body(document__number="TR0000001"), external_id="R-2"),  # the same guest again: conflict
+        dict(stay_body(document__number="TR0000002"), external_id="R-3"),
+        dict(stay_body(document__number="TR0000002", stay__room="7"), external_id="R-3"),  # R-3 again, changed
+        dict(stay_body(document__number="TR0000003"), external_id="OLD-1"),  # corrects OLD-1 to a new document ...
+        dict(stay_body(document__number="TR0000003"), external_id="R-4"),  # ... which this one then repeats
+        dict(stay_body(document__number="TO0000001"), external_id="R-5"),  # the document OLD-1 no longer has
+    ]
+    results = call(client, "post", "/stays:batch", token, {"items": items}).json["results"]
+    assert [r["status"] for r in results] == [201, 409, 201, 200, 200, 409, 201]
+    assert "retrying item by item" not in caplog.text  # answered by the one-transaction path
+    assert results[3]["stay"]["id"] == results[2]["stay"]["id"] and results[3]["stay"]["version"] == 2
+    assert all(r["stay"]["id"] and r["stay"]["receipt_number"] for r in results if "stay" in r)
+    rows = {s.external_id: s for s in db.session.execute(select(Stay)).scalars()}
+    assert set(rows) == {"OLD-1", "R-1", "R-3", "R-5"}
+    assert rows["R-3"].room == "7" and [v.version for v in rows["R-3"].versions] == [1, 2]
+    assert rows["OLD-1"].document_number == "TR0000003"
+    for stay in rows.values():  # every new stay has its version, audit event and outbox event
+        assert stay.versions[0].action == "submitted" and stay.versions[0].snapshot["document_number"]
+    from serasi_web.audit.models import AuditEvent
+    from serasi_web.delivery.models import OutboxEvent
+
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "stay.submitted")) == 4
+    assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event == "reported")) == 4
+
+
 def test_list_with_status_filter_and_cursor(client, token, lodging):
     for n in range(5):
         call(client, "put", f"/stays/L-{n}", token, stay_body(document__number=f"TL{n:07d}"))

@@ -113,8 +113,10 @@ def _own_external_stay(external_id: str) -> Stay | None:
 
 # ---- one stay -----------------------------------------------------------------------------
 
-def upsert_one(external_id: str, body, pointer_prefix: str = "") -> tuple[int, dict]:
-    """Validate and upsert one stay body; (HTTP status, JSON body or problem fields)."""
+def upsert_one(external_id: str, body, pointer_prefix: str = "") -> tuple[int, dict | Stay]:
+    """Validate and upsert one stay body; (HTTP status, the stay or problem fields).
+
+    Inside a batch a new stay is written when the batch ends: turn it into JSON after that."""
     values, errors = read_body(body, pointer_prefix, allowed_top={"external_id"} if pointer_prefix else set())
     if errors:
         return 422, {"title": "Unprocessable Content", "detail": "The stay has invalid fields.", "errors": errors, "kind": "invalid-stay"}
@@ -128,7 +130,7 @@ def upsert_one(external_id: str, body, pointer_prefix: str = "") -> tuple[int, d
         detail = next(iter(result.errors.values()), "Conflict.")
         extra = {"existing_stay": stay_json(result.existing) if result.existing is not None and result.existing.external_id else None}
         return 409, {"title": "Conflict", "detail": detail, "kind": "conflict", **({k: v for k, v in extra.items() if v})}
-    return (201 if result.outcome == "created" else 200), stay_json(result.stay)
+    return (201 if result.outcome == "created" else 200), result.stay
 
 
 @api.put("/stays/<path:external_id>")
@@ -142,7 +144,7 @@ def put_stay(external_id: str):
     status, payload = upsert_one(external_id, body)
     if status >= 400:
         return problem(status, payload.pop("title"), payload.pop("detail"), payload.pop("kind"), **payload)
-    return payload, status
+    return stay_json(payload), status
 
 
 @api.get("/stays/<path:external_id>")
@@ -226,10 +228,20 @@ def batch():
         current_app.logger.warning("batch: one transaction failed; retrying item by item", exc_info=True)
         db.session.rollback()
         results = _batch_results(body["items"])
+    for result in results:  # the stays are written (and have their ids) only now
+        if "stay" in result:
+            result["stay"] = stay_json(result["stay"])
     return {"results": results}
 
 
+def _document_number(item) -> str | None:
+    document = item.get("document") if isinstance(item, dict) else None
+    return document.get("number") if isinstance(document, dict) else None
+
+
 def _batch_results(items: list) -> list[dict]:
+    sync.look_up_batch(g.lodging, SOURCE, [(item.get("external_id"), _document_number(item)) for item in items
+                                           if isinstance(item, dict) and isinstance(item.get("external_id"), str)])
     results = []
     for index, item in enumerate(items):
         prefix = f"/items/{index}"

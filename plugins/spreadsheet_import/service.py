@@ -528,26 +528,29 @@ class RowWriter:
         """One transaction for the batch (services.one_transaction: refused rows write nothing,
         events fire after the commit). If the database refuses the batch, it was rolled back
         whole and each row is tried again on its own, so one bad row costs only itself."""
+        rows = []
+        for number, cells in batch:
+            raw = self.reader.raw_values(cells)
+            rows.append((number, raw, self.reader.external_id(cells, raw)))
         outcome = Progress(problem_limit=progress.problem_limit - len(progress.problems))
         try:
             with services.one_transaction():
-                for number, cells in batch:
-                    self.write(number, cells, outcome, in_batch=True)
+                sync.look_up_batch(self.lodging, SOURCE, [(external_id, raw.get("document_number")) for _, raw, external_id in rows])
+                for number, raw, external_id in rows:
+                    self.write(number, raw, external_id, outcome, in_batch=True)
         except OperationalError:
             raise  # the database is gone: the job fails with a message
         except Exception:  # noqa: BLE001 - retried row by row below
             log.info("an import batch was refused by the database; trying its rows one by one", exc_info=True)
             outcome = Progress(problem_limit=progress.problem_limit - len(progress.problems))
-            for number, cells in batch:
-                self.write(number, cells, outcome, in_batch=False)
+            for number, raw, external_id in rows:
+                self.write(number, raw, external_id, outcome, in_batch=False)
         progress.merge(outcome)
 
-    def write(self, number: int, cells: tuple, outcome: Progress, in_batch: bool) -> None:
+    def write(self, number: int, raw: dict, external_id: str, outcome: Progress, in_batch: bool) -> None:
         outcome.processed += 1
         known = number in self.known_problem_rows
         reader = self.reader
-        raw = reader.raw_values(cells)
-        external_id = reader.external_id(cells, raw)
         problems = reader.local_problems(number, external_id, raw)
         if not problems and not external_id:
             # No id and none can be derived: the document number or check-in is missing or unreadable.

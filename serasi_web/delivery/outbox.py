@@ -44,10 +44,15 @@ def event_payload(event: str, stay) -> dict:
     }
 
 
+def event_values(event: str, stay) -> dict:
+    """The columns of the outbox row for ``event`` (``created_at`` is filled when it is written)."""
+    payload = event_payload(event, stay)
+    return {"stay_id": stay.id, "lodging_id": stay.lodging_id, "event": event, "stay_version": stay.version,
+            "idempotency_key": payload["idempotency_key"], "payload": payload}
+
+
 def enqueue(event: str, stay) -> OutboxEvent:
     """Add the outbox row for ``event`` (the caller's commit makes it durable with the change)."""
-    payload = event_payload(event, stay)
-    row = OutboxEvent(stay_id=stay.id, lodging_id=stay.lodging_id, event=event, stay_version=stay.version,
-                      idempotency_key=payload["idempotency_key"], payload=payload)
+    row = OutboxEvent(**event_values(event, stay))
     db.session.add(row)
     return row

@@ -9,13 +9,15 @@ import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
-from ..audit.services import record
 from ..database import utcnow
 from ..extensions import db
 from ..lodgings.models import Lodging, LodgingStatus
@@ -122,19 +124,46 @@ def complete_values(values: dict) -> dict:
     return values
 
 
-# Inside ``one_transaction()`` (a batch) writes are only flushed and events wait for the commit.
-_deferred_events: ContextVar[list | None] = ContextVar("serasi_deferred_events", default=None)
+@dataclass
+class NewStay:
+    """A stay built in memory, waiting to be written with its first version and audit event."""
+
+    stay: Stay
+    action: str  # "created" (a draft) or "submitted"
+    actor: object
+    actor_label: str
+
+
+class _Batch:
+    """What ``one_transaction()`` collects: new stays (written together, one statement per table,
+    before the commit) and the events that fire after the commit."""
+
+    def __init__(self):
+        self.events: list = []
+        self.new_stays: list[NewStay] = []
+        self.keys: set[tuple] = set()  # lookups the waiting stays would answer (see write_waiting_if)
+        # Lookups answered in advance for the whole batch (see look_up_in_advance): key -> the
+        # stay found, or None when the database has none.
+        self.known: dict[tuple, Stay | None] = {}
+
+    def forget(self, keys) -> None:
+        """A stay with these keys now exists (waiting, or changed in the session): look them up again."""
+        for key in keys:
+            self.known.pop(key, None)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("serasi_stay_batch", default=None)
 
 
 def _commit() -> None:
-    if _deferred_events.get() is None:
+    if _batch.get() is None:
         db.session.commit()
     else:
         db.session.flush()
 
 
 def in_one_transaction() -> bool:
-    return _deferred_events.get() is not None
+    return _batch.get() is not None
 
 
 @contextmanager
@@ -142,23 +171,80 @@ def one_transaction():
     """Write many reports in one transaction (a batch of 500 commits once, not 500 times).
 
     Every rule is checked before anything is written, so a refused item leaves nothing behind;
-    an unexpected database error rolls the whole transaction back and is raised, and the caller
-    retries item by item. Stay events fire after the commit.
+    new stays are written together at the end; an unexpected database error rolls the whole
+    transaction back and is raised, and the caller retries item by item. Stay events fire after
+    the commit.
     """
-    queue: list = []
-    token = _deferred_events.set(queue)
+    batch = _Batch()
+    token = _batch.set(batch)
     try:
         yield
+        write_new_stays(batch.new_stays)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     finally:
-        _deferred_events.reset(token)
+        _batch.reset(token)
     from ..plugins import fire_stay_event
 
-    for event, stay in queue:
+    for event, stay in batch.events:
         fire_stay_event(event, stay)
+
+
+def _stay_keys(lodging_id: int, stay_or_values) -> set[tuple]:
+    get = stay_or_values.get if isinstance(stay_or_values, dict) else lambda name: getattr(stay_or_values, name, None)
+    keys = {("document", lodging_id, get("document_number"), get("issuing_state")), open_document_key(lodging_id, get("document_number"))}
+    if get("form_token"):
+        keys.add(("form", lodging_id, get("form_token")))
+    if get("external_id"):
+        keys.add(external_key(lodging_id, get("source"), get("external_id")))
+    return keys
+
+
+def open_document_key(lodging_id: int, document_number) -> tuple:
+    return ("open document", lodging_id, document_number)
+
+
+def external_key(lodging_id: int, source, external_id) -> tuple:
+    return ("external", lodging_id, source, external_id)
+
+
+def look_up_in_advance(lodging: Lodging, *, source: str | None = None, external_ids=(), document_numbers=()) -> None:
+    """Inside a batch: answer in two queries the per-item lookups the batch will make, the stays
+    of these external ids (``find_external``) and whether these document numbers have an open
+    stay at ``lodging`` (``find_open_duplicate``). Values that differ from what validation makes
+    of them are simply looked up again, item by item."""
+    batch = _batch.get()
+    if batch is None:
+        return
+    external_ids = {value for value in external_ids if value}
+    if source and external_ids:
+        found = {stay.external_id: stay for stay in db.session.execute(select(Stay).where(
+            Stay.lodging_id == lodging.id, Stay.source == source, Stay.external_id.in_(external_ids))).scalars()}
+        batch.known.update((external_key(lodging.id, source, value), found.get(value)) for value in external_ids)
+    document_numbers = {value for value in document_numbers if value}
+    if document_numbers:
+        found = set(db.session.execute(select(Stay.document_number).where(
+            Stay.lodging_id == lodging.id, Stay.status.in_(OPEN_STATUSES), Stay.document_number.in_(document_numbers))).scalars())
+        batch.known.update((open_document_key(lodging.id, value), None) for value in document_numbers - found)
+
+
+def known_in_advance(key: tuple) -> tuple[bool, Stay | None]:
+    """(True, what ``look_up_in_advance`` found) when it answered ``key``; (False, None) otherwise."""
+    batch = _batch.get()
+    if batch is None or key not in batch.known:
+        return False, None
+    return True, batch.known[key]
+
+
+def write_waiting_if(*keys: tuple) -> None:
+    """Inside a batch, write the stays still waiting when one of them could answer a lookup by
+    ``keys`` (the same document, form or external id twice in one batch), so the lookup sees it."""
+    batch = _batch.get()
+    if batch is not None and batch.new_stays and not batch.keys.isdisjoint(keys):
+        write_new_stays(batch.new_stays)
+        batch.new_stays, batch.keys = [], set()
 
 
 def _plugin_problems(lodging: Lodging, values: dict) -> dict[str, str]:
@@ -171,9 +257,9 @@ def _announce(event: str, stays) -> None:
     """Tell plugins (after the commit) that reports changed."""
     from ..plugins import fire_stay_event
 
-    queue = _deferred_events.get()
-    if queue is not None:
-        queue.extend((event, stay) for stay in stays)
+    batch = _batch.get()
+    if batch is not None:
+        batch.events.extend((event, stay) for stay in stays)
         return
     for stay in stays:
         fire_stay_event(event, stay)
@@ -184,6 +270,9 @@ def _missing_permit(values: dict) -> dict[str, str]:
 
 
 def find_open_duplicate(lodging: Lodging, document_number: str, issuing_state: str, exclude_id: int | None = None) -> Stay | None:
+    write_waiting_if(("document", lodging.id, document_number, issuing_state))
+    if known_in_advance(open_document_key(lodging.id, document_number)) == (True, None):
+        return None
     query = select(Stay).where(
         Stay.lodging_id == lodging.id, Stay.document_number == document_number,
         Stay.issuing_state == issuing_state, Stay.status.in_(OPEN_STATUSES),
@@ -206,19 +295,89 @@ def snapshot(stay: Stay) -> dict:
 _OUTBOX_EVENTS = {"submitted": "reported", "corrected": "corrected", "checked_out": "checked_out", "voided": "voided"}
 
 
-def _add_version(stay: Stay, action: str, actor, reason: str = "", changes: dict | None = None, actor_label: str = "") -> None:
-    stay.versions.append(StayVersion(
-        version=stay.version, action=action, reason=reason, changed_by_id=getattr(actor, "id", None),
-        changed_by_label=actor_label or getattr(actor, "email", "") or "", snapshot=snapshot(stay), changes=changes or {},
-    ))
+def _history_values(stay: Stay, action: str, actor, reason: str = "", changes: dict | None = None,
+                    actor_label: str = "") -> tuple[dict, dict, dict | None]:
+    """The rows one change of ``stay`` adds: its version, its audit event and (for events other
+    systems hear about) its outbox event, as column values."""
+    from ..audit.services import event_values as audit_values
+    from ..delivery.outbox import event_values as outbox_values
+
+    version = {"version": stay.version, "action": action, "reason": reason, "changed_by_id": getattr(actor, "id", None),
+               "changed_by_label": actor_label or getattr(actor, "email", "") or "", "snapshot": snapshot(stay),
+               "changes": changes or {}, "changed_at": utcnow()}
     details = {"version": stay.version, "changes": changes or {}}
     if reason:
         details["reason"] = reason
-    record(f"stay.{action}", stay, actor, lodging_id=stay.lodging_id, changes=details, actor_label=actor_label)
+    audit = audit_values(f"stay.{action}", stay, actor, lodging_id=stay.lodging_id, changes=details, actor_label=actor_label)
+    outbox = None
     if action in _OUTBOX_EVENTS and stay.reported_at is not None:
-        from ..delivery.outbox import enqueue
+        outbox = outbox_values(_OUTBOX_EVENTS[action], stay)  # same transaction as the change: never lost, never phantom
+    return version, audit, outbox
 
-        enqueue(_OUTBOX_EVENTS[action], stay)  # same transaction as the change: never lost, never phantom
+
+def _add_version(stay: Stay, action: str, actor, reason: str = "", changes: dict | None = None, actor_label: str = "") -> None:
+    from ..audit.models import AuditEvent
+    from ..delivery.models import OutboxEvent
+
+    version, audit, outbox = _history_values(stay, action, actor, reason, changes, actor_label)
+    stay.versions.append(StayVersion(**version))
+    db.session.add(AuditEvent(**audit))
+    if outbox is not None:
+        db.session.add(OutboxEvent(**outbox))
+
+
+# ---- Writing new reports --------------------------------------------------------------------
+# A new report is four rows: the stay, its first version, its audit event and (when submitted)
+# its outbox event. The ORM's unit of work inserts them object by object, in two flushes per
+# report (the stay's id first); here they go in with one INSERT per table, for one report or
+# a batch of 500 alike, and the stay object joins the session as if it had been loaded.
+
+@cache
+def _stay_columns() -> tuple[tuple[str, object], ...]:
+    """(attribute, column default) of every stay column but the id."""
+    return tuple((prop.key, prop.columns[0].default) for prop in sa_inspect(Stay).column_attrs if not prop.columns[0].primary_key)
+
+
+def _stay_row(stay: Stay) -> dict:
+    """The column values of a stay built in memory, defaults applied. Every column is set on the
+    object too: once written it holds exactly what the row holds, and nothing is read back."""
+    row = {}
+    for key, default in _stay_columns():
+        value = stay.__dict__.get(key)
+        if value is None and default is not None:
+            value = default.arg if default.is_scalar else default.arg(None)
+        if key not in stay.__dict__ or value is not stay.__dict__[key]:
+            setattr(stay, key, value)
+        row[key] = value
+    return row
+
+
+def write_new_stays(new_stays: list[NewStay]) -> None:
+    """Insert the stays with their first version, audit event and outbox event (no commit)."""
+    if not new_stays:
+        return
+    from ..audit.models import AuditEvent
+    from ..delivery.models import OutboxEvent
+
+    connection = db.session.connection()
+    stay_table = Stay.__table__
+    ids = connection.execute(insert(stay_table).returning(stay_table.c.id, sort_by_parameter_order=True),
+                             [_stay_row(entry.stay) for entry in new_stays]).scalars().all()
+    versions, audit_events, outbox_events = [], [], []
+    for entry, stay_id in zip(new_stays, ids):
+        stay = entry.stay
+        stay.id = stay_id
+        make_transient_to_detached(stay)  # persistent without a reload: its attributes are the row
+        db.session.add(stay)
+        version, audit, outbox = _history_values(stay, entry.action, entry.actor, actor_label=entry.actor_label)
+        versions.append(version | {"stay_id": stay_id})
+        audit_events.append(audit)
+        if outbox is not None:
+            outbox_events.append(outbox)
+    connection.execute(insert(StayVersion.__table__), versions)
+    connection.execute(insert(AuditEvent.__table__), audit_events)
+    if outbox_events:
+        connection.execute(insert(OutboxEvent.__table__), outbox_events)
 
 
 def _apply(stay: Stay, values: dict) -> dict:
@@ -231,6 +390,8 @@ def _apply(stay: Stay, values: dict) -> dict:
         if old != new:
             changes[name] = [_json(old), _json(new)]
             setattr(stay, name, new)
+    if "document_number" in changes and (batch := _batch.get()) is not None:
+        batch.forget({open_document_key(stay.lodging_id, stay.document_number)})
     stay.name_folded = fold_name(stay.given_names, stay.surname)
     stay.deadline_at = stay.check_in_at + REPORTING_WINDOW
     return changes
@@ -259,13 +420,22 @@ class CreateResult:
     created: bool  # False when the same form was sent twice and the first stay is returned
 
 
+def find_by_form_token(lodging: Lodging, form_token: str) -> Stay | None:
+    write_waiting_if(("form", lodging.id, form_token))
+    return db.session.execute(select(Stay).where(Stay.lodging_id == lodging.id, Stay.form_token == form_token)).scalar_one_or_none()
+
+
 def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, form_token: str | None = None,
                 group: StayGroup | None = None, actor_label: str = "", now: datetime | None = None,
                 extra: dict | None = None) -> CreateResult:
-    """Create a draft or a submitted report. Raises StayError / DuplicateStay on broken rules."""
+    """Create a draft or a submitted report. Raises StayError / DuplicateStay on broken rules.
+
+    Inside ``one_transaction()`` the new stay is written with the others at the end of the
+    batch (its id is known after that); otherwise it is written and committed here.
+    """
     now = now or utcnow()
     if form_token:
-        existing = db.session.execute(select(Stay).where(Stay.lodging_id == lodging.id, Stay.form_token == form_token)).scalar_one_or_none()
+        existing = find_by_form_token(lodging, form_token)
         if existing is not None:
             return CreateResult(existing, created=False)
     values = complete_values(values)
@@ -280,29 +450,37 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
         raise DuplicateStay(duplicate)
 
     stay = Stay(lodging=lodging, lodging_id=lodging.id, status=StayStatus.DRAFT, version=1, form_token=form_token,
-                created_by_id=getattr(actor, "id", None), group=group, accompanying_stay_id=values.get("accompanying_stay_id"),
-                **(extra or {}))
+                created_by_id=getattr(actor, "id", None), group_id=group.id if group else None,
+                accompanying_stay_id=values.get("accompanying_stay_id"), created_at=now, updated_at=now, **(extra or {}))
     _apply(stay, values)
     if submit:
         _report(stay, now)
-    db.session.add(stay)
+    new_stay = NewStay(stay, "submitted" if submit else "created", actor, actor_label)
+    batch = _batch.get()
+    if batch is not None:
+        batch.new_stays.append(new_stay)
+        keys = _stay_keys(lodging.id, stay)
+        batch.keys |= keys
+        batch.forget(keys)
+        if submit:
+            batch.events.append(("reported", stay))
+        return CreateResult(stay, created=True)
     try:
-        db.session.flush()
+        write_new_stays([new_stay])
     except IntegrityError:
         # The same form arrived twice at the same moment: the other request won; return its stay.
-        if in_one_transaction():
-            raise
         db.session.rollback()
-        existing = db.session.execute(select(Stay).where(Stay.lodging_id == lodging.id, Stay.form_token == form_token)).scalar_one_or_none()
+        existing = find_by_form_token(lodging, form_token) if form_token else None
         if existing is None:
             raise
         return CreateResult(existing, created=False)
-    _add_version(stay, "submitted" if submit else "created", actor, actor_label=actor_label)
+    if group is not None:
+        db.session.expire(group, ["members"])
     from ..capture.storage import claim_photos, discard_photos
 
     if form_token:  # photos exist only for forms (they are keyed by the form's token)
         claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_photos(stay)
-    _commit()
+    db.session.commit()
     if submit:
         _announce("reported", [stay])
     return CreateResult(stay, created=True)

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..lodgings.models import Lodging
 from . import services
-from .forms import StayForm
+from .forms import StayForm, upper_compact
 from .models import Stay, StayStatus
 
 
@@ -83,9 +83,21 @@ def _validation_form(locale: str) -> StayForm:
 
 
 def find_external(lodging: Lodging, source: str, external_id: str) -> Stay | None:
+    key = services.external_key(lodging.id, source, external_id)
+    services.write_waiting_if(key)
+    known, stay = services.known_in_advance(key)
+    if known:
+        return stay
     return db.session.execute(
         select(Stay).where(Stay.lodging_id == lodging.id, Stay.source == source, Stay.external_id == external_id)
     ).scalar_one_or_none()
+
+
+def look_up_batch(lodging: Lodging, source: str, items: list[tuple[str, Any]]) -> None:
+    """Inside ``services.one_transaction()``, before upserting many stays: two queries tell which
+    of the (external id, raw document number) pairs are new, so that their upserts need none."""
+    services.look_up_in_advance(lodging, source=source, external_ids=[external_id for external_id, _ in items],
+                            document_numbers=[upper_compact(number) for _, number in items if isinstance(number, str)])
 
 
 def upsert(lodging: Lodging, source: str, external_id: str, raw: dict[str, Any], actor_label: str, actor=None) -> UpsertResult:
