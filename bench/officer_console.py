@@ -45,7 +45,8 @@ TARGETS = {"document": 0.050, "name": 0.200, "page": 0.300}
 def fingerprint(stays: int, seed: int) -> str:
     """Changes when the generator, the console's schema or the parameters change."""
     digest = hashlib.sha256(f"{stays}:{seed}".encode())
-    files = [common.REPO_ROOT / "serasi_web/demo_data.py", common.REPO_ROOT / "migrations/versions/0004_officer_console.py"]
+    files = [common.REPO_ROOT / "serasi_web/demo_data.py", common.REPO_ROOT / "migrations/versions/0004_officer_console.py",
+             common.REPO_ROOT / "migrations/versions/0008_stay_name_fts.py"]
     for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

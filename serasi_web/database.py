@@ -67,3 +67,16 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+# Tables the database keeps itself, outside the models: SQLite's full-text index of names
+# (migration 0008) and the shadow tables FTS5 creates for it.
+UNMODELLED_TABLE_PREFIXES = ("stay_name_fts",)
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's ``include_name`` hook: leave unmodelled tables out of autogenerate and
+    ``compare_metadata`` (migrations/env.py and tests/test_migrations.py use this one function)."""
+    if type_ == "table" and name is not None:
+        return not name.startswith(UNMODELLED_TABLE_PREFIXES)
+    return True

@@ -4,12 +4,14 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 
+from serasi_web.database import include_name
 from serasi_web.extensions import db
 
 
 def test_models_and_migrations_agree(app):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True, "render_as_batch": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "render_as_batch": True,
+                                                             "include_name": include_name})
         differences = compare_metadata(context, db.metadata)
     assert differences == [], f"models differ from migrations; run flask db migrate: {differences}"
 
