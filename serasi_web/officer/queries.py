@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, func, select, true
+from sqlalchemy import Integer, Select, String, column, func, select, table, true
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -132,40 +132,70 @@ def search_query(scope: Scope, criteria: SearchCriteria) -> Select:
     if criteria.check_in_to:
         query = query.where(Stay.check_in_at < local_day_start(criteria.check_in_to + timedelta(days=1), scope))
     if criteria.status:
-        query = query.where(Stay.status == criteria.status)
+        # A filter, never the way in: SQLite would read all 985,000 checked-out stays of a
+        # million through the status index and sort them (2 s) instead of walking check-ins.
+        query = query.where(filter_only(Stay.status) == criteria.status)
     return query.options(selectinload(Stay.lodging)).order_by(Stay.check_in_at.desc(), Stay.id.desc())
 
 
 def search(scope: Scope, criteria: SearchCriteria, page: int, size: int) -> Page[Stay]:
-    """One page of ``search_query``; on SQLite, name searches take the fastest of two routes."""
+    """One page of ``search_query``; on SQLite, name searches take the fastest of three routes."""
     query = search_query(scope, criteria)
     if criteria.name and not criteria.document_number and db.engine.dialect.name == "sqlite":
         return _search_by_name_on_sqlite(query, scope, criteria, page, size)
     return fetch_page(query, page, size)
 
 
-RECENT_WINDOW = 50_000  # newest check-ins a name search on SQLite reads before its second route
+RECENT_WINDOW = 50_000  # newest check-ins a name search on SQLite reads before its other routes
+# SQLite's trigram index of folded names (migration 0008; not a model: the database keeps it by
+# triggers). Its rowid is the stay's id; the hidden column named after the table takes MATCH.
+STAY_NAME_FTS = table("stay_name_fts", column("rowid", Integer), column("stay_name_fts", String))
+TRIGRAM = 3  # the index holds 3-character sequences: a shorter word cannot be looked up in it
+# Up to this many stays found by the trigram index are read and sorted sooner than the newest
+# check-ins are walked (about 4 microseconds a stay against ~20 ms for the walk).
+FEW_NAME_MATCHES = 2_000
 
 
 def _search_by_name_on_sqlite(query: Select, scope: Scope, criteria: SearchCriteria, page: int, size: int) -> Page[Stay]:
-    """Walking the check-in index newest first finds a common name within a few thousand rows,
-    but a rare one only after reading all of them; scanning the narrow name index finds a rare
-    name in one pass, but must sort every match of a common one. So: look in the newest
-    ``RECENT_WINDOW`` check-ins first; a full page there is the exact answer (they are the
-    first rows in the result's order); otherwise read the (lodging, name) index of the scope's
-    lodgings only. Same rows either way.
+    """The fastest of three routes to the same rows.
+
+    The trigram index of names (migration 0008) finds the stays containing every word of three
+    letters or more in a few milliseconds; reading and sorting them is cheap for a rare name and
+    not for a common one (20,000 stays, ~80 ms). Walking the check-in index newest first finds a
+    common name within a few thousand rows, but reads them all for a rare one. So: a name with
+    at most ``FEW_NAME_MATCHES`` stays in the index is read from there; otherwise the newest
+    ``RECENT_WINDOW`` check-ins are looked at first, where a full page is the exact answer (they
+    are the first rows in the result's order); otherwise the index answers after all. Words all
+    shorter than three letters cannot use it: their stays come from a scan of the (lodging,
+    name) index of the scope's lodgings. The LIKE conditions of ``name_condition`` stay in every
+    route, so each returns exactly the rows of ``search_query``, in its order.
     """
     number = min(max(1, page), MAX_PAGE)
-    boundary = db.session.scalar(select(Stay.check_in_at).order_by(Stay.check_in_at.desc()).offset(RECENT_WINDOW).limit(1))
-    if boundary is not None:
-        recent = fetch_page(query.where(Stay.check_in_at >= boundary), number, size)
-        if recent.has_next:
-            return recent
+    # FTS5 reads its query as a C string: a NUL typed into the form would cut it short.
+    indexed_words = [word for word in name_words(criteria.name) if len(word) >= TRIGRAM and "\x00" not in word]
+    if indexed_words:
+        matching_ids = select(STAY_NAME_FTS.c.rowid).where(STAY_NAME_FTS.c.stay_name_fts.match(trigram_query(indexed_words)))
+        found_ids = db.session.scalars(matching_ids.limit(FEW_NAME_MATCHES + 1)).all()
+        if not found_ids:
+            return Page([], number, False)
+        if len(found_ids) <= FEW_NAME_MATCHES:
+            return fetch_page(query.where(Stay.id.in_(found_ids)), number, size)
     else:
+        matching_ids = select(Stay.id).where(Stay.lodging_id.in_(scope.lodging_ids(*_lodging_filters(criteria))),
+                                             *name_condition(criteria.name))
+    boundary = db.session.scalar(select(Stay.check_in_at).order_by(Stay.check_in_at.desc()).offset(RECENT_WINDOW).limit(1))
+    if boundary is None:
         return fetch_page(query, number, size)  # a small database: one walk reads it all
-    matching_ids = select(Stay.id).where(Stay.lodging_id.in_(scope.lodging_ids(*_lodging_filters(criteria))),
-                                         *name_condition(criteria.name))
+    recent = fetch_page(query.where(Stay.check_in_at >= boundary), number, size)
+    if recent.has_next:
+        return recent
     return fetch_page(query.where(Stay.id.in_(matching_ids)), number, size)
+
+
+def trigram_query(words: list[str]) -> str:
+    """An FTS5 query for rows containing every word: each word one quoted string (a quote doubled),
+    so nothing typed is FTS5 syntax, and LIKE's ``%`` and ``_`` are plain characters there."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
 def report_in_scope(scope: Scope, stay_id: int) -> Stay | None:
