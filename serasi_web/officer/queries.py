@@ -94,8 +94,11 @@ def normalise_document_number(text: str) -> str:
 
 
 def name_words(text: str) -> list[str]:
-    """The folded words of a name query: every word must occur in the name, in any order."""
-    return [word for word in fold_name(text or "").split() if word]
+    """The folded words of a name query: every word must occur in the name, in any order.
+
+    A NUL separates words too: PostgreSQL refuses it in text and FTS5 would end its query there.
+    """
+    return [word for word in fold_name(text or "").replace("\x00", " ").split() if word]
 
 
 def name_condition(text: str):
@@ -171,8 +174,7 @@ def _search_by_name_on_sqlite(query: Select, scope: Scope, criteria: SearchCrite
     route, so each returns exactly the rows of ``search_query``, in its order.
     """
     number = min(max(1, page), MAX_PAGE)
-    # FTS5 reads its query as a C string: a NUL typed into the form would cut it short.
-    indexed_words = [word for word in name_words(criteria.name) if len(word) >= TRIGRAM and "\x00" not in word]
+    indexed_words = [word for word in name_words(criteria.name) if len(word) >= TRIGRAM]
     if indexed_words:
         matching_ids = select(STAY_NAME_FTS.c.rowid).where(STAY_NAME_FTS.c.stay_name_fts.match(trigram_query(indexed_words)))
         found_ids = db.session.scalars(matching_ids.limit(FEW_NAME_MATCHES + 1)).all()
