@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from flask import Flask, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ..database import utcnow
 from ..extensions import db, login_manager
@@ -36,16 +36,18 @@ def load_user(user_id: str) -> User | None:
     key = session.get(SESSION_KEY)
     if not key or not user_id.isdigit():
         return None
+    # One query for the session row and its user: this runs on every request.
     row = db.session.execute(
-        select(UserSession).where(UserSession.key_hash == _hash(key), UserSession.user_id == int(user_id))
-    ).scalar_one_or_none()
-    if row is None or not row.user.enabled:
+        select(User, UserSession.id, UserSession.last_seen_at).join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.key_hash == _hash(key), User.id == int(user_id))
+    ).first()
+    if row is None or not row.User.enabled:
         return None
     now = utcnow()
     if now - row.last_seen_at > _LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now
+        db.session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
         db.session.commit()
-    return row.user
+    return row.User
 
 
 def start_session(user: User) -> None:

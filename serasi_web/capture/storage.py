@@ -43,8 +43,14 @@ def claim_photos(stay) -> None:
 def discard_photos(stay) -> None:
     """The report left the draft state: its photos go."""
     db.session.execute(delete(CapturePhoto).where(CapturePhoto.stay_id == stay.id))
-    if stay.form_token:
-        db.session.execute(delete(CapturePhoto).where(CapturePhoto.lodging_id == stay.lodging_id, CapturePhoto.form_token == stay.form_token))
+    discard_form_photos(stay)
+
+
+def discard_form_photos(stay) -> None:
+    """The photos taken on the form that created ``stay`` (a report submitted at once has no others)."""
+    if stay.form_token:  # on every submission: a plain statement, not the ORM's bulk delete
+        photo = CapturePhoto.__table__.c
+        db.session.connection().execute(delete(CapturePhoto.__table__).where(photo.lodging_id == stay.lodging_id, photo.form_token == stay.form_token))
 
 
 def photo_ids(stay) -> list[int]:

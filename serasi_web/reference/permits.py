@@ -28,7 +28,8 @@ def suggested_permit(visa_index: str) -> str:
 
     if not visa_index:
         return ""
-    row = db.session.execute(
-        select(VisaIndex.suggested_permit).where(VisaIndex.code == visa_index.strip().upper(), VisaIndex.active.is_(True))
+    visa = VisaIndex.__table__.c
+    row = db.session.connection().execute(  # a plain statement: this runs on every report sent
+        select(visa.suggested_permit).where(visa.code == visa_index.strip().upper(), visa.active.is_(True))
     ).first()
     return row[0] if row else ""

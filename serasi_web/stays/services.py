@@ -13,10 +13,11 @@ from functools import cache
 from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, union_all
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import utcnow
 from ..extensions import db
@@ -179,8 +180,9 @@ def one_transaction():
     token = _batch.set(batch)
     try:
         yield
-        write_new_stays(batch.new_stays)
+        written = write_new_stays(batch.new_stays)
         db.session.commit()
+        keep_loaded(written)
     except BaseException:
         db.session.rollback()
         raise
@@ -352,17 +354,18 @@ def _stay_row(stay: Stay) -> dict:
     return row
 
 
-def write_new_stays(new_stays: list[NewStay]) -> None:
-    """Insert the stays with their first version, audit event and outbox event (no commit)."""
+def write_new_stays(new_stays: list[NewStay]) -> list[tuple[Stay, dict]]:
+    """Insert the stays with their first version, audit event and outbox event (no commit).
+    Returns each stay with the row written (see ``keep_loaded``)."""
     if not new_stays:
-        return
+        return []
     from ..audit.models import AuditEvent
     from ..delivery.models import OutboxEvent
 
     connection = db.session.connection()
     stay_table = Stay.__table__
-    ids = connection.execute(insert(stay_table).returning(stay_table.c.id, sort_by_parameter_order=True),
-                             [_stay_row(entry.stay) for entry in new_stays]).scalars().all()
+    rows = [_stay_row(entry.stay) for entry in new_stays]
+    ids = connection.execute(insert(stay_table).returning(stay_table.c.id, sort_by_parameter_order=True), rows).scalars().all()
     versions, audit_events, outbox_events = [], [], []
     for entry, stay_id in zip(new_stays, ids):
         stay = entry.stay
@@ -378,6 +381,16 @@ def write_new_stays(new_stays: list[NewStay]) -> None:
     connection.execute(insert(AuditEvent.__table__), audit_events)
     if outbox_events:
         connection.execute(insert(OutboxEvent.__table__), outbox_events)
+    return [(entry.stay, row | {"id": stay_id}) for entry, row, stay_id in zip(new_stays, rows, ids)]
+
+
+def keep_loaded(written: list[tuple[Stay, dict]]) -> None:
+    """After the commit (which expires every object in the session): the stays just written
+    hold exactly the rows written, so say so instead of reading each back with a SELECT (the
+    page or API answer that follows reads them)."""
+    for stay, row in written:
+        for key, value in row.items():
+            set_committed_value(stay, key, value)
 
 
 def _apply(stay: Stay, values: dict) -> dict:
@@ -425,19 +438,37 @@ def find_by_form_token(lodging: Lodging, form_token: str) -> Stay | None:
     return db.session.execute(select(Stay).where(Stay.lodging_id == lodging.id, Stay.form_token == form_token)).scalar_one_or_none()
 
 
+def _made_by_form_or_duplicate(lodging: Lodging, form_token: str, document_number: str, issuing_state: str) -> tuple[Stay | None, Stay | None]:
+    """One query for the two lookups of a form's submission: the stay this form made already (a
+    double click, a resent POST) and an open stay of the same document."""
+    write_waiting_if(("form", lodging.id, form_token), ("document", lodging.id, document_number, issuing_state))
+    # UNION ALL, not OR: each half walks its own index (with OR, SQLite scans the lodging's stays).
+    # Only ids are read: on the usual path (a new guest) both halves find nothing.
+    stay = Stay.__table__.c
+    both = union_all(
+        select(stay.id, stay.form_token).where(stay.lodging_id == lodging.id, stay.form_token == form_token),
+        select(stay.id, stay.form_token).where(stay.lodging_id == lodging.id, stay.document_number == document_number,
+                                               stay.issuing_state == issuing_state, stay.status.in_(OPEN_STATUSES)),
+    )
+    made, duplicate = None, None
+    for stay_id, token in db.session.connection().execute(both):
+        if token == form_token:
+            made = db.session.get(Stay, stay_id)
+        else:
+            duplicate = db.session.get(Stay, stay_id)
+    return made, duplicate
+
+
 def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, form_token: str | None = None,
                 group: StayGroup | None = None, actor_label: str = "", now: datetime | None = None,
                 extra: dict | None = None) -> CreateResult:
     """Create a draft or a submitted report. Raises StayError / DuplicateStay on broken rules.
 
+    A form sent twice (``form_token`` seen before) answers with the stay it made the first time.
     Inside ``one_transaction()`` the new stay is written with the others at the end of the
     batch (its id is known after that); otherwise it is written and committed here.
     """
     now = now or utcnow()
-    if form_token:
-        existing = find_by_form_token(lodging, form_token)
-        if existing is not None:
-            return CreateResult(existing, created=False)
     values = complete_values(values)
     errors = check_dates(values, lodging, now)
     if submit:
@@ -445,7 +476,12 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
     errors = _plugin_problems(lodging, values) | errors
     if errors:
         raise StayError(errors)
-    duplicate = find_open_duplicate(lodging, values["document_number"], values["issuing_state"])
+    if form_token:
+        made, duplicate = _made_by_form_or_duplicate(lodging, form_token, values["document_number"], values["issuing_state"])
+        if made is not None:
+            return CreateResult(made, created=False)
+    else:
+        duplicate = find_open_duplicate(lodging, values["document_number"], values["issuing_state"])
     if duplicate is not None:
         raise DuplicateStay(duplicate)
 
@@ -466,7 +502,7 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
             batch.events.append(("reported", stay))
         return CreateResult(stay, created=True)
     try:
-        write_new_stays([new_stay])
+        written = write_new_stays([new_stay])
     except IntegrityError:
         # The same form arrived twice at the same moment: the other request won; return its stay.
         db.session.rollback()
@@ -476,11 +512,12 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
         return CreateResult(existing, created=False)
     if group is not None:
         db.session.expire(group, ["members"])
-    from ..capture.storage import claim_photos, discard_photos
+    from ..capture.storage import claim_photos, discard_form_photos
 
     if form_token:  # photos exist only for forms (they are keyed by the form's token)
-        claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_photos(stay)
+        claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_form_photos(stay)
     db.session.commit()
+    keep_loaded(written)
     if submit:
         _announce("reported", [stay])
     return CreateResult(stay, created=True)
