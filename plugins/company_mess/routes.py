@@ -28,7 +28,7 @@ from serasi_web.stays.models import Stay
 
 from plugins.push_api.mapping import check_in_as_local_text, pointer_errors, read_body
 from plugins.push_api.problems import problem
-from plugins.push_api.routes import authenticate
+from plugins.push_api.auth import authenticate, json_body
 
 from .service import apply_roster, confirm_departures, dismiss
 
@@ -138,11 +138,9 @@ def show(lodging_id: int, roster_id: int):
 @api_roster.put("/roster")
 def put_roster():
     """The HR system's full list of foreign residents housed now at the token's mess."""
-    from plugins.push_api.routes import _json_body
-
     if g.lodging.lodging_type != "company_mess":
         return problem(409, "Conflict", "This token's lodging is not a company mess.", "not-a-mess")
-    body, failure = _json_body()
+    body, failure = json_body()
     if failure:
         return failure
     if not isinstance(body, dict) or not isinstance(body.get("residents"), list) or set(body) - {"residents"}:

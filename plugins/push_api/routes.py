@@ -7,78 +7,25 @@ cursor. Errors are RFC 9457 problem details naming each bad field by JSON pointe
 from __future__ import annotations
 
 import base64
-import hashlib
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import and_, or_, select
 
-from serasi_web.database import utcnow
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ApiToken
-from serasi_web.lodgings.models import Lodging
-from serasi_web.rate_limits import allow
 from serasi_web.stays import services, sync
 from serasi_web.stays.models import Stay, StayStatus
 from serasi_web.stays.receipts import verification_token
 
+from .auth import authenticate, json_body
 from .mapping import check_in_as_local_text, pointer_errors, read_body
 from .openapi import openapi_document
 from .problems import problem
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+api.before_request(authenticate)
 SOURCE = "api"
 MAX_EXTERNAL_ID = 100
-
-
-# ---- authentication, limits, body ---------------------------------------------------------
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@api.before_request
-def authenticate():
-    if request.endpoint == "api_v1.openapi":
-        return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return problem(401, "Unauthorized", "Send the lodging's API token as 'Authorization: Bearer <token>'.", "unauthorized")
-    row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
-        return problem(401, "Unauthorized", "This token is unknown or has been revoked.", "unauthorized")
-    lodging = db.session.get(Lodging, row.lodging_id)
-    if lodging is None or not lodging.owner.enabled:
-        return problem(403, "Forbidden", "The account that owns this lodging is disabled.", "forbidden")
-    allowed, retry_after = allow(current_app.config["API_RATE_LIMIT"], "api-token", str(row.id))
-    if not allowed:
-        response = problem(429, "Too Many Requests", f"Rate limit {current_app.config['API_RATE_LIMIT']} per token; retry later.", "rate-limited")
-        response.headers["Retry-After"] = str(retry_after)
-        return response
-    now = utcnow()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now  # coarse, so reads do not all become writes
-        db.session.commit()
-    g.api_token, g.lodging = row, lodging
-    request.max_content_length = current_app.config[
-        "API_MAX_BATCH_BODY" if request.endpoint == "api_v1.batch" else "API_MAX_BODY"]
-    return None
-
-
-def _json_body():
-    """The request's JSON, or a problem response (415 wrong type, 400 malformed, 413 too large)."""
-    if request.mimetype != "application/json":
-        return None, problem(415, "Unsupported Media Type", "Send the body as application/json.", "unsupported-media-type")
-    if request.content_length and request.content_length > request.max_content_length:
-        return None, problem(413, "Content Too Large", f"The body may be at most {request.max_content_length} bytes.", "too-large")
-    raw = request.get_data(cache=True)  # raises 413 itself when there is no Content-Length
-    try:
-        import json
-
-        return json.loads(raw or b"null"), None
-    except ValueError as error:
-        return None, problem(400, "Bad Request", f"Malformed JSON: {error}", "malformed-json")
 
 
 def _actor_label() -> str:
@@ -138,7 +85,7 @@ def put_stay(external_id: str):
     if not _valid_external_id(external_id):
         return problem(422, "Unprocessable Content", "external_id must be 1-100 printable characters.", "invalid-stay",
                        errors=[{"pointer": "/external_id", "detail": "invalid"}])
-    body, failure = _json_body()
+    body, failure = json_body()
     if failure:
         return failure
     status, payload = upsert_one(external_id, body)
@@ -160,7 +107,7 @@ def check_out(external_id: str):
     stay = _own_external_stay(external_id)
     if stay is None:
         return problem(404, "Not Found", "No stay with this external id at this token's lodging.", "not-found")
-    body, failure = _json_body()
+    body, failure = json_body()
     if failure:
         return failure
     if not isinstance(body, dict) or set(body) - {"checked_out_at"} or not isinstance(body.get("checked_out_at"), str):
@@ -192,7 +139,7 @@ def void(external_id: str):
         return problem(404, "Not Found", "No stay with this external id at this token's lodging.", "not-found")
     reason = request.args.get("reason", "")
     if request.mimetype == "application/json":
-        body, failure = _json_body()
+        body, failure = json_body()
         if failure:
             return failure
         if isinstance(body, dict) and isinstance(body.get("reason"), str):
@@ -209,7 +156,7 @@ def void(external_id: str):
 
 @api.post("/stays:batch")
 def batch():
-    body, failure = _json_body()
+    body, failure = json_body()
     if failure:
         return failure
     limit = current_app.config["API_MAX_BATCH_ITEMS"]

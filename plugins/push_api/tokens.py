@@ -20,7 +20,7 @@ from serasi_web.htmx import see_other
 from serasi_web.integrations.models import ApiToken
 from serasi_web.lodgings.services import get_own_lodging_or_404
 
-from .routes import hash_token
+from .auth import hash_token
 
 tokens = Blueprint("tokens", __name__)
 TOKEN_PREFIX = "srs_"

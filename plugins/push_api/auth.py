@@ -1,0 +1,65 @@
+"""Bearer-token authentication and JSON bodies, shared by every machine interface of a lodging
+(the push API, and other plugins' APIs such as the company mess roster)."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from serasi_web.database import utcnow
+from serasi_web.extensions import db
+from serasi_web.integrations.models import ApiToken
+from serasi_web.lodgings.models import Lodging
+from serasi_web.rate_limits import allow
+
+from .problems import problem
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate():
+    """A blueprint's ``before_request``: sets ``g.api_token`` and ``g.lodging``, or answers 401 /
+    403 / 429 as problem details; also sets the body size limit of the endpoint."""
+    if request.endpoint == "api_v1.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return problem(401, "Unauthorized", "Send the lodging's API token as 'Authorization: Bearer <token>'.", "unauthorized")
+    row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        return problem(401, "Unauthorized", "This token is unknown or has been revoked.", "unauthorized")
+    lodging = db.session.get(Lodging, row.lodging_id)
+    if lodging is None or not lodging.owner.enabled:
+        return problem(403, "Forbidden", "The account that owns this lodging is disabled.", "forbidden")
+    allowed, retry_after = allow(current_app.config["API_RATE_LIMIT"], "api-token", str(row.id))
+    if not allowed:
+        response = problem(429, "Too Many Requests", f"Rate limit {current_app.config['API_RATE_LIMIT']} per token; retry later.", "rate-limited")
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+    now = utcnow()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now  # coarse, so reads do not all become writes
+        db.session.commit()
+    g.api_token, g.lodging = row, lodging
+    request.max_content_length = current_app.config[
+        "API_MAX_BATCH_BODY" if request.endpoint == "api_v1.batch" else "API_MAX_BODY"]
+    return None
+
+
+def json_body():
+    """(the request's JSON, None), or (None, a problem response): 415 wrong type, 400 malformed,
+    413 too large."""
+    if request.mimetype != "application/json":
+        return None, problem(415, "Unsupported Media Type", "Send the body as application/json.", "unsupported-media-type")
+    if request.content_length and request.content_length > request.max_content_length:
+        return None, problem(413, "Content Too Large", f"The body may be at most {request.max_content_length} bytes.", "too-large")
+    raw = request.get_data(cache=True)  # raises 413 itself when there is no Content-Length
+    try:
+        return json.loads(raw or b"null"), None
+    except ValueError as error:
+        return None, problem(400, "Bad Request", f"Malformed JSON: {error}", "malformed-json")
