@@ -58,6 +58,10 @@ class Stay(db.Model):
         Index("ix_stay_lodging_id_updated_at", "lodging_id", "updated_at"),
         Index("ix_stay_document", "document_number", "issuing_state"),
         Index("ix_stay_lodging_id_name_folded", "lodging_id", "name_folded"),
+        # The operator's lists and document search (migration 0009).
+        Index("ix_stay_lodging_id_document", "lodging_id", "document_number", "issuing_state"),
+        Index("ix_stay_lodging_id_check_in_at", "lodging_id", "check_in_at"),
+        Index("ix_stay_lodging_id_status_checked_out_at", "lodging_id", "status", "checked_out_at"),
         # A stay pushed or imported from another system is found again by that system's own id.
         UniqueConstraint("lodging_id", "source", "external_id", name="uq_stay_lodging_id_source_external_id"),
     )
