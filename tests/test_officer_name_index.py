@@ -79,14 +79,19 @@ def results(client, query: str) -> str:
     return page.split('id="results"', 1)[1].split("</main>")[0]
 
 
-# Each route alone, by how its thresholds are set: (RECENT_WINDOW, FEW_NAME_MATCHES).
+# Each route alone, by how its thresholds are set: (RECENT_WINDOW, FEW_NAME_MATCHES, whether the
+# trigram index or the (lodging, name) index answers after the newest check-ins).
 ROUTES = {
     # What the search gives without any route: the query walked in full (PostgreSQL's answer too).
-    "plain query": (10**9, 0),
+    "plain query": (10**9, 0, True),
     # The trigram index alone (a name with few stays).
-    "trigram index": (10**9, 10**9),
-    # The newest check-in only, then the trigram index, or the (lodging, name) index for short words.
-    "newest check-ins, then an index": (1, 0),
+    "trigram index": (10**9, 10**9, True),
+    # The newest check-in only, then the trigram index (the (lodging, name) index for short words).
+    "newest check-ins, then the trigram index": (1, 0, True),
+    # The newest check-in only, then the (lodging, name) index of the scope's lodgings.
+    "newest check-ins, then the (lodging, name) index": (1, 0, False),
+    # The newest check-in only, then whichever index costs less by the estimate.
+    "newest check-ins, then the cheaper index": (1, 0, None),
 }
 NAME_QUERIES = [
     "name=common", "name=common&page=2", "name=common&page=3", "name=common&page=4", "name=COMMON+sam",
@@ -104,10 +109,12 @@ NAME_QUERIES = [
 
 def test_every_route_of_a_name_search_gives_the_same_pages(officer_client, guests, app, monkeypatch):
     app.config["PAGE_SIZE"] = 2
-    pages = {}
-    for route, (window, few) in ROUTES.items():
+    pages, estimate = {}, queries._index_beats_scan
+    for route, (window, few, index_beats_scan) in ROUTES.items():
         monkeypatch.setattr(queries, "RECENT_WINDOW", window)
         monkeypatch.setattr(queries, "FEW_NAME_MATCHES", few)
+        monkeypatch.setattr(queries, "_index_beats_scan", estimate if index_beats_scan is None
+                            else lambda *_args, answer=index_beats_scan: answer)
         pages[route] = [results(officer_client, query) for query in NAME_QUERIES]
     reference = pages.pop("plain query")
     for route, found in pages.items():

@@ -155,8 +155,11 @@ RECENT_WINDOW = 50_000  # newest check-ins a name search on SQLite reads before 
 STAY_NAME_FTS = table("stay_name_fts", column("rowid", Integer), column("stay_name_fts", String))
 TRIGRAM = 3  # the index holds 3-character sequences: a shorter word cannot be looked up in it
 # Up to this many stays found by the trigram index are read and sorted sooner than the newest
-# check-ins are walked (about 4 microseconds a stay against ~20 ms for the walk).
+# check-ins are walked (~5 microseconds a stay, against 10-30 ms for the walk).
 FEW_NAME_MATCHES = 2_000
+# Reading one stay by its id (and sorting it) costs about as much as reading 50 entries of the
+# (lodging, name) index: ~5 against ~0.1 microseconds at 1,000,000 stays.
+READ_TO_SCAN_COST = 50
 
 
 def _search_by_name_on_sqlite(query: Select, scope: Scope, criteria: SearchCriteria, page: int, size: int) -> Page[Stay]:
@@ -164,34 +167,48 @@ def _search_by_name_on_sqlite(query: Select, scope: Scope, criteria: SearchCrite
 
     The trigram index of names (migration 0008) finds the stays containing every word of three
     letters or more in a few milliseconds; reading and sorting them is cheap for a rare name and
-    not for a common one (20,000 stays, ~80 ms). Walking the check-in index newest first finds a
+    not for a common one (20,000 stays, ~90 ms). Walking the check-in index newest first finds a
     common name within a few thousand rows, but reads them all for a rare one. So: a name with
     at most ``FEW_NAME_MATCHES`` stays in the index is read from there; otherwise the newest
     ``RECENT_WINDOW`` check-ins are looked at first, where a full page is the exact answer (they
-    are the first rows in the result's order); otherwise the index answers after all. Words all
-    shorter than three letters cannot use it: their stays come from a scan of the (lodging,
-    name) index of the scope's lodgings. The LIKE conditions of ``name_condition`` stay in every
-    route, so each returns exactly the rows of ``search_query``, in its order.
+    are the first rows in the result's order); otherwise the stays come from the trigram index
+    or, when the scope holds few lodgings (or every word is shorter than three letters), from a
+    scan of the (lodging, name) index of the scope's lodgings. The LIKE conditions of
+    ``name_condition`` stay in every route, so each returns exactly the rows of
+    ``search_query``, in its order.
     """
     number = min(max(1, page), MAX_PAGE)
+    in_scope = scope.lodging_ids(*_lodging_filters(criteria))
     indexed_words = [word for word in name_words(criteria.name) if len(word) >= TRIGRAM]
+    indexed_ids = None
     if indexed_words:
-        matching_ids = select(STAY_NAME_FTS.c.rowid).where(STAY_NAME_FTS.c.stay_name_fts.match(trigram_query(indexed_words)))
-        found_ids = db.session.scalars(matching_ids.limit(FEW_NAME_MATCHES + 1)).all()
+        indexed_ids = select(STAY_NAME_FTS.c.rowid).where(STAY_NAME_FTS.c.stay_name_fts.match(trigram_query(indexed_words)))
+        found_ids = db.session.scalars(indexed_ids.limit(FEW_NAME_MATCHES + 1)).all()
         if not found_ids:
             return Page([], number, False)
         if len(found_ids) <= FEW_NAME_MATCHES:
             return fetch_page(query.where(Stay.id.in_(found_ids)), number, size)
-    else:
-        matching_ids = select(Stay.id).where(Stay.lodging_id.in_(scope.lodging_ids(*_lodging_filters(criteria))),
-                                             *name_condition(criteria.name))
     boundary = db.session.scalar(select(Stay.check_in_at).order_by(Stay.check_in_at.desc()).offset(RECENT_WINDOW).limit(1))
     if boundary is None:
         return fetch_page(query, number, size)  # a small database: one walk reads it all
     recent = fetch_page(query.where(Stay.check_in_at >= boundary), number, size)
     if recent.has_next:
         return recent
-    return fetch_page(query.where(Stay.id.in_(matching_ids)), number, size)
+    if indexed_ids is not None and _index_beats_scan(indexed_ids, in_scope):
+        return fetch_page(query.where(Stay.id.in_(indexed_ids)), number, size)
+    scanned_ids = select(Stay.id).where(Stay.lodging_id.in_(in_scope), *name_condition(criteria.name))
+    return fetch_page(query.where(Stay.id.in_(scanned_ids)), number, size)
+
+
+def _index_beats_scan(indexed_ids: Select, in_scope: Select) -> bool:
+    """Whether reading every stay the trigram index found costs less than scanning the (lodging,
+    name) index of the scope's lodgings and reading the scope's matches. The scope's share of
+    the stays is estimated as its share of the lodgings (a count of stays would cost a scan)."""
+    matches = db.session.scalar(select(func.count()).select_from(indexed_ids.subquery()))
+    stays = db.session.scalar(select(func.max(Stay.id))) or 0
+    lodgings = db.session.scalar(select(func.count(Lodging.id))) or 1
+    share = db.session.scalar(select(func.count()).select_from(in_scope.subquery())) / lodgings
+    return READ_TO_SCAN_COST * matches < share * (stays + READ_TO_SCAN_COST * matches)
 
 
 def trigram_query(words: list[str]) -> str:
