@@ -38,13 +38,13 @@ DEFAULTS: dict[str, Any] = {
     "CAPTURE_MAX_BYTES": 15 * 1024 * 1024,
     "CAPTURE_MAX_PIXELS": 50_000_000,
     "CAPTURE_REQUEST_LIMIT": 64 * 1024 * 1024,
-    "CAPTURE_KEEP_PHOTOS": False,
+    "CAPTURE_KEEP_PHOTOS": False,  # keep re-encoded photos (no EXIF/GPS) while the report is a draft
     # Push API: requests per token, and body sizes (one stay / a batch of up to 500).
     "API_RATE_LIMIT": "600 per minute",
     "API_MAX_BODY": 256 * 1024,
     "API_MAX_BATCH_BODY": 4 * 1024 * 1024,
     "API_MAX_BATCH_ITEMS": 500,
-    "RATELIMIT_STORAGE_URI": "memory://",  # keep re-encoded photos (no EXIF/GPS) while the report is a draft
+    "RATELIMIT_STORAGE_URI": "memory://",
     # Background jobs (huey) and delivery of stay events (docs/delivery.md).
     "REDIS_URL": None,  # set: RedisHuey, and rate limits shared through Redis; unset: SqliteHuey in instance/
     "HUEY_NAME": "serasi",
@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     "DELIVERY_LOOPS": 1,
     "DELIVERY_POLL_SECONDS": 0.5,
     "DELIVERY_TIMEOUT_SECONDS": 10.0,
+    # An outbox event holds the whole report as sent: once every forwarder has had it for this
+    # many days it is deleted (0: kept for ever). Events not delivered stay until a person acts.
+    "OUTBOX_KEEP_DAYS": 90,
     "WEBHOOK_URL": None,
     "WEBHOOK_SECRET": None,
     "FEDERATION_URL": None,  # base URL of the other SERASI Web instance
@@ -97,6 +100,7 @@ _ENVIRONMENT = {
     "SERASI_FEDERATION_EXTERNAL_ID_PREFIX": ("FEDERATION_EXTERNAL_ID_PREFIX", str),
     "SERASI_DELIVERY_EMAIL_TO": ("DELIVERY_EMAIL_TO", str),
     "SERASI_DELIVERY_MAX_ATTEMPTS": ("DELIVERY_MAX_ATTEMPTS", int),
+    "SERASI_OUTBOX_KEEP_DAYS": ("OUTBOX_KEEP_DAYS", int),
     "SERASI_DELIVERY_CONCURRENCY": ("DELIVERY_CONCURRENCY", int),
     "SERASI_DELIVERY_POLL_SECONDS": ("DELIVERY_POLL_SECONDS", float),
     "SERASI_DELIVERY_RETRY_BASE_SECONDS": ("DELIVERY_RETRY_BASE_SECONDS", float),

@@ -191,3 +191,33 @@ def test_the_operator_sees_the_forwarding_status_on_the_stay(operator_client, op
     make_due_now()
     deliver_everything()
     assert "delivery-delivered" in operator_client.get(f"/stays/{stay_id}").get_data(as_text=True)
+
+
+def test_events_delivered_everywhere_are_forgotten_after_the_keeping_period_and_no_other(app, operator_client, operator, offices, recorder):
+    from serasi_web.delivery.models import OutboxEvent
+    from serasi_web.jobs import get_huey
+    from serasi_web.stays.models import Stay, StayVersion
+
+    lodging = make_lodging(operator)
+    refused = report_guest(operator_client, lodging)
+    recorder.failures = [DeliveryFailed("HTTP 422: invalid", status_code=422)]
+    deliver_everything()  # refused for good: waits for a person
+    delivered = report_guest(operator_client, lodging, document_number="X7777777", surname="Other")
+    recent = report_guest(operator_client, lodging, document_number="X8888888", surname="Recent")
+    deliver_everything()
+    long_ago = utcnow() - timedelta(days=91)
+    for stay_id in (refused, delivered):
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.stay_id == stay_id).values(created_at=long_ago))
+        db.session.execute(update(Delivery).where(Delivery.stay_id == stay_id, Delivery.status == "delivered").values(delivered_at=long_ago))
+    db.session.commit()
+
+    app.config["OUTBOX_KEEP_DAYS"] = 0  # kept for ever
+    assert get_huey(app).serasi_tasks["outbox_retention"].call_local() == 0
+    app.config["OUTBOX_KEEP_DAYS"] = 90
+    assert get_huey(app).serasi_tasks["outbox_retention"].call_local() == 1
+    db.session.expire_all()
+    assert set(db.session.execute(select(OutboxEvent.stay_id)).scalars()) == {refused, recent}
+    assert {d.stay_id: d.status for d in deliveries()} == {refused: "failed", recent: "delivered"}
+    # The report and its history stay.
+    assert db.session.get(Stay, delivered).status == "reported"
+    assert db.session.execute(select(StayVersion).where(StayVersion.stay_id == delivered)).scalars().all()

@@ -1,4 +1,5 @@
-"""The jobs: periodic reminders, notices and digests, and on-demand delivery turns.
+"""The jobs: periodic reminders, notices and digests, the outbox's retention, and on-demand
+delivery turns.
 
 Each periodic job may run in several workers at once (every worker runs huey's scheduler):
 notices are recorded in ``notification_sent`` under a unique key before they are mailed, so
@@ -54,6 +55,14 @@ def register_tasks(huey, app) -> None:
 
         return run_once()
 
+    @huey.periodic_task(crontab(minute="23", hour="3"), name="serasi.outbox_retention")
+    @in_app
+    def outbox_retention():
+        """Delete events every forwarder received more than OUTBOX_KEEP_DAYS ago."""
+        from ..delivery.retention import purge_delivered
+
+        return purge_delivered()
+
     @huey.task(name="serasi.deliver_now")
     @in_app
     def deliver_now():
@@ -63,4 +72,4 @@ def register_tasks(huey, app) -> None:
         deliver_everything()
 
     huey.serasi_tasks = {"send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
-                         "delivery_sweep": delivery_sweep, "deliver_now": deliver_now}
+                         "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "deliver_now": deliver_now}
