@@ -80,12 +80,13 @@ DEFAULTS: dict[str, Any] = {
     "DIGEST_HOUR_UTC": 0,  # 07:00 WIB, 08:00 WITA, 09:00 WIT
 }
 
-# Environment variables read, with their parser. SERASI_DATABASE_URL and DATABASE_URL are the same.
+# Environment variables read, with their parser, in this order (a later one wins).
+# DATABASE_URL (the platforms' name) and SERASI_DATABASE_URL set the same thing; ours wins.
 _ENVIRONMENT = {
     "SERASI_ENV": ("ENV_NAME", str),
     "SERASI_SECRET_KEY": ("SECRET_KEY", str),
-    "SERASI_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SERASI_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "SERASI_PAGE_SIZE": ("PAGE_SIZE", int),
     "SERASI_TRUSTED_PROXY_COUNT": ("TRUSTED_PROXY_COUNT", int),
     "SERASI_SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in ("1", "true", "yes")),

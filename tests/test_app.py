@@ -51,6 +51,8 @@ def test_environment_and_default_database(tmp_path, monkeypatch):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/serasi.db"
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/serasi")
     assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/serasi"
+    monkeypatch.setenv("SERASI_DATABASE_URL", "postgresql+psycopg://serasi@db.internal/serasi")  # ours wins over the generic one
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://serasi@db.internal/serasi"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
