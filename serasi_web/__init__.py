@@ -39,6 +39,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _end_sessions_quietly(app: Flask, db) -> None:
+    """End each request's database session even when its connection died after the request's
+    last statement (a database restarting): Flask-SQLAlchemy's own teardown would raise from
+    the ROLLBACK of closing it, and an answer already made would become a 500. Teardown
+    functions run last-registered first, so this one runs before Flask-SQLAlchemy's, which then
+    finds no session left."""
+
+    @app.teardown_appcontext
+    def end_session(_error):
+        try:
+            db.session.remove()
+        except Exception:  # noqa: BLE001 - nothing of this request is left to undo
+            app.logger.warning("closing the database session failed (connection lost)", exc_info=True)
+            db.session.registry.clear()
+
+
 def _init_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
@@ -48,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import babel, csrf, db, htmx, login_manager, migrate
 
     db.init_app(app)
+    _end_sessions_quietly(app, db)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

@@ -55,6 +55,24 @@ def test_environment_and_default_database(tmp_path, monkeypatch):
     assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://serasi@db.internal/serasi"
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_lost_after_the_last_statement_does_not_turn_the_answer_into_a_500(app):
+    """The database restarts between a request's last statement and the end of the request:
+    closing the session then fails (its ROLLBACK meets a dead connection); the answer stands."""
+    from sqlalchemy import text
+
+    def lose_connection():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return "answered"
+
+    app.add_url_rule("/test-lose-connection", "lose_connection", lose_connection)
+    response = app.test_client().get("/test-lose-connection")
+    assert response.status_code == 200 and response.get_data(as_text=True) == "answered"
+    assert app.test_client().get("/healthz").status_code == 200  # the pool replaced the dead connection
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
     with db.engine.connect() as connection:
