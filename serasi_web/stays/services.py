@@ -194,13 +194,14 @@ def one_transaction():
         fire_stay_event(event, stay)
 
 
-def _stay_keys(lodging_id: int, stay_or_values) -> set[tuple]:
-    get = stay_or_values.get if isinstance(stay_or_values, dict) else lambda name: getattr(stay_or_values, name, None)
-    keys = {("document", lodging_id, get("document_number"), get("issuing_state")), open_document_key(lodging_id, get("document_number"))}
-    if get("form_token"):
-        keys.add(("form", lodging_id, get("form_token")))
-    if get("external_id"):
-        keys.add(external_key(lodging_id, get("source"), get("external_id")))
+def _stay_keys(stay: Stay) -> set[tuple]:
+    """The lookups that would find ``stay`` (see ``write_waiting_if``)."""
+    keys = {("document", stay.lodging_id, stay.document_number, stay.issuing_state),
+            open_document_key(stay.lodging_id, stay.document_number)}
+    if stay.form_token:
+        keys.add(("form", stay.lodging_id, stay.form_token))
+    if stay.external_id:
+        keys.add(external_key(stay.lodging_id, stay.source, stay.external_id))
     return keys
 
 
@@ -495,7 +496,7 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
     batch = _batch.get()
     if batch is not None:
         batch.new_stays.append(new_stay)
-        keys = _stay_keys(lodging.id, stay)
+        keys = _stay_keys(stay)
         batch.keys |= keys
         batch.forget(keys)
         if submit:
