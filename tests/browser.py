@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from werkzeug.serving import make_server
 
-from .helpers import skip_or_fail
+from .helpers import TEST_PASSWORD, skip_or_fail
 
 CHROMIUM = os.environ.get("SERASI_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling out on a closed network.
@@ -43,3 +43,12 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def log_in(page, base_url: str, email: str, lands_on="**/dashboard"):
+    """Log in through the login form (with JavaScript on or off) and wait for the landing page."""
+    page.goto(base_url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", TEST_PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(lands_on)

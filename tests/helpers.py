@@ -62,6 +62,7 @@ def csrf_token(client, path: str) -> str:
 KUTA_SELATAN_JIMBARAN = dict(province_code="51", regency_code="51.03", district_code="51.03.05", village_code="51.03.05.1006")
 MENGWI = dict(province_code="51", regency_code="51.03", district_code="51.03.02", village_code="51.03.02.2008")
 DENPASAR_SANUR = dict(province_code="51", regency_code="51.71", district_code="51.71.01", village_code="51.71.01.1006")
+KUTA_LEGIAN = dict(province_code="51", regency_code="51.03", district_code="51.03.01", village_code="51.03.01.1004")
 JAKARTA_BARAT = dict(province_code="31", regency_code="31.73", district_code="31.73.01", village_code="31.73.01.1001")
 
 
@@ -78,6 +79,22 @@ def lodging_values(address: dict = KUTA_SELATAN_JIMBARAN, **overrides) -> dict:
 def make_lodging(owner, address: dict = KUTA_SELATAN_JIMBARAN, **overrides):
     """Register a lodging through the service (``extra`` holds a plugin type's extra fields)."""
     return register_lodging(owner, lodging_values(address, **overrides))
+
+
+def make_officer_area(owner):
+    """Three verified lodgings of ``owner``: Villa Jimbaran and Hotel Legian in Kanim Ngurah Rai's
+    area, Villa Sanur in Kanim Denpasar's (the ``offices`` fixture must exist)."""
+    from types import SimpleNamespace
+
+    lodgings = SimpleNamespace(
+        jimbaran=make_lodging(owner, KUTA_SELATAN_JIMBARAN, name="Villa Jimbaran"),
+        legian=make_lodging(owner, KUTA_LEGIAN, name="Hotel Legian"),
+        sanur=make_lodging(owner, DENPASAR_SANUR, name="Villa Sanur"),
+    )
+    for lodging in vars(lodgings).values():
+        lodging.status = "verified"
+    db.session.commit()
+    return lodgings
 
 
 def local_now(zone: str = "Asia/Makassar", delta_hours: float = 0):

@@ -7,9 +7,9 @@ import pytest
 from serasi_web.extensions import db
 from serasi_web.stays.models import Stay
 
-from .browser import chromium, live_server
+from .browser import chromium, live_server, log_in
 from .capture_samples import qr_photo, td3
-from .helpers import TEST_PASSWORD, make_lodging
+from .helpers import make_lodging
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -23,11 +23,7 @@ def test_photo_and_mrz_prefill_the_report(app, offices, operator, tmp_path, java
         context = browser.new_context(java_script_enabled=javascript, locale="id")
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.goto(base_url + "/login")
-        page.fill("#email", operator.email)
-        page.fill("#password", TEST_PASSWORD)
-        page.click("main form button[type=submit]")
-        page.wait_for_url("**/dashboard")
+        log_in(page, base_url, operator.email)
 
         page.goto(f"{base_url}/lodgings/{lodging.id}/stays/new")
         page.fill("#room", "12")  # typed before the capture: must survive it

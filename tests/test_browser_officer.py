@@ -10,23 +10,18 @@ import pytest
 from serasi_web.extensions import db
 from serasi_web.lodgings.models import Lodging
 
-from .browser import chromium, live_server
-from .helpers import DENPASAR_SANUR, KUTA_SELATAN_JIMBARAN, TEST_PASSWORD, local_now, login, make_lodging, report_guest
+from .browser import chromium, live_server, log_in
+from .helpers import KUTA_SELATAN_JIMBARAN, local_now, login, make_lodging, make_officer_area, report_guest
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
-KUTA_LEGIAN = dict(province_code="51", regency_code="51.03", district_code="51.03.01", village_code="51.03.01.1004")
 TODAY_WIB = datetime.now(timezone(timedelta(hours=7))).date()
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
 def test_officer_day(app, offices, operator, officer, javascript):
-    jimbaran = make_lodging(operator, KUTA_SELATAN_JIMBARAN, name="Villa Jimbaran")
-    legian = make_lodging(operator, KUTA_LEGIAN, name="Hotel Legian")
-    sanur = make_lodging(operator, DENPASAR_SANUR, name="Villa Sanur")
+    area = make_officer_area(operator)
+    jimbaran, legian, sanur = area.jimbaran, area.legian, area.sanur
     waiting = make_lodging(operator, KUTA_SELATAN_JIMBARAN, name="Kos Baru Jimbaran")
-    for lodging in (jimbaran, legian, sanur):
-        lodging.status = "verified"
-    db.session.commit()
     operator_client = app.test_client()
     login(operator_client, operator.email)
     report_guest(operator_client, jimbaran, check_in_at=local_now(delta_hours=-50), surname="Mover", given_names="Max",
@@ -44,11 +39,7 @@ def test_officer_day(app, offices, operator, officer, javascript):
                                       extra_http_headers={"Accept-Language": "en"})
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.goto(base_url + "/login")
-        page.fill("#email", officer.email)
-        page.fill("#password", TEST_PASSWORD)
-        page.click("main form button[type=submit]")
-        page.wait_for_url(re.compile(r"/officer/lodgings"))
+        log_in(page, base_url, officer.email, re.compile(r"/officer/lodgings"))
 
         # Verify the lodging waiting in the queue.
         page.goto(base_url + "/officer/lodgings")

@@ -9,8 +9,8 @@ import pytest
 from serasi_web.extensions import db
 from serasi_web.stays.models import Stay
 
-from .browser import chromium, live_server
-from .helpers import TEST_PASSWORD, local_now, make_lodging
+from .browser import chromium, live_server, log_in
+from .helpers import local_now, make_lodging
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 VALID = {"id": "Tanda terima sah", "en": "Valid receipt"}
@@ -42,11 +42,7 @@ def test_operator_day(app, offices, operator, javascript, language):
         context = browser.new_context(java_script_enabled=javascript, locale=language, extra_http_headers={"Accept-Language": language})
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.goto(base_url + "/login")
-        page.fill("#email", operator.email)
-        page.fill("#password", TEST_PASSWORD)
-        page.click("main form button[type=submit]")
-        page.wait_for_url("**/dashboard")
+        log_in(page, base_url, operator.email)
 
         # One guest, submitted.
         page.goto(f"{base_url}/lodgings/{lodging.id}/stays/new")

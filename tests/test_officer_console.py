@@ -15,11 +15,10 @@ from serasi_web.audit.models import AuditEvent
 from serasi_web.extensions import db
 from serasi_web.stays.models import Stay
 
-from .helpers import DENPASAR_SANUR, KUTA_SELATAN_JIMBARAN, local_now, make_lodging, report_guest
+from .helpers import local_now, make_lodging, make_officer_area, report_guest
 
 EN = {"Accept-Language": "en"}
 HTMX = {"HX-Request": "true", **EN}
-KUTA_LEGIAN = dict(province_code="51", regency_code="51.03", district_code="51.03.01", village_code="51.03.01.1004")
 # "Today" of the watch lists: Western Indonesia's date, the last of the three zones to change day.
 TODAY = datetime.now(timezone(timedelta(hours=7))).date()
 WITA = timezone(timedelta(hours=8))  # Bali
@@ -28,16 +27,8 @@ ENTRY_LONG_AGO = (TODAY - timedelta(days=25)).isoformat()
 
 @pytest.fixture
 def area(app, operator, offices):
-    """Three verified lodgings: two of Kanim Ngurah Rai (Jimbaran, Legian), one of Kanim Denpasar (Sanur)."""
-    lodgings = SimpleNamespace(
-        jimbaran=make_lodging(operator, KUTA_SELATAN_JIMBARAN, name="Villa Jimbaran"),
-        legian=make_lodging(operator, KUTA_LEGIAN, name="Hotel Legian"),
-        sanur=make_lodging(operator, DENPASAR_SANUR, name="Villa Sanur"),
-    )
-    for lodging in vars(lodgings).values():
-        lodging.status = "verified"
-    db.session.commit()
-    return lodgings
+    """Villa Jimbaran and Hotel Legian (Kanim Ngurah Rai), Villa Sanur (Kanim Denpasar), verified."""
+    return make_officer_area(operator)
 
 
 @pytest.fixture

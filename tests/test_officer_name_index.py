@@ -14,25 +14,16 @@ from serasi_web.officer import queries
 from serasi_web.stays.models import Stay
 from serasi_web.stays.services import fold_name
 
-from .helpers import DENPASAR_SANUR, KUTA_SELATAN_JIMBARAN, local_now, make_lodging, report_guest
+from .helpers import local_now, make_officer_area, report_guest
 
 EN = {"Accept-Language": "en"}
-KUTA_LEGIAN = dict(province_code="51", regency_code="51.03", district_code="51.03.01", village_code="51.03.01.1004")
 NAME_INDEX_TRIGGERS = {"stay_name_fts_after_insert", "stay_name_fts_after_update", "stay_name_fts_after_delete"}
 
 
 @pytest.fixture
 def area(app, operator, offices):
-    """Villa Jimbaran and Hotel Legian (Kanim Ngurah Rai), Villa Sanur (Kanim Denpasar)."""
-    lodgings = SimpleNamespace(
-        jimbaran=make_lodging(operator, KUTA_SELATAN_JIMBARAN, name="Villa Jimbaran"),
-        legian=make_lodging(operator, KUTA_LEGIAN, name="Hotel Legian"),
-        sanur=make_lodging(operator, DENPASAR_SANUR, name="Villa Sanur"),
-    )
-    for lodging in vars(lodgings).values():
-        lodging.status = "verified"
-    db.session.commit()
-    return lodgings
+    """Villa Jimbaran and Hotel Legian (Kanim Ngurah Rai), Villa Sanur (Kanim Denpasar), verified."""
+    return make_officer_area(operator)
 
 
 def bulk_copies(model_stay_id: int, guests: list[dict]) -> list[int]:
