@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .hookspecs import hookimpl  # noqa: F401  (plugin authors: ``from serasi_web import hookimpl``)
 
@@ -25,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     from .config import load_config
 
+    app.url_map.converters["int"] = DatabaseIdConverter
     load_config(app, config)
     _init_extensions(app)
     _register_blueprints(app)
@@ -37,6 +39,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_blueprints_and_commands(app, serasi_cli)
     app.cli.add_command(serasi_cli)
     return app
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number past the database's integer range is no row of
+    ours (404), rather than an overflow in the query (500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        from .forms import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _end_sessions_quietly(app: Flask, db) -> None:

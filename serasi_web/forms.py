@@ -1,9 +1,17 @@
 """Form helpers shared by every blueprint."""
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
+
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, ValidationError
+
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: no row has a larger id, and a larger number overflows
+EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 
 
 def select_choices(pairs) -> list[SelectChoice]:
@@ -19,6 +27,38 @@ class Stripped:
 
 
 strip = Stripped()
+
+
+def parse_id(raw) -> int | None:
+    """A row id sent in a query string or a form: ASCII digits within the database's range, else None.
+    (``"²".isdigit()`` is true and ``int()`` refuses it; a 30-digit number overflows the database.)"""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 10:
+        value = int(raw)
+        return value if 0 < value <= MAX_ID else None
+    return None
+
+
+def text_arg(name: str, max_length: int = 100) -> str:
+    """A free-text query-string value read without a form (a search term, a filter): trimmed,
+    bounded, without NUL (as ``BaseForm`` does for forms)."""
+    return request.args.get(name, "").replace("\x00", "").strip()[:max_length]
+
+
+def plausible_date(form, field):
+    """Validator for dates and date-times: between 2000 and 2100 (a year 1 or 9999 is a typing
+    slip, and converting it between time zones would overflow)."""
+    value = field.data
+    day = value.date() if isinstance(value, datetime) else value
+    if day and not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(_l("Enter a date between 2000 and 2100."))
+
+
+_FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
+
+
+def form_token(value):
+    """Filter for the per-form token (``secrets.token_urlsafe(32)``): anything else is no token."""
+    return value if isinstance(value, str) and _FORM_TOKEN.match(value) else None
 
 
 def digits_only(length: int, message=None):
@@ -71,8 +111,18 @@ WTFORMS_MESSAGES = [
 
 
 class BaseForm(FlaskForm):
-    """Every form of ours: CSRF from Flask-WTF, messages in the user's language."""
+    """Every form of ours: CSRF from Flask-WTF, messages in the user's language, and no NUL
+    character in any value (PostgreSQL refuses it in text; nobody types one)."""
 
     class Meta:
         def get_translations(self, form):
             return _TRANSLATIONS
+
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            if formdata is None:
+                return None
+            items = list(formdata.items(multi=True))
+            if not any(isinstance(value, str) and "\x00" in value for _, value in items):
+                return formdata
+            return MultiDict([(key, value.replace("\x00", "") if isinstance(value, str) else value) for key, value in items])

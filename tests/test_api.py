@@ -1,4 +1,5 @@
 """The push API: a property system keeps a lodging's stays in sync with one bearer token."""
+import base64
 import json
 from datetime import date, timedelta
 
@@ -140,6 +141,11 @@ def test_list_with_status_filter_and_cursor(client, token, lodging):
     assert [s["external_id"] for s in call(client, "get", "/stays?status=checked_out", token).json["items"]] == ["L-0"]
     bad = call(client, "get", "/stays?status=nope&limit=9999&updated_since=yesterday&cursor=%%%", token)
     assert bad.status_code == 422 and {e["pointer"] for e in bad.json["errors"]} == {"?status", "?limit", "?updated_since", "?cursor"}
+    forged = base64.urlsafe_b64encode(b"2026-01-01T00:00:00+00:00|" + b"9" * 30).decode()
+    bad = call(client, "get", f"/stays?updated_since=0001-01-01T00:00:00%2B05:00&cursor={forged}", token)
+    assert bad.status_code == 422 and {e["pointer"] for e in bad.json["errors"]} == {"?updated_since", "?cursor"}
+    bad = call(client, "post", "/stays/L-1/check-out", token, {"checked_out_at": "0001-01-01T00:00:00+01:00"})
+    assert bad.status_code == 422 and bad.json["errors"][0]["pointer"] == "/checked_out_at"
 
 
 @pytest.mark.parametrize("mutate, pointer", [
@@ -151,6 +157,8 @@ def test_list_with_status_filter_and_cursor(client, token, lodging):
     (lambda b: b["guest"].update(date_of_birth=19920405), "/guest/date_of_birth"),
     (lambda b: b["stay"].update(check_in="2099-01-01T10:00:00+08:00"), "/stay/check_in"),
     (lambda b: b["guest"].update(date_of_birth="1992-02-30"), "/guest/date_of_birth"),
+    (lambda b: b["stay"].update(check_in="0001-01-01T00:00:00+14:00"), "/stay/check_in"),  # overflows when moved to UTC
+    (lambda b: b["stay"].update(notes="late\x00 arrival", check_in="0001-01-01T00:00:00"), "/stay/check_in"),
 ])
 def test_bad_fields_are_named_by_json_pointer(client, token, lodging, mutate, pointer):
     body = stay_body()

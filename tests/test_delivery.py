@@ -163,8 +163,11 @@ def test_admin_filters_deliveries_retries_one_and_requeues_the_dead(admin_client
     db.session.execute(update(Delivery).where(Delivery.stay_id == second).values(status="dead"))
     db.session.commit()
     page = admin_client.get("/admin/deliveries/?status=failed").get_data(as_text=True)
-    assert f'href="/stays/{first}"' in page and f'href="/stays/{second}"' not in page and "HTTP 400" in page
-    assert f'href="/stays/{second}"' in admin_client.get("/admin/deliveries/?status=dead&forwarder=recorder").get_data(as_text=True)
+    assert f'href="/officer/stays/{first}"' in page and f'href="/officer/stays/{second}"' not in page and "HTTP 400" in page
+    assert admin_client.get(f"/officer/stays/{first}").status_code == 200  # the admin can open the report it links to
+    assert f'href="/officer/stays/{second}"' in admin_client.get("/admin/deliveries/?status=dead&forwarder=recorder").get_data(as_text=True)
+    for odd in ("²", "9" * 30, "1%00"):  # not ids: the filter is left out, never a 500
+        assert admin_client.get(f"/admin/deliveries/?stay={odd}&forwarder=rec%00order").status_code == 200
     assert "<td>" not in admin_client.get("/admin/deliveries/?event=voided").get_data(as_text=True)
     failed = next(d for d in deliveries() if d.stay_id == first)
     assert admin_client.post(f"/admin/deliveries/{failed.id}/retry").status_code == 303

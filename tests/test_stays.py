@@ -90,6 +90,9 @@ def test_draft_shows_time_left_on_the_dashboard(operator_client, lodging):
     ({"planned_check_out": "2000-01-01"}, "planned_check_out", "before the check-in"),
     ({"visa_index": "", "stay_permit": ""}, "stay_permit", "Choose the stay permit"),
     ({"check_in_at": "yesterday"}, "check_in_at", "Not a valid datetime value"),
+    ({"check_in_at": "0001-01-01T00:00"}, "check_in_at", "between 2000 and 2100"),  # would overflow in UTC
+    ({"accompanying_stay_id": "99999999999999999999"}, "accompanying_stay_id", "Choose an adult from the list"),
+    ({"accompanying_stay_id": "²"}, "accompanying_stay_id", "Choose an adult from the list"),
 ])
 def test_bad_input_gets_a_message_at_the_field_and_keeps_the_values(operator_client, lodging, overrides, field, message):
     response = operator_client.post(f"/lodgings/{lodging.id}/stays/new", data=guest_form(given_names="Zoë", **overrides), headers=EN)
@@ -99,6 +102,24 @@ def test_bad_input_gets_a_message_at_the_field_and_keeps_the_values(operator_cli
     assert message in block[:block.index("</div>")]
     assert 'value="Zoë"' in page
     assert stay_count() == 0
+
+
+def test_odd_ids_nul_characters_and_tampered_tokens_never_give_a_500(operator_client, lodging):
+    """Ids that are not ASCII digits or pass the database's range, a NUL typed or pasted into a
+    text (PostgreSQL refuses it in text), a form token that is not ours."""
+    for path in ("/dashboard?lodging=²", "/dashboard?lodging=99999999999999999999", "/stays/99999999999999999999",
+                 "/stays/99999999999999999999/receipt"):
+        assert operator_client.get(path).status_code == 404, path
+    stay_id = report_guest(operator_client, lodging, notes="late\x00 arrival", form_token="x" * 60)
+    stay = db.session.get(Stay, stay_id)
+    assert stay.notes == "late arrival" and stay.form_token is None
+    assert operator_client.get("/stays?q=eriks%00son", headers=EN).status_code == 200
+    assert operator_client.get("/stays/permit-field?visa_index=C1%00").status_code == 200
+    page = operator_client.post(f"/lodgings/{lodging.id}/check-out", data={"checked_out_at": local_now(), "stay_ids": ["²", "9" * 30]},
+                                headers=EN).get_data(as_text=True)
+    assert "Choose at least one guest." in page
+    page = operator_client.post(f"/stays/{stay_id}/check-out", data={"checked_out_at": "0001-01-01T00:00"}, headers=EN).get_data(as_text=True)
+    assert "between 2000 and 2100" in page and db.session.get(Stay, stay_id).status == "reported"
 
 
 def test_a_second_submit_of_the_same_form_makes_no_duplicate(operator_client, lodging):

@@ -1,7 +1,6 @@
 """The API's JSON body <-> the report form's fields, and JSON pointers for errors."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from serasi_web.stays import services
@@ -59,9 +58,8 @@ def check_in_as_local_text(value: str, lodging) -> str:
     """ISO 8601 check-in: with an offset it is converted to the lodging's local time; without one
     it already is local time. Returned as text for the form's parser (unparseable text is kept as
     it is, so the form reports it at the field)."""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    moment = services.parse_moment(value)
+    if moment is None:
         return value
     if moment.tzinfo is not None:
         moment = services.to_local(moment, lodging).replace(tzinfo=None)

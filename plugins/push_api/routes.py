@@ -7,12 +7,13 @@ cursor. Errors are RFC 9457 problem details naming each bad field by JSON pointe
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import timezone
 
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import and_, or_, select
 
 from serasi_web.extensions import db
+from serasi_web.forms import parse_id
 from serasi_web.stays import services, sync
 from serasi_web.stays.models import Stay, StayStatus
 from serasi_web.stays.receipts import verification_token
@@ -114,12 +115,11 @@ def check_out(external_id: str):
         errors = [{"pointer": f"/{key}", "detail": "unknown field"} for key in (body if isinstance(body, dict) else {}) if key != "checked_out_at"]
         errors.append({"pointer": "/checked_out_at", "detail": "required: an ISO 8601 date-time"})
         return problem(422, "Unprocessable Content", "Send {\"checked_out_at\": \"...\"}.", "invalid-check-out", errors=errors)
-    try:
-        moment = datetime.fromisoformat(body["checked_out_at"].replace("Z", "+00:00"))
-    except ValueError:
-        return problem(422, "Unprocessable Content", "checked_out_at is not an ISO 8601 date-time.", "invalid-check-out",
+    moment = services.parse_moment(body["checked_out_at"])
+    if moment is None:
+        return problem(422, "Unprocessable Content", "checked_out_at is not an ISO 8601 date-time (years 1900-2200).", "invalid-check-out",
                        errors=[{"pointer": "/checked_out_at", "detail": "not an ISO 8601 date-time"}])
-    moment = services.to_utc(moment, g.lodging) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    moment = services.to_utc(moment, g.lodging) if moment.tzinfo is None else moment
     if stay.status == StayStatus.CHECKED_OUT and stay.checked_out_at == moment:
         return stay_json(stay)  # the same request again: same answer
     try:
@@ -217,9 +217,10 @@ def _cursor_decode(cursor: str):
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, stay_id = text.rsplit("|", 1)
-        return datetime.fromisoformat(moment), int(stay_id)
+        moment, stay_id = services.parse_moment(moment), parse_id(stay_id)
     except (ValueError, UnicodeDecodeError):
         return None
+    return (moment, stay_id) if moment is not None and moment.tzinfo and stay_id else None
 
 
 @api.get("/stays")
@@ -237,11 +238,11 @@ def list_stays():
         limit = 100
     since = None
     if request.args.get("updated_since"):
-        try:
-            since = datetime.fromisoformat(request.args["updated_since"].replace("Z", "+00:00"))
-            since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
-        except ValueError:
+        since = services.parse_moment(request.args["updated_since"])
+        if since is None:
             errors.append({"pointer": "?updated_since", "detail": "an ISO 8601 date-time"})
+        elif since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
     after = None
     if request.args.get("cursor"):
         after = _cursor_decode(request.args["cursor"])

@@ -214,9 +214,8 @@ def check_in_text(value, lodging) -> str:
             except ValueError:
                 continue
         if moment is None:
-            try:
-                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
+            moment = services.parse_moment(text)
+            if moment is None:
                 return text
             if moment.tzinfo is None and len(text) <= 10:
                 return text  # a date alone: the form asks for the time

@@ -10,7 +10,8 @@ from ..accounts.models import Role, User
 from ..accounts.services import create_user, find_user_by_email, set_enabled
 from ..auth import role_required
 from ..extensions import db
-from ..forms import select_choices
+from ..forms import select_choices, text_arg
+from ..stays.queries import escape_like
 from ..htmx import see_other
 from ..lodgings.models import Lodging
 from ..offices.csv_io import decode_upload, export_offices, import_offices
@@ -39,9 +40,9 @@ def index():
 @admin_only
 def users():
     query = select(User).order_by(User.role, User.email)
-    term = (request.args.get("q") or "").strip()[:100]
+    term = text_arg("q")
     if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = "%" + escape_like(term) + "%"
         query = query.where(or_(User.email.ilike(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\")))
     page = db.paginate(query, per_page=50, error_out=False)
     return render_template("admin/users.html", page=page, term=term)

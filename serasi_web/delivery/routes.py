@@ -10,6 +10,7 @@ from ..accounts.models import Role
 from ..auth import role_required
 from ..database import utcnow
 from ..extensions import db
+from ..forms import parse_id, text_arg
 from ..htmx import render_page_or_fragment, see_other
 from .models import Delivery, DeliveryStatus, OutboxEvent
 from .outbox import EVENTS
@@ -20,10 +21,10 @@ FILTERS = ("status", "forwarder", "stay", "event")
 
 
 def _filters() -> dict:
-    args = {name: request.args.get(name, "").strip()[:40] for name in FILTERS if request.args.get(name, "").strip()}
+    args = {name: value for name in FILTERS if (value := text_arg(name, 40))}
     if args.get("status") not in DeliveryStatus.ALL:
         args.pop("status", None)
-    if not args.get("stay", "").isdigit():
+    if parse_id(args.get("stay")) is None:
         args.pop("stay", None)
     if args.get("event") not in EVENTS:
         args.pop("event", None)

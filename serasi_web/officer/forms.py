@@ -5,21 +5,20 @@ with a message, never as an error page.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from ..accounts.forms import strong_password
-from ..forms import BaseForm, strip
+from ..forms import BaseForm, plausible_date, strip
 from ..offices.services import parse_region_codes
 from ..reference import regions
 from .queries import REPORT_STATUSES, SearchCriteria, name_words, normalise_document_number
 from .stats import MAX_PERIOD_DAYS, Period
 
 _MAX = _l("Use at most %(max)d characters.")
-EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 
 
 class CountrySelect:
@@ -53,11 +52,6 @@ class FilterForm(BaseForm):
 
     class Meta:
         csrf = False
-
-
-def plausible_date(form, field):
-    if field.data and not EARLIEST_DATE <= field.data <= LATEST_DATE:
-        raise ValidationError(_l("Enter a date between 2000 and 2100."))
 
 
 class SearchForm(FilterForm):

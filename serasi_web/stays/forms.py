@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DateTimeLocalField, HiddenField, RadioField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..forms import BaseForm, select_choices, strip
+from ..forms import BaseForm, form_token, plausible_date, select_choices, strip
 from ..reference import countries
 from ..reference.permits import DOCUMENT_TYPES, PURPOSES, SEXES, STAY_PERMITS
 
@@ -80,7 +79,7 @@ class GuestFields(BaseForm):
     permit_valid_until = DateField(_l("Permit valid until"), format=DATE_FORMATS, validators=[Optional()])
     entry_stamp_qr = TextAreaField(_l("Entry-stamp QR"), filters=[strip], description=_l("The text of the QR code on the entry-permit sticker, if there is one."), validators=[Length(max=4000, message=_MAX)])
     accompanying_stay_id = SelectField(_l("Accompanying adult"), choices=[], validate_choice=False, description=_l("For a guest under 18: the adult they travel with."))
-    form_token = HiddenField()
+    form_token = HiddenField(filters=[form_token])
 
     def __init__(self, *args, locale: str = "id", **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,7 +105,7 @@ class StayFields(BaseForm):
     """Dates and room of the stay: shared by the members of a group."""
 
     check_in_at = DateTimeLocalField(_l("Check-in"), format=DATETIME_FORMATS, description=_l("Local time of the lodging."),
-                                     validators=[InputRequired(_l("Enter the check-in date and time."))])
+                                     validators=[InputRequired(_l("Enter the check-in date and time.")), plausible_date])
     planned_check_out = DateField(_l("Planned check-out"), format=DATE_FORMATS, validators=[Optional()])
     room = StringField(_l("Room"), filters=[strip], validators=[Length(max=40, message=_MAX)])
     purpose = SelectField(_l("Purpose"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the purpose of the stay.")), one_of(PURPOSES, _l("Choose the purpose of the stay."))])
@@ -138,7 +137,5 @@ class CorrectionForm(StayForm):
 
 class CheckOutForm(BaseForm):
     checked_out_at = DateTimeLocalField(_l("Check-out date and time"), format=DATETIME_FORMATS, description=_l("Local time of the lodging."),
-                                        validators=[InputRequired(_l("Enter the check-out date and time."))])
+                                        validators=[InputRequired(_l("Enter the check-out date and time.")), plausible_date])
 
-
-FUTURE_TOLERANCE = timedelta(minutes=10)

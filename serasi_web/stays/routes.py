@@ -16,6 +16,7 @@ from ..accounts.models import Role
 from ..auth import role_required
 from ..database import utcnow
 from ..extensions import db
+from ..forms import parse_id, text_arg
 from ..htmx import render_page_or_fragment, see_other
 from ..lodgings.models import Lodging
 from ..lodgings.services import get_own_lodging_or_404, lodgings_of
@@ -141,9 +142,8 @@ def _accompanying_value(form) -> tuple[int | None, bool]:
     raw = form.accompanying_stay_id.data
     if not raw:
         return None, True
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
+    value = parse_id(raw)
+    if value is None:
         return None, False
     lodging, exclude_id, group = form._accompanying_scope
     stay = db.session.get(Stay, value)
@@ -368,7 +368,7 @@ def _check_out_page(lodging: Lodging, candidates: list[Stay], single: Stay | Non
         form.checked_out_at.data = services.to_local(utcnow(), lodging).replace(tzinfo=None, second=0, microsecond=0)
     else:
         if not single:
-            selected_ids = {int(v) for v in request.form.getlist("stay_ids") if v.isdigit()}
+            selected_ids = {parse_id(v) for v in request.form.getlist("stay_ids")} - {None}
         if form.validate_on_submit():
             chosen = [stay for stay in candidates if stay.id in selected_ids]
             if not chosen:
@@ -491,7 +491,12 @@ DASHBOARD_SECTIONS = ("drafts_overdue", "drafts_due", "planned_passed", "in_hous
 
 def _lodging_filter() -> Lodging | None:
     raw = request.args.get("lodging", "")
-    return get_own_lodging_or_404(current_user, int(raw)) if raw.isdigit() else None
+    if not raw:
+        return None
+    lodging_id = parse_id(raw)
+    if lodging_id is None:
+        abort(404)  # not an id: no lodging of anyone's
+    return get_own_lodging_or_404(current_user, lodging_id)
 
 
 @blueprint.route("/dashboard")
@@ -514,7 +519,7 @@ def index():
     view = request.args.get("view", "all")
     if view not in VIEWS:
         view = "all"
-    search = (request.args.get("q") or "").strip()[:100]
+    search = text_arg("q")
     query = stays_query(current_user.id, view, utcnow(), lodging.id if lodging else None, search)
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False, count=True)
     return render_page_or_fragment("stays/index.html", "stays/_results.html", page=page, view=view, search=search,

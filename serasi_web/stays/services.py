@@ -69,6 +69,19 @@ def to_local(moment: datetime, lodging: Lodging) -> datetime:
     return moment.astimezone(lodging_zone(lodging))
 
 
+def parse_moment(text: str) -> datetime | None:
+    """Text from another system as an ISO 8601 date-time ("Z" or an offset: converted to UTC;
+    none: kept naive), or None when it is not one or lies outside 1900-2200 (where moving it by
+    a time zone could overflow)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    if not 1900 <= moment.year <= 2200:
+        return None
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment
+
+
 def fold_name(*parts: str) -> str:
     """Lower case without accents, for accent-insensitive search ("Müller" finds "muller")."""
     text = " ".join(p for p in parts if p)
