@@ -4,7 +4,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from serasi_web.extensions import db
 from serasi_web.integrations.models import ApiToken
@@ -67,6 +67,20 @@ def test_put_creates_then_same_body_changes_nothing_then_a_change_corrects(clien
     row = db.session.execute(select(Stay)).scalar_one()
     assert row.room == "102" and row.versions[-1].reason == "updated by api:Front desk PMS" and row.source == "api"
     assert db.session.scalar(select(func.count()).select_from(Stay)) == 1
+
+
+def test_the_self_link_is_given_only_for_stays_this_api_wrote(client, token, lodging, operator_client):
+    from .helpers import report_guest
+
+    report_guest(operator_client, lodging, document_number="FM1234567")  # through the form: no external id
+    db.session.execute(update(Stay).values(source="spreadsheet", external_id="RES-1"))  # as an import writes it
+    db.session.commit()
+    put = call(client, "put", "/stays/RES-1", token, stay_body())  # the PMS's own RES-1 is another stay
+    assert put.status_code == 201 and call(client, "get", put.json["links"]["self"].replace("http://localhost/api/v1", ""), token).json["id"] == put.json["id"]
+    listed = {(s["external_id"], s["id"]): s["links"] for s in call(client, "get", "/stays", token).json["items"]}
+    assert len(listed) == 2
+    for (external_id, stay_id), links in listed.items():
+        assert ("self" in links) == (stay_id == put.json["id"])
 
 
 def test_check_out_and_void(client, token, lodging):

@@ -114,3 +114,31 @@ def test_roster_api_refuses_a_lodging_that_is_not_a_mess(client, app, operator, 
 def test_json_roster_ids_are_unique(client, mess, mess_token):
     response = call(client, "put", "/roster", mess_token, {"residents": [resident("E-1", "MA0000001"), resident("E-1", "MA0000002")]})
     assert response.status_code == 422 and json.dumps(response.json).count("/residents/1/external_id") == 1
+
+
+def test_confirming_departures_at_an_impossible_time_says_why_and_keeps_the_roster_pending(client, operator_client, mess, mess_token):
+    call(client, "put", "/roster", mess_token, {"residents": [resident("E-1", "MA0000001"), resident("E-2", "MA0000002")]})
+    record_id = call(client, "put", "/roster", mess_token, {"residents": [resident("E-1", "MA0000001")]}).json["roster_id"]
+    url = f"/lodgings/{mess.id}/roster/{record_id}"
+    for moment, message in ((local_now(delta_hours=-30), "cannot be before the check-in"), (local_now(delta_hours=5), "cannot be in the future")):
+        response = operator_client.post(url, data={"action": "confirm", "checked_out_at": moment}, headers=EN)
+        assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert db.session.get(RosterSync, record_id).status == "pending"
+    assert db.session.execute(select(Stay).where(Stay.external_id == "E-2")).scalar_one().status == "reported"
+
+
+def test_roster_ids_that_cannot_travel_in_a_url_and_malformed_csv_are_refused(client, operator_client, mess, mess_token, app):
+    for bad in ("x" * 101, "bad\nid"):
+        response = call(client, "put", "/roster", mess_token, {"residents": [resident(bad, "MA0000001")]})
+        assert response.status_code == 422 and response.json["errors"][0]["pointer"] == "/residents/0/external_id"
+    header = "external_id,surname\n"
+    for text, message in ((header + "x" * 101 + ",Wang\n", "Line 2: the external_id must be 1 to 100 printable characters."),
+                          (header + "E-1,\"" + "x" * 140_000 + "\"\n", "is not well-formed CSV")):
+        response = operator_client.post(f"/lodgings/{mess.id}/roster", data={"file": (io.BytesIO(text.encode()), "r.csv")},
+                                        content_type="multipart/form-data", headers=EN)
+        assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert db.session.execute(select(Stay)).first() is None
+    # A roster may be larger than one stay's body limit (the batch limit applies, as for stays:batch).
+    app.config["API_MAX_BODY"] = 2_000
+    response = call(client, "put", "/roster", mess_token, {"residents": [resident(f"E-{n}", f"MA000000{n}") for n in range(3)]})
+    assert response.status_code == 200 and len(response.json["arrived"]) == 3

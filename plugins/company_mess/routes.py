@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, abort, flash, g, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,7 +26,7 @@ from serasi_web.stays import services
 from serasi_web.stays.forms import DATETIME_FORMATS
 from serasi_web.stays.models import Stay
 
-from plugins.push_api.mapping import check_in_as_local_text, pointer_errors, read_body
+from plugins.push_api.mapping import check_in_as_local_text, pointer_errors, read_body, valid_external_id
 from plugins.push_api.problems import problem
 from plugins.push_api.auth import authenticate, json_body
 
@@ -72,16 +72,21 @@ def residents_from_csv(text: str) -> tuple[list[tuple[str, dict]], list[str]]:
         return [], [_("The roster needs an external_id column (the HR system's id of each resident).")]
     reader.fieldnames = header
     residents, seen = [], set()
-    for row in reader:
-        external_id = (row.get("external_id") or "").strip()
-        if not external_id:
-            continue
-        if external_id in seen:
-            return [], [_("Line %(line)d repeats external_id %(id)s.", line=reader.line_num, id=external_id)]
-        seen.add(external_id)
-        residents.append((external_id, {k: (v or "").strip() for k, v in row.items() if k in services.REPORT_FIELDS}))
-        if len(residents) > MAX_RESIDENTS:
-            return [], [_("A roster holds at most %(n)d residents.", n=MAX_RESIDENTS)]
+    try:
+        for row in reader:
+            external_id = (row.get("external_id") or "").strip()
+            if not external_id:
+                continue
+            if not valid_external_id(external_id):
+                return [], [_("Line %(line)d: the external_id must be 1 to 100 printable characters.", line=reader.line_num)]
+            if external_id in seen:
+                return [], [_("Line %(line)d repeats external_id %(id)s.", line=reader.line_num, id=external_id)]
+            seen.add(external_id)
+            residents.append((external_id, {k: (v or "").strip() for k, v in row.items() if k in services.REPORT_FIELDS}))
+            if len(residents) > MAX_RESIDENTS:
+                return [], [_("A roster holds at most %(n)d residents.", n=MAX_RESIDENTS)]
+    except csv.Error as error:  # a field longer than the csv module allows, a stray quote ...
+        return [], [_("Row %(row)d is not well-formed CSV (%(detail)s).", row=reader.line_num, detail=str(error))]
     return residents, []
 
 
@@ -124,11 +129,11 @@ def show(lodging_id: int, roster_id: int):
         flash(_("The departures were dismissed; the residents stay in the house."), "info")
         return see_other(url_for("roster.index", lodging_id=lodging.id))
     elif form.validate_on_submit():
-        moment = services.to_utc(form.checked_out_at.data, lodging)
-        if moment > utcnow() + services.FUTURE_TOLERANCE:
-            form.checked_out_at.errors = [_("The check-out cannot be in the future.")]
+        try:
+            count = confirm_departures(record, services.to_utc(form.checked_out_at.data, lodging), current_user)
+        except services.StayError as error:  # in the future, or before a resident's check-in: nothing written
+            form.checked_out_at.errors = list(error.field_errors.values())
         else:
-            count = confirm_departures(record, moment, current_user)
             flash(_("%(count)d residents checked out.", count=count), "success")
             return see_other(url_for("roster.index", lodging_id=lodging.id))
     stays = {stay.id: stay for stay in db.session.execute(select(Stay).where(Stay.id.in_(record.arrived + record.departing))).scalars()}
@@ -140,7 +145,7 @@ def put_roster():
     """The HR system's full list of foreign residents housed now at the token's mess."""
     if g.lodging.lodging_type != "company_mess":
         return problem(409, "Conflict", "This token's lodging is not a company mess.", "not-a-mess")
-    body, failure = json_body()
+    body, failure = json_body(current_app.config["API_MAX_BATCH_BODY"])  # up to 5,000 residents
     if failure:
         return failure
     if not isinstance(body, dict) or not isinstance(body.get("residents"), list) or set(body) - {"residents"}:
@@ -152,8 +157,8 @@ def put_roster():
     for index, item in enumerate(body["residents"]):
         prefix = f"/residents/{index}"
         external_id = item.get("external_id") if isinstance(item, dict) else None
-        if not isinstance(external_id, str) or not external_id.strip() or external_id in seen:
-            errors.append({"pointer": prefix + "/external_id", "detail": "required and unique"})
+        if not valid_external_id(external_id) or external_id in seen:
+            errors.append({"pointer": prefix + "/external_id", "detail": "required, unique, 1-100 printable characters"})
             continue
         seen.add(external_id)
         values, problems = read_body(item, prefix, allowed_top={"external_id"})

@@ -44,11 +44,13 @@ def apply_roster(lodging, residents: list[tuple[str, dict]], received_from: str)
 
 
 def confirm_departures(record: RosterSync, checked_out_at, actor=None) -> int:
-    """Check out the residents the roster no longer lists (those still in the house)."""
+    """Check out the residents the roster no longer lists (those still in the house). Raises
+    ``services.StayError`` (nothing written, the roster still pending) when ``checked_out_at``
+    is in the future or before a resident's check-in."""
     from serasi_web.database import utcnow
 
-    stays = db.session.execute(select(Stay).where(Stay.id.in_(record.departing), Stay.status == StayStatus.REPORTED,
-                                                  Stay.check_in_at <= checked_out_at)).scalars().all()
+    stays = db.session.execute(select(Stay).where(Stay.id.in_(record.departing), Stay.lodging_id == record.lodging_id,
+                                                  Stay.status == StayStatus.REPORTED)).scalars().all()
     if stays:
         services.check_out(stays, checked_out_at, actor, actor_label="roster")
     record.status, record.decided_at = "confirmed", utcnow()

@@ -23,7 +23,7 @@ def hash_token(token: str) -> str:
 
 def authenticate():
     """A blueprint's ``before_request``: sets ``g.api_token`` and ``g.lodging``, or answers 401 /
-    403 / 429 as problem details; also sets the body size limit of the endpoint."""
+    403 / 429 as problem details; also sets the body size limit for one stay (``json_body``)."""
     if request.endpoint == "api_v1.openapi":
         return None
     header = request.headers.get("Authorization", "")
@@ -46,14 +46,15 @@ def authenticate():
         row.last_used_at = now  # coarse, so reads do not all become writes
         db.session.commit()
     g.api_token, g.lodging = row, lodging
-    request.max_content_length = current_app.config[
-        "API_MAX_BATCH_BODY" if request.endpoint == "api_v1.batch" else "API_MAX_BODY"]
+    request.max_content_length = current_app.config["API_MAX_BODY"]
     return None
 
 
-def json_body():
+def json_body(max_bytes: int | None = None):
     """(the request's JSON, None), or (None, a problem response): 415 wrong type, 400 malformed,
-    413 too large."""
+    413 too large. ``max_bytes`` raises the limit for an endpoint that takes many items at once."""
+    if max_bytes:
+        request.max_content_length = max_bytes
     if request.mimetype != "application/json":
         return None, problem(415, "Unsupported Media Type", "Send the body as application/json.", "unsupported-media-type")
     if request.content_length and request.content_length > request.max_content_length:

@@ -54,6 +54,14 @@ def read_body(body: Any, prefix: str = "", allowed_top: set[str] = frozenset()) 
     return values, errors
 
 
+MAX_EXTERNAL_ID = 100  # the column's length
+
+
+def valid_external_id(external_id) -> bool:
+    """A system's own id for a stay: 1-100 printable characters (it travels in URLs)."""
+    return isinstance(external_id, str) and 0 < len(external_id) <= MAX_EXTERNAL_ID and external_id.isprintable()
+
+
 def check_in_as_local_text(value: str, lodging) -> str:
     """ISO 8601 check-in: with an offset it is converted to the lodging's local time; without one
     it already is local time. Returned as text for the form's parser (unparseable text is kept as

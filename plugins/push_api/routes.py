@@ -19,22 +19,17 @@ from serasi_web.stays.models import Stay, StayStatus
 from serasi_web.stays.receipts import verification_token
 
 from .auth import authenticate, json_body
-from .mapping import check_in_as_local_text, pointer_errors, read_body
+from .mapping import check_in_as_local_text, pointer_errors, read_body, valid_external_id
 from .openapi import openapi_document
 from .problems import problem
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 api.before_request(authenticate)
 SOURCE = "api"
-MAX_EXTERNAL_ID = 100
 
 
 def _actor_label() -> str:
     return f"api:{g.api_token.name}"
-
-
-def _valid_external_id(external_id: str) -> bool:
-    return 0 < len(external_id) <= MAX_EXTERNAL_ID and external_id.isprintable()
 
 
 # ---- representation -----------------------------------------------------------------------
@@ -44,7 +39,9 @@ def _iso(moment):
 
 
 def stay_json(stay: Stay) -> dict:
-    links = {"self": url_for("api_v1.get_stay", external_id=stay.external_id, _external=True)} if stay.external_id else {}
+    # Only stays this API wrote are found again by their external id here (an imported or roster
+    # stay has its own system's ids, which may equal a PMS's).
+    links = {"self": url_for("api_v1.get_stay", external_id=stay.external_id, _external=True)} if stay.source == SOURCE else {}
     if stay.receipt_number:
         links["receipt_verification"] = url_for("stays.verify", token=verification_token(stay.receipt_number), _external=True)
     return {
@@ -83,7 +80,7 @@ def upsert_one(external_id: str, body, pointer_prefix: str = "") -> tuple[int, d
 
 @api.put("/stays/<path:external_id>")
 def put_stay(external_id: str):
-    if not _valid_external_id(external_id):
+    if not valid_external_id(external_id):
         return problem(422, "Unprocessable Content", "external_id must be 1-100 printable characters.", "invalid-stay",
                        errors=[{"pointer": "/external_id", "detail": "invalid"}])
     body, failure = json_body()
@@ -156,7 +153,7 @@ def void(external_id: str):
 
 @api.post("/stays:batch")
 def batch():
-    body, failure = json_body()
+    body, failure = json_body(current_app.config["API_MAX_BATCH_BODY"])
     if failure:
         return failure
     limit = current_app.config["API_MAX_BATCH_ITEMS"]
@@ -193,7 +190,7 @@ def _batch_results(items: list) -> list[dict]:
     for index, item in enumerate(items):
         prefix = f"/items/{index}"
         external_id = item.get("external_id") if isinstance(item, dict) else None
-        if not isinstance(external_id, str) or not _valid_external_id(external_id):
+        if not isinstance(external_id, str) or not valid_external_id(external_id):
             results.append({"external_id": external_id if isinstance(external_id, str) else None, "status": 422,
                             "problem": {"title": "Unprocessable Content", "errors": [{"pointer": prefix + "/external_id", "detail": "required: 1-100 printable characters"}]}})
             continue
