@@ -205,3 +205,24 @@ def test_kept_photos_lose_their_exif_and_go_when_the_report_is_submitted(app, op
         assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
     operator_client.post(f"/stays/{stay_id}/submit")
     assert db.session.query(CapturePhoto).count() == 0
+
+
+def test_photos_of_forms_never_saved_go_with_the_daily_job_even_after_keeping_is_switched_off(app, operator_client, lodging):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from serasi_web.capture.models import CapturePhoto
+    from serasi_web.database import utcnow
+    from serasi_web.jobs import get_huey
+
+    app.config["CAPTURE_KEEP_PHOTOS"] = True
+    capture(operator_client, lodging, photo_bytes(qr_image("ITK-3")), form_token="abandoned-form-token-0001")
+    capture(operator_client, lodging, photo_bytes(qr_image("ITK-4")), form_token="submitted-later-token-0002")
+    app.config["CAPTURE_KEEP_PHOTOS"] = False
+    assert operator_client.post(f"/lodgings/{lodging.id}/stays/new",
+                                data=guest_form(form_token="submitted-later-token-0002")).status_code == 303
+    db.session.execute(update(CapturePhoto).values(created_at=utcnow() - timedelta(hours=25)))
+    db.session.commit()
+    assert get_huey(app).serasi_tasks["capture_photo_retention"].call_local() == 2
+    assert db.session.query(CapturePhoto).count() == 0

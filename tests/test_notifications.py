@@ -36,6 +36,10 @@ def test_operator_is_reminded_of_an_old_draft_and_a_passed_check_out_once(app, m
     with mail_app.app_context():
         assert send_due_notices() == 2
         assert send_due_notices() == 0  # the job runs again (or in a second worker): nothing twice
+        from serasi_web.database import utcnow
+        from serasi_web.notifications.services import overdue_check_outs, overdue_drafts
+
+        assert overdue_drafts(utcnow()) == [] and overdue_check_outs(utcnow()) == []  # sent ones are not even looked at again
     sent = mails(smtp_server)
     assert sorted(to for to, _, _ in sent) == ["operator@example.com"] * 2
     draft_mail = next(body for _, subject, body in sent if "LUPA" in subject.upper() and "draft" in subject)

@@ -581,3 +581,22 @@ def test_dates_and_check_in_times_in_the_forms_spreadsheets_use(lodging):
     assert check_in_text(datetime(2026, 1, 5, 14, 30), lodging) == "2026-01-05T14:30:00"
     assert check_in_text("2026-01-05T06:30:00Z", lodging) == "2026-01-05T14:30:00"  # Bali is UTC+8
     assert check_in_text("2026-01-05", lodging) == "2026-01-05"  # no time: the form asks for it
+
+
+def test_an_upload_deletes_the_files_of_old_jobs_and_of_jobs_that_are_gone(app, operator_client, lodging):
+    """Guests' passport data is not kept longer than IMPORT_KEEP_DAYS, whatever the jobs' state."""
+    from sqlalchemy import update
+
+    from serasi_web.database import utcnow
+
+    assert upload(operator_client, lodging, csv_file([guest(1)])).status_code == 303
+    old = latest_job()
+    assert upload(operator_client, lodging, csv_file([guest(2)])).status_code == 303
+    recent = latest_job()
+    orphan = service.job_path(recent).with_name("999999.csv")
+    orphan.write_bytes(b"external_id\n")
+    db.session.execute(update(ImportJob).where(ImportJob.id == old.id).values(created_at=utcnow() - timedelta(days=8)))
+    db.session.commit()
+    assert upload(operator_client, lodging, csv_file([guest(3)])).status_code == 303
+    assert not service.job_path(old).exists() and not orphan.exists()
+    assert service.job_path(recent).exists() and service.job_path(latest_job()).exists()

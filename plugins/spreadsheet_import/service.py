@@ -21,7 +21,7 @@ from typing import Callable
 from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from serasi_web.audit.services import record
@@ -139,12 +139,22 @@ def file_exists(job: ImportJob) -> bool:
 
 
 def purge_old_files() -> None:
-    """Delete the files of jobs older than IMPORT_KEEP_DAYS that are not running (guests'
-    passport data is not kept longer than needed)."""
+    """Delete the files of jobs older than IMPORT_KEEP_DAYS that are not running, and files whose
+    job is gone (guests' passport data is not kept longer than needed). Runs before each upload:
+    it looks only at the files still in the folder, so its cost does not grow with the jobs."""
+    folder = imports_folder()
+    files = {int(path.stem): path for path in folder.iterdir() if path.stem.isascii() and path.stem.isdigit()}
+    if not files:
+        return
     cutoff = utcnow() - timedelta(days=setting("IMPORT_KEEP_DAYS"))
-    old = db.session.execute(select(ImportJob).where(ImportJob.created_at < cutoff, ImportJob.status.not_in(RUNNING))).scalars()
-    for job in old:
-        delete_file(job)
+    keep = set(db.session.execute(select(ImportJob.id).where(
+        ImportJob.id.in_(files), or_(ImportJob.created_at >= cutoff, ImportJob.status.in_(RUNNING)))).scalars())
+    for job_id, path in files.items():
+        if job_id not in keep:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # pragma: no cover - a file we cannot delete must not break the upload
+                log.warning("could not delete the old import file %s", path.name)
 
 
 def discard(job: ImportJob) -> None:

@@ -2,7 +2,7 @@
 
 A kept photo is re-encoded from its pixels, which drops EXIF (camera, time, GPS position); it is
 linked to the draft saved from the same form and deleted when the report is submitted or voided.
-Photos of forms never saved are deleted after a day.
+Photos of forms never saved are deleted after a day (``purge_unclaimed``, run daily by the worker).
 """
 from __future__ import annotations
 
@@ -28,9 +28,17 @@ def keep_photo(data: bytes, lodging_id: int, form_token: str) -> None:
     image.thumbnail((KEEP_LONG_SIDE, KEEP_LONG_SIDE))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)  # a fresh file from the pixels: no EXIF, no GPS
-    db.session.execute(delete(CapturePhoto).where(CapturePhoto.stay_id.is_(None), CapturePhoto.created_at < utcnow() - UNCLAIMED_FOR))
+    purge_unclaimed()
     db.session.add(CapturePhoto(lodging_id=lodging_id, form_token=form_token, content=out.getvalue()))
     db.session.commit()
+
+
+def purge_unclaimed(now=None) -> int:
+    """Delete the photos of forms never saved, a day after they were taken (also run daily by
+    the worker, so none outlive the setting being switched off). Returns how many went."""
+    result = db.session.execute(delete(CapturePhoto).where(
+        CapturePhoto.stay_id.is_(None), CapturePhoto.created_at < (now or utcnow()) - UNCLAIMED_FOR))
+    return result.rowcount
 
 
 def claim_photos(stay) -> None:

@@ -63,6 +63,17 @@ def register_tasks(huey, app) -> None:
 
         return purge_delivered()
 
+    @huey.periodic_task(crontab(minute="41", hour="3"), name="serasi.capture_photo_retention")
+    @in_app
+    def capture_photo_retention():
+        """Delete capture photos of forms never saved, a day after they were taken."""
+        from ..capture.storage import purge_unclaimed
+        from ..extensions import db
+
+        removed = purge_unclaimed()
+        db.session.commit()
+        return removed
+
     @huey.task(name="serasi.deliver_now")
     @in_app
     def deliver_now():
@@ -72,4 +83,5 @@ def register_tasks(huey, app) -> None:
         deliver_everything()
 
     huey.serasi_tasks = {"send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
-                         "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "deliver_now": deliver_now}
+                         "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "capture_photo_retention": capture_photo_retention,
+                         "deliver_now": deliver_now}

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import String, cast, delete, exists, literal, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Role, User
 from ..database import utcnow
@@ -108,18 +109,36 @@ def notify(user: User, kind: str, subject_key: str, template: str, **context) ->
     return True
 
 
+def _not_sent(kind: str, subject_key):
+    """The notice ``kind`` about ``subject_key`` (an SQL expression) has not gone out yet: the
+    reminder job runs every 5 minutes and old drafts pile up, so each is looked at until sent,
+    not for ever."""
+    return ~exists().where(NotificationSent.kind == kind, NotificationSent.subject_key == subject_key)
+
+
+def _stays_with_owners():
+    return select(Stay).options(selectinload(Stay.lodging).selectinload(Lodging.owner))
+
+
+def _stay_key():
+    return literal("stay-", String) + cast(Stay.id, String)  # f"stay-{stay.id}", as send_due_notices writes it
+
+
 def overdue_drafts(now: datetime):
     cutoff = now - timedelta(hours=current_app.config["DRAFT_REMINDER_HOURS"])
-    return db.session.execute(select(Stay).where(Stay.status == StayStatus.DRAFT, Stay.check_in_at <= cutoff)
-                              .order_by(Stay.id)).scalars().all()
+    return db.session.execute(_stays_with_owners().where(
+        Stay.status == StayStatus.DRAFT, Stay.check_in_at <= cutoff, _not_sent("draft_overdue", _stay_key()),
+    ).order_by(Stay.id)).scalars().all()
 
 
 def overdue_check_outs(now: datetime):
     from ..stays.services import to_local
 
-    candidates = db.session.execute(select(Stay).where(
+    candidates = db.session.execute(_stays_with_owners().where(
         Stay.status == StayStatus.REPORTED, Stay.checked_out_at.is_(None), Stay.planned_check_out.is_not(None),
-        Stay.planned_check_out < now.date() + timedelta(days=1)).order_by(Stay.id)).scalars().all()
+        Stay.planned_check_out < now.date() + timedelta(days=1),
+        _not_sent("check_out_overdue", _stay_key() + "-" + cast(Stay.planned_check_out, String)),
+    ).order_by(Stay.id)).scalars().all()
     # "Passed" in the lodging's own time zone: the planned day is over there.
     return [stay for stay in candidates if stay.planned_check_out < to_local(now, stay.lodging).date()]
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from datetime import date, datetime, timedelta, timezone
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, union_all
 from sqlalchemy import inspect as sa_inspect
@@ -528,7 +529,9 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
         db.session.expire(group, ["members"])
     from ..capture.storage import claim_photos, discard_form_photos
 
-    if form_token:  # photos exist only for forms (they are keyed by the form's token)
+    # Photos exist only for forms (keyed by the form's token) and only while keeping is on; any
+    # left from before it was switched off go with the worker's daily purge of unclaimed photos.
+    if form_token and current_app.config["CAPTURE_KEEP_PHOTOS"]:
         claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_form_photos(stay)
     db.session.commit()
     keep_loaded(written)
