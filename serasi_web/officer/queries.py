@@ -78,10 +78,6 @@ class SearchCriteria:
     region_code: str = ""
     status: str = ""
 
-    def is_empty(self) -> bool:
-        return not any((self.document_number, self.issuing_state, self.name, self.nationality, self.check_in_from,
-                        self.check_in_to, self.lodging_id, self.region_code, self.status))
-
     def as_record(self) -> dict:
         """The criteria as JSON-ready values for the access log."""
         values = {key: value for key, value in self.__dict__.items() if value not in ("", None)}

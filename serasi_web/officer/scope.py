@@ -62,14 +62,6 @@ class Scope:
         return (filter_only(Stay.lodging_id).in_(self.lodging_ids(*extra_lodging))
                 & filter_only(Stay.reported_at).is_not(None))
 
-    def covers(self, lodging: Lodging) -> bool:
-        """True when ``lodging`` belongs to this scope (for objects already loaded)."""
-        if self.everything:
-            return True
-        if self.office_id is not None:
-            return lodging.office_id == self.office_id
-        return lodging.regency_code in self.regency_codes or lodging.district_code in self.district_codes
-
 
 def filter_only(column):
     """``column`` as a term SQLite's planner will not use an index for (the unary ``+`` idiom of

@@ -63,10 +63,6 @@ class Table:
     header: list[str]
     rows: list[list]
 
-    @property
-    def total(self) -> int:
-        return sum(row[1] for row in self.rows)
-
 
 _ZONES = (("Asia/Jayapura", 9, tuple(_WIT)), ("Asia/Makassar", 8, tuple(_WITA)), ("Asia/Jakarta", 7, None))
 

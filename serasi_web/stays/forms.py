@@ -119,9 +119,6 @@ class StayFields(BaseForm):
 class StayForm(GuestFields, StayFields):
     """The whole report of one guest."""
 
-    def __init__(self, *args, locale: str = "id", **kwargs):
-        super().__init__(*args, locale=locale, **kwargs)
-
 
 class GroupForm(StayFields):
     name = StringField(_l("Group name"), filters=[strip], description=_l("For example the family name; only for you."), validators=[Length(max=120, message=_MAX)])

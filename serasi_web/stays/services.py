@@ -301,11 +301,7 @@ def find_open_duplicate(lodging: Lodging, document_number: str, issuing_state: s
 
 def snapshot(stay: Stay) -> dict:
     """The report's fields as JSON-ready values (dates as ISO text)."""
-    data = {}
-    for name in REPORT_FIELDS + ("status", "accompanying_stay_id"):
-        value = getattr(stay, name)
-        data[name] = value.isoformat() if isinstance(value, (date, datetime)) else value
-    return data
+    return {name: _json(getattr(stay, name)) for name in REPORT_FIELDS + ("status", "accompanying_stay_id")}
 
 
 # Version actions that are events for other systems (a draft is nobody's business yet).
@@ -646,17 +642,12 @@ def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: date
 # ---- Groups ---------------------------------------------------------------------------------
 
 def create_group(lodging: Lodging, values: dict, actor=None, now: datetime | None = None) -> StayGroup:
-    now = now or utcnow()
-    errors = {}
-    if values["check_in_at"] > now + FUTURE_TOLERANCE:
-        errors["check_in_at"] = str(_l("The check-in cannot be in the future."))
-    if values.get("planned_check_out") and values["planned_check_out"] < to_local(values["check_in_at"], lodging).date():
-        errors["planned_check_out"] = str(_l("The planned check-out cannot be before the check-in."))
+    errors = check_dates(values, lodging, now)  # the stay's part of the rules: check-in, planned check-out
     if errors:
         raise StayError(errors)
-    group = StayGroup(lodging_id=lodging.id, created_by_id=getattr(actor, "id", None),
-                      **{k: values.get(k) or ("" if k in ("room", "notes", "name") else None) for k in ("name", "check_in_at", "planned_check_out", "room", "notes")},
-                      purpose=values["purpose"])
+    group = StayGroup(lodging_id=lodging.id, created_by_id=getattr(actor, "id", None), name=values.get("name") or "",
+                      check_in_at=values["check_in_at"], planned_check_out=values.get("planned_check_out"),
+                      room=values.get("room") or "", notes=values.get("notes") or "", purpose=values["purpose"])
     db.session.add(group)
     _commit()
     return group
