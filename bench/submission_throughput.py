@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.submission_throughput [--seconds 30] [--database sqlite|postgresql|both]
     .venv/bin/python -m bench.submission_throughput --profile 0     # where the time of one submission goes
+    .venv/bin/python -m bench.submission_throughput --floors 1000 --bare-rate 1085   # the parts alone
 
 For each database: a fresh database (SQLite file in a temporary folder, or the PostgreSQL
 database serasi_bench dropped and created again), migrated, with one operator and one verified
@@ -159,6 +160,103 @@ def profile_in_process(open_stays: int, profiled: int = 200) -> None:
             print("  " + line.replace(str(common.REPO_ROOT) + "/", ""))
 
 
+def floors_in_process(repetitions: int, bare_rate: float | None) -> None:
+    """What the parts of a submission cost on their own (median of ``repetitions``, in-process,
+    SQLite, CSRF off), against the bare endpoint through the same test client.
+
+    With ``bare_rate`` (the bare endpoint's requests/s under gunicorn from a run of this
+    benchmark) it also prints the best ratio the target allows: a request under gunicorn costs
+    its in-process time plus a fixed share F (HTTP parsing, sockets, the client processes on the
+    same cores), and F = cores / bare_rate - bare in-process.
+    """
+    import secrets
+    import statistics
+    import time
+
+    from serasi_web.accounts.sessions import load_user
+    from serasi_web.extensions import db
+    from serasi_web.lodgings.services import get_own_lodging_or_404
+    from serasi_web.stays import services
+    from serasi_web.stays.forms import StayForm
+    from serasi_web.stays.routes import _report_values
+
+    from . import bare_app
+
+    check_in = common.local_check_in()
+    numbers = iter(range(10**9))
+
+    def fields() -> dict:
+        return common.guest_report_fields(f"F{next(numbers):09d}", secrets.token_urlsafe(32), "", check_in)
+
+    def median_ms(samples: list[float]) -> float:
+        return statistics.median(samples) * 1000
+
+    bare_client = bare_app.app.test_client()
+    bare = []
+    for _ in range(repetitions):
+        body = fields()
+        started = time.perf_counter()
+        bare_client.post("/lodgings/1/stays/new", data=body)
+        bare.append(time.perf_counter() - started)
+
+    parts: dict[str, list[float]] = {name: [] for name in (
+        "whole submission (test client)", "session + user (Flask-Login, one query)",
+        "ownership of the lodging (one query)", "26-field form built and validated (WTForms)",
+        "rules, four inserts and the commit (create_stay)")}
+    with common.temp_folder() as folder:
+        app = common.make_app(common.sqlite_url(folder), folder / "instance")
+        common.migrate(app)
+        operator = common.seed_operator(app, "operator@bench.test")
+        login = app.test_client()
+        if login.post("/login", data={"email": operator.email, "password": operator.password}).status_code != 303:
+            raise RuntimeError("in-process login failed")
+        cookie = {"Cookie": f"session={login.get_cookie('session').value}"}
+        client = app.test_client(use_cookies=False)
+        path = f"/lodgings/{operator.lodging_ids[0]}/stays/new"
+        for _ in range(repetitions):
+            body = fields()
+            started = time.perf_counter()
+            if client.post(path, data=body, headers=cookie).status_code != 303:
+                raise RuntimeError("the submission was refused")
+            parts["whole submission (test client)"].append(time.perf_counter() - started)
+        for _ in range(repetitions):
+            body = fields()
+            with app.test_request_context(path, method="POST", data=body, headers=cookie):
+                moments = [time.perf_counter()]
+                user = load_user(str(operator.user_id))
+                moments.append(time.perf_counter())
+                lodging = get_own_lodging_or_404(user, operator.lodging_ids[0])
+                moments.append(time.perf_counter())
+                form = StayForm(locale="id")
+                if not form.validate():
+                    raise RuntimeError(f"the form was refused: {form.errors}")
+                moments.append(time.perf_counter())
+                services.create_stay(lodging, _report_values(form, lodging), user, submit=True,
+                                     form_token=form.form_token.data)
+                db.session.remove()
+                moments.append(time.perf_counter())
+            for name, before, after in zip(list(parts)[1:], moments, moments[1:]):
+                parts[name].append(after - before)
+        common.dispose(app)
+
+    print(f"in-process, SQLite, median of {repetitions} (ms):")
+    print(f"  {'bare endpoint (test client)':48} {median_ms(bare):6.2f}")
+    for name, samples in parts.items():
+        print(f"  {name:48} {median_ms(samples):6.2f}")
+    mandated = sum(median_ms(parts[name]) for name in list(parts)[1:4])
+    print(f"  {'session + ownership + form alone':48} {mandated:6.2f}")
+    if bare_rate:
+        cores = os.cpu_count() or 1
+        fixed = cores / bare_rate * 1000 - median_ms(bare)
+        budget = 2 * cores / bare_rate * 1000 - fixed
+        print(f"\nunder gunicorn the bare endpoint served {bare_rate:.0f} req/s on {cores} cores: "
+              f"{cores / bare_rate * 1000:.2f} ms of CPU per request, of which F = {fixed:.2f} ms outside the app.")
+        print(f"half that rate leaves {budget:.2f} ms in-process per submission; the session, ownership and form "
+              f"alone take {mandated:.2f} ms, the whole submission {median_ms(parts['whole submission (test client)']):.2f} ms.")
+        best = (cores / bare_rate * 1000) / (fixed + mandated)
+        print(f"best ratio even if rules, inserts and commit cost nothing: {best:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30, help="measured seconds per run (default 30)")
@@ -167,7 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--profile", type=int, metavar="OPEN_STAYS", default=None,
                         help="instead of the benchmark: profile submissions in-process after OPEN_STAYS reports")
+    parser.add_argument("--floors", type=int, metavar="REPETITIONS", default=None,
+                        help="instead of the benchmark: time the parts of a submission alone, in-process")
+    parser.add_argument("--bare-rate", type=float, default=None,
+                        help="with --floors: the bare endpoint's req/s from a run, to print the best ratio possible")
     args = parser.parse_args(argv)
+    if args.floors is not None:
+        floors_in_process(args.floors, args.bare_rate)
+        return 0
     if args.profile is not None:
         profile_in_process(args.profile)
         return 0
