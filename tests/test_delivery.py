@@ -6,12 +6,13 @@ import pytest
 from sqlalchemy import select, update
 
 from serasi_web.database import utcnow
-from serasi_web.delivery.dispatcher import (backoff_seconds, claim_due, deliver_everything, dispatch_new_events, record,
-                                            run_once)
+from serasi_web.delivery.dispatcher import (Outcome, backoff_seconds, claim_due, deliver_everything, dispatch_new_events,
+                                            record, run_once)
 from serasi_web.delivery.forwarders import DeliveryFailed, DeliveryResult, is_retryable_status
-from serasi_web.delivery.models import Delivery, DeliveryStatus
+from serasi_web.delivery.models import Delivery, DeliveryStatus, OutboxEvent
 from serasi_web.extensions import db
 from serasi_web.hookspecs import hookimpl
+from serasi_web.jobs import get_huey
 
 from .helpers import guest_form, local_now, make_lodging, report_guest
 
@@ -141,8 +142,6 @@ def test_a_delivery_claimed_by_a_worker_that_died_is_taken_again_after_its_lease
     db.session.commit()
     deliver_everything()
     assert len(recorder.received) == 1 and deliveries()[0].attempts == 2
-    from serasi_web.delivery.dispatcher import Outcome
-
     record([Outcome(ids[0], token, False, error="late answer from the dead worker")])  # its stale outcome is ignored
     assert deliveries()[0].status == "delivered"
 
@@ -170,11 +169,112 @@ def test_admin_filters_deliveries_retries_one_and_requeues_the_dead(admin_client
         assert admin_client.get(f"/admin/deliveries/?stay={odd}&forwarder=rec%00order").status_code == 200
     assert "<td>" not in admin_client.get("/admin/deliveries/?event=voided").get_data(as_text=True)
     failed = next(d for d in deliveries() if d.stay_id == first)
-    assert admin_client.post(f"/admin/deliveries/{failed.id}/retry").status_code == 303
-    assert admin_client.post("/admin/deliveries/requeue-dead?forwarder=recorder").status_code == 303
+    english = {"Accept-Language": "en"}
+    page = admin_client.post(f"/admin/deliveries/{failed.id}/retry", headers=english, follow_redirects=True).get_data(as_text=True)
+    assert f"Delivery {failed.id} is queued again." in page
+    page = admin_client.post("/admin/deliveries/requeue-dead?forwarder=recorder", headers=english, follow_redirects=True).get_data(as_text=True)
+    assert "1 dead deliveries are queued again." in page
     assert {(d.stay_id, d.status, d.attempts) for d in deliveries()} == {(first, "pending", 1), (second, "pending", 0)}
+    assert get_huey(admin_client.application).pending_count() == 2  # a delivery turn asked for after each
     deliver_everything()
     assert {d.status for d in deliveries()} == {"delivered"} and len(recorder.received) == 2
+    delivered = deliveries()[0]
+    before = (delivered.status, delivered.attempts, delivered.updated_at)
+    page = admin_client.post(f"/admin/deliveries/{delivered.id}/retry", headers=english, follow_redirects=True).get_data(as_text=True)
+    assert "queued again" not in page and "being sent" not in page
+    db.session.refresh(delivered)
+    assert (delivered.status, delivered.attempts, delivered.updated_at) == before  # a delivered one is left as it is
+    deliver_everything()
+    assert len(recorder.received) == 2
+
+
+def test_retry_now_leaves_a_delivery_that_a_worker_is_sending_to_that_worker(admin_client, operator_client, operator, offices, recorder):
+    report_guest(operator_client, make_lodging(operator))
+    recorder.failures = [ConnectionError("refused")]
+    run_once()  # failed once: pending, waiting for its backoff
+    make_due_now()
+    token, (delivery_id,) = claim_due(10, lease_seconds=60)  # a worker claims it and calls the forwarder ...
+    page = admin_client.post(f"/admin/deliveries/{delivery_id}/retry", headers={"Accept-Language": "en"},
+                             follow_redirects=True).get_data(as_text=True)
+    assert f"Delivery {delivery_id} is being sent right now; look again in a moment." in page
+    (delivery,) = deliveries()
+    assert (delivery.status, delivery.attempts, delivery.claim_token) == ("pending", 2, token)  # still the worker's
+    recorder.deliver(db.session.get(OutboxEvent, delivery.outbox_event_id).payload)
+    record([Outcome(delivery_id, token, True, status_code=200)])  # ... and records the answer
+    deliver_everything()
+    assert [d.status for d in deliveries()] == ["delivered"] and len(recorder.received) == 1
+
+
+def test_retry_now_and_requeue_dead_deliver_at_once_without_waiting_for_the_sweep(app, admin_client, operator_client, operator,
+                                                                                   offices, recorder):
+    lodging = make_lodging(operator)
+    first = report_guest(operator_client, lodging)
+    second = report_guest(operator_client, lodging, document_number="X7777777", surname="Other")
+    recorder.failures = [DeliveryFailed("HTTP 400", status_code=400), DeliveryFailed("HTTP 500", status_code=500)]
+    run_once()
+    db.session.execute(update(Delivery).where(Delivery.stay_id == second).values(status="dead"))
+    db.session.commit()
+    failed = next(d for d in deliveries() if d.stay_id == first)
+    huey = get_huey(app)
+    huey.immediate = True  # enqueued tasks run at once, as a worker running only huey's consumer would
+    try:
+        admin_client.post(f"/admin/deliveries/{failed.id}/retry")
+        assert [sid for sid, _, _, _ in recorder.received] == [first]
+        admin_client.post("/admin/deliveries/requeue-dead")
+        assert [sid for sid, _, _, _ in recorder.received] == [first, second]
+    finally:
+        huey.immediate = False
+    assert {d.status for d in deliveries()} == {"delivered"}
+
+
+def test_a_retry_is_kept_when_the_job_queue_cannot_be_reached(app, admin_client, operator_client, operator, offices, recorder,
+                                                              monkeypatch, caplog):
+    report_guest(operator_client, make_lodging(operator))
+    recorder.failures = [DeliveryFailed("HTTP 400", status_code=400)]
+    run_once()
+    huey = get_huey(app)
+
+    def queue_down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(huey, "enqueue", queue_down)
+    (delivery,) = deliveries()
+    assert admin_client.post(f"/admin/deliveries/{delivery.id}/retry").status_code == 303
+    assert "could not enqueue serasi.deliver_now" in caplog.text
+    db.session.refresh(delivery)
+    assert delivery.status == "pending"
+    deliver_everything()  # what the sweep does
+    assert len(recorder.received) == 1
+
+
+def test_the_delivery_page_loads_its_events_with_the_page_not_one_query_per_row(app, admin_client, operator_client, operator,
+                                                                              offices):
+    from sqlalchemy import event
+
+    lodging = make_lodging(operator)
+
+    def selects_of_the_page():
+        statements = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().upper().startswith("SELECT"):
+                statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert admin_client.get("/admin/deliveries/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    report_guest(operator_client, lodging)
+    dispatch_new_events()
+    with_one = selects_of_the_page()
+    for number in range(9):
+        report_guest(operator_client, lodging, document_number=f"X{number}777777", surname="Other" + "abcdefghi"[number])
+    dispatch_new_events()
+    assert len(deliveries()) == 10
+    assert selects_of_the_page() == with_one
 
 
 def test_only_admins_see_the_delivery_page(operator_client, admin_client):

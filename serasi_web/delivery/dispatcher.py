@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import case, or_, select, text, update
 
 from ..database import utcnow
 from ..extensions import db
@@ -243,15 +243,16 @@ def delivery_loop(app: Flask, stop: threading.Event) -> None:
 
 # ---- people: retry and requeue ----------------------------------------------------------------
 
-def retry_now(delivery: Delivery) -> bool:
-    """Put a failed or dead delivery (or a pending one waiting for its backoff) back in line now."""
-    if delivery.status == DeliveryStatus.DELIVERED:
-        return False
-    if delivery.status == DeliveryStatus.DEAD:
-        delivery.attempts = 0  # a requeued dead delivery gets a full set of attempts again
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = utcnow()
-    delivery.claimed_until = None
-    delivery.claim_token = None
-    delivery.updated_at = utcnow()
-    return True
+def requeue(condition) -> int:
+    """Put the undelivered deliveries matching ``condition`` back in line now, in one ``UPDATE``;
+    returns how many. Dead ones get a full set of attempts again. A delivery a worker holds (its
+    lease still running) is left alone: the worker is calling the forwarder, and taking the row
+    from it would discard its outcome and send the event a second time. The caller commits."""
+    now = utcnow()
+    result = db.session.execute(
+        update(Delivery).where(condition, Delivery.status != DeliveryStatus.DELIVERED,
+                               or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
+        .values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now, claimed_until=None, claim_token=None,
+                attempts=case((Delivery.status == DeliveryStatus.DEAD, 0), else_=Delivery.attempts)),
+        execution_options={"synchronize_session": False})
+    return result.rowcount

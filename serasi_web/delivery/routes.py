@@ -2,19 +2,22 @@
 stay's page."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, url_for
+import logging
+
+from flask import Blueprint, current_app, flash, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role
 from ..auth import role_required
-from ..database import utcnow
 from ..extensions import db
 from ..forms import parse_id, text_arg
 from ..htmx import render_page_or_fragment, see_other
 from .models import Delivery, DeliveryStatus, OutboxEvent
 from .outbox import EVENTS
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("delivery", __name__, url_prefix="/admin/deliveries")
 admin_only = role_required(Role.ADMIN)
 FILTERS = ("status", "forwarder", "stay", "event")
@@ -49,7 +52,10 @@ def index():
     from ..officer.queries import fetch_page
 
     args = _filters()
-    query = _filtered(select(Delivery), args).order_by(Delivery.id.desc())
+    # Each row shows its event's name and version: load them with the page, not one query per row
+    # (and without the payload, the whole report).
+    query = _filtered(select(Delivery), args).order_by(Delivery.id.desc()).options(
+        joinedload(Delivery.event).load_only(OutboxEvent.event, OutboxEvent.stay_version))
     page = fetch_page(query, request.args.get("page", 1, type=int) or 1, 50)
     counts = dict(db.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
     forwarders = db.session.execute(select(Delivery.forwarder).distinct().order_by(Delivery.forwarder)).scalars().all()
@@ -59,15 +65,32 @@ def index():
                                    undispatched=undispatched, events=EVENTS)
 
 
+def _deliver_soon() -> None:
+    """Ask a worker for a delivery turn now: with ``worker --no-delivery`` only the sweep would
+    deliver, up to a minute later. The requeue is committed already, so a queue that is down
+    only costs that minute."""
+    from ..jobs import get_huey
+
+    try:
+        get_huey(current_app).serasi_tasks["deliver_now"]()
+    except Exception:  # noqa: BLE001 - e.g. Redis down: the sweep delivers instead
+        log.warning("could not enqueue serasi.deliver_now; the delivery sweep will deliver instead", exc_info=True)
+
+
 @blueprint.route("/<int:delivery_id>/retry", methods=["POST"])
 @admin_only
 def retry(delivery_id: int):
-    from .dispatcher import retry_now
+    from .dispatcher import requeue
 
-    delivery = db.get_or_404(Delivery, delivery_id)
-    if retry_now(delivery):
-        db.session.commit()
-        flash(_("Delivery %(id)d is queued again.", id=delivery.id), "info")
+    db.get_or_404(Delivery, delivery_id)
+    requeued = requeue(Delivery.id == delivery_id)
+    db.session.commit()
+    if requeued:
+        flash(_("Delivery %(id)d is queued again.", id=delivery_id), "info")
+        _deliver_soon()
+    elif db.session.scalar(select(Delivery.status).where(Delivery.id == delivery_id)) == DeliveryStatus.PENDING:
+        # Not delivered, yet not requeued: a worker holds it and is calling the forwarder.
+        flash(_("Delivery %(id)d is being sent right now; look again in a moment.", id=delivery_id), "info")
     return see_other(url_for("delivery.index", **_filters()))
 
 
@@ -75,13 +98,15 @@ def retry(delivery_id: int):
 @admin_only
 def requeue_dead():
     """Requeue every dead delivery that matches the filters (all attempts afresh)."""
+    from .dispatcher import requeue
+
     args = {**_filters(), "status": DeliveryStatus.DEAD}
     ids = select(_filtered(select(Delivery.id), args).subquery().c.id)
-    now = utcnow()
-    result = db.session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, claimed_until=None, claim_token=None, updated_at=now))
+    requeued = requeue(Delivery.id.in_(ids))
     db.session.commit()
-    flash(_("%(count)d dead deliveries are queued again.", count=result.rowcount), "info")
+    flash(_("%(count)d dead deliveries are queued again.", count=requeued), "info")
+    if requeued:
+        _deliver_soon()
     return see_other(url_for("delivery.index", **{k: v for k, v in _filters().items() if k != "status"}))
 
 

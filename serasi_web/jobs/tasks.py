@@ -77,7 +77,8 @@ def register_tasks(huey, app) -> None:
     @huey.task(name="serasi.deliver_now")
     @in_app
     def deliver_now():
-        """Deliver whatever is due now (enqueued after an admin's retry)."""
+        """Deliver whatever is due now (enqueued by the admin's "Retry now" and "Requeue the dead
+        deliveries shown", so they need not wait for the sweep)."""
         from ..delivery.dispatcher import deliver_everything
 
         deliver_everything()
