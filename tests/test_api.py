@@ -236,3 +236,43 @@ def test_revoking_a_token_in_the_ui(operator_client, lodging, token, other_opera
     assert operator_client.post(f"/lodgings/{lodging.id}/api-tokens/{row.id}/revoke").status_code == 303
     db.session.refresh(row)
     assert row.revoked_at is not None
+
+
+def test_an_item_the_database_refuses_costs_only_itself(client, token, lodging, caplog, monkeypatch):
+    """A batch is one transaction; when the database refuses it, its items are tried one by one
+    and the refused one answers 422 (the others are written; no 500)."""
+    from serasi_web.stays import sync
+
+    real_upsert = sync.upsert
+
+    def upsert(lodging, source, external_id, raw, actor_label, actor=None):
+        if external_id == "B-2":
+            raise RuntimeError("the database refused this item")
+        return real_upsert(lodging, source, external_id, raw, actor_label, actor)
+
+    monkeypatch.setattr(sync, "upsert", upsert)
+    items = [dict(stay_body(document__number=f"TB000000{n}"), external_id=f"B-{n}") for n in (1, 2, 3)]
+    response = call(client, "post", "/stays:batch", token, {"items": items})
+    assert response.status_code == 200 and "retrying item by item" in caplog.text
+    assert [r["status"] for r in response.json["results"]] == [201, 422, 201]
+    assert response.json["results"][1]["problem"]["errors"][0]["detail"] == "This stay could not be saved (the error was logged)."
+    assert sorted(db.session.execute(select(Stay.external_id)).scalars()) == ["B-1", "B-3"]
+
+
+def test_a_change_is_one_commit_and_a_refused_change_is_refused_again(app, client, token, lodging):
+    """The new content's hash is written with the correction; when the correction is refused the
+    hash stays as it was, so the same refused body is checked (and refused) again, never taken
+    for "unchanged"."""
+    from .helpers import recorded_commits
+
+    assert call(client, "put", "/stays/H-1", token, stay_body()).status_code == 201
+    with recorded_commits() as commits:
+        assert call(client, "put", "/stays/H-1", token, stay_body(stay__room="202")).status_code == 200
+    assert len(commits) == 1
+    entered_after_check_in = stay_body(permit__entry_date=date.today().isoformat(), stay__check_in=local_now(delta_hours=-50) + ":00+08:00")
+    for _ in range(2):
+        refused = call(client, "put", "/stays/H-1", token, entered_after_check_in)
+        assert refused.status_code == 422, refused.json
+    stay = db.session.execute(select(Stay).where(Stay.external_id == "H-1")).scalar_one()
+    db.session.refresh(stay)
+    assert (stay.room, stay.version) == ("202", 2)

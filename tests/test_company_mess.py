@@ -142,3 +142,13 @@ def test_roster_ids_that_cannot_travel_in_a_url_and_malformed_csv_are_refused(cl
     app.config["API_MAX_BODY"] = 2_000
     response = call(client, "put", "/roster", mess_token, {"residents": [resident(f"E-{n}", f"MA000000{n}") for n in range(3)]})
     assert response.status_code == 200 and len(response.json["arrived"]) == 3
+
+
+def test_a_roster_is_applied_in_one_transaction(app, client, mess, mess_token):
+    """Residents go in together (one commit for all of them), not one commit each."""
+    from .helpers import recorded_commits
+
+    with recorded_commits() as commits:
+        response = call(client, "put", "/roster", mess_token, {"residents": [resident(f"E-{n}", f"MT000000{n}") for n in range(1, 8)]})
+    assert response.status_code == 200 and len(response.json["arrived"]) == 7
+    assert len(commits) <= 3  # the token's last use, the residents, the roster's record

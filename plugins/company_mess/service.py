@@ -18,10 +18,8 @@ def apply_roster(lodging, residents: list[tuple[str, dict]], received_from: str)
     here: a person confirms them (a missing row may be an HR mistake).
     """
     arrived, problems, unchanged = [], [], 0
-    listed = set()
-    for external_id, raw in residents:
-        listed.add(external_id)
-        result = sync.upsert(lodging, SOURCE, external_id, raw, received_from)
+    listed = {external_id for external_id, _ in residents}
+    for (external_id, _), result in zip(residents, sync.upsert_many(lodging, SOURCE, residents, received_from)):
         if result.outcome == "created":
             arrived.append(result.stay.id)
         elif result.outcome in ("unchanged", "updated"):

@@ -58,16 +58,20 @@ def _own_external_stay(external_id: str) -> Stay | None:
 
 # ---- one stay -----------------------------------------------------------------------------
 
-def upsert_one(external_id: str, body, pointer_prefix: str = "") -> tuple[int, dict | Stay]:
-    """Validate and upsert one stay body; (HTTP status, the stay or problem fields).
-
-    Inside a batch a new stay is written when the batch ends: turn it into JSON after that."""
+def read_item(body, pointer_prefix: str = "") -> tuple[dict | None, dict | None]:
+    """One stay body as the report form's raw values; (values, None) or (None, the problem's fields)."""
     values, errors = read_body(body, pointer_prefix, allowed_top={"external_id"} if pointer_prefix else set())
     if errors:
-        return 422, {"title": "Unprocessable Content", "detail": "The stay has invalid fields.", "errors": errors, "kind": "invalid-stay"}
+        return None, {"title": "Unprocessable Content", "detail": "The stay has invalid fields.", "errors": errors, "kind": "invalid-stay"}
     if "check_in_at" in values:
         values["check_in_at"] = check_in_as_local_text(values["check_in_at"], g.lodging)
-    result = sync.upsert(g.lodging, SOURCE, external_id, values, _actor_label())
+    return values, None
+
+
+def answer(result: sync.UpsertResult, pointer_prefix: str = "") -> tuple[int, dict | Stay]:
+    """(HTTP status, the stay or the problem's fields) for one upsert.
+
+    Inside a batch a new stay is written when the batch ends: turn it into JSON after that."""
     if result.outcome == "invalid":
         return 422, {"title": "Unprocessable Content", "detail": "The stay has invalid fields.",
                      "errors": pointer_errors(result.errors, pointer_prefix), "kind": "invalid-stay"}
@@ -86,7 +90,11 @@ def put_stay(external_id: str):
     body, failure = json_body()
     if failure:
         return failure
-    status, payload = upsert_one(external_id, body)
+    values, problem_fields = read_item(body)
+    if problem_fields:
+        status, payload = 422, problem_fields
+    else:
+        status, payload = answer(sync.upsert(g.lodging, SOURCE, external_id, values, _actor_label()))
     if status >= 400:
         return problem(status, payload.pop("title"), payload.pop("detail"), payload.pop("kind"), **payload)
     return stay_json(payload), status
@@ -162,45 +170,33 @@ def batch():
     if len(body["items"]) > limit:
         return problem(422, "Unprocessable Content", f"A batch holds at most {limit} items; this one has {len(body['items'])}.",
                        "invalid-batch", errors=[{"pointer": "/items", "detail": f"at most {limit} items"}])
-    # Fast path: every item in one transaction (refused items write nothing). If the database
-    # itself fails (say, two requests created the same external id at once), roll back and redo
-    # item by item, each committing on its own.
-    try:
-        with services.one_transaction():
-            results = _batch_results(body["items"])
-    except Exception:  # noqa: BLE001 - retried below, where each item stands alone
-        current_app.logger.warning("batch: one transaction failed; retrying item by item", exc_info=True)
-        db.session.rollback()
-        results = _batch_results(body["items"])
-    for result in results:  # the stays are written (and have their ids) only now
-        if "stay" in result:
-            result["stay"] = stay_json(result["stay"])
-    return {"results": results}
-
-
-def _document_number(item) -> str | None:
-    document = item.get("document") if isinstance(item, dict) else None
-    return document.get("number") if isinstance(document, dict) else None
-
-
-def _batch_results(items: list) -> list[dict]:
-    sync.look_up_batch(g.lodging, SOURCE, [(item.get("external_id"), _document_number(item)) for item in items
-                                           if isinstance(item, dict) and isinstance(item.get("external_id"), str)])
-    results = []
-    for index, item in enumerate(items):
+    results: list[dict] = []
+    writable: list[tuple[int, str, dict]] = []  # (index in results, external id, raw values)
+    for index, item in enumerate(body["items"]):
         prefix = f"/items/{index}"
         external_id = item.get("external_id") if isinstance(item, dict) else None
         if not isinstance(external_id, str) or not valid_external_id(external_id):
             results.append({"external_id": external_id if isinstance(external_id, str) else None, "status": 422,
                             "problem": {"title": "Unprocessable Content", "errors": [{"pointer": prefix + "/external_id", "detail": "required: 1-100 printable characters"}]}})
             continue
-        status, payload = upsert_one(external_id, item, prefix)
+        values, problem_fields = read_item(item, prefix)
+        if problem_fields:
+            problem_fields.pop("kind")
+            results.append({"external_id": external_id, "status": 422, "problem": problem_fields})
+        else:
+            writable.append((len(results), external_id, values))
+            results.append({"external_id": external_id})
+    # Every valid item in one transaction (refused items write nothing); if the database refuses
+    # it, each item is retried on its own (sync.upsert_many).
+    upserted = sync.upsert_many(g.lodging, SOURCE, [(external_id, values) for _, external_id, values in writable], _actor_label())
+    for (index, _, _), result in zip(writable, upserted):
+        status, payload = answer(result, f"/items/{index}")
         if status >= 400:
             payload.pop("kind", None)
-            results.append({"external_id": external_id, "status": status, "problem": payload})
-        else:
-            results.append({"external_id": external_id, "status": status, "stay": payload})
-    return results
+            results[index] |= {"status": status, "problem": payload}
+        else:  # the stays are written (and have their ids) only now
+            results[index] |= {"status": status, "stay": stay_json(payload)}
+    return {"results": results}
 
 
 LIST_STATUSES = {"in_house", "reported", "checked_out", "voided", "draft"}

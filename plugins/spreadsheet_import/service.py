@@ -22,16 +22,14 @@ from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import OperationalError
 
 from serasi_web.audit.services import record
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
 from serasi_web.integrations.models import ImportJob
 from serasi_web.lodgings.models import Lodging
-from serasi_web.plugins import validate_stay
 from serasi_web.reference.permits import suggested_permit
-from serasi_web.stays import services, sync
+from serasi_web.stays import sync
 from serasi_web.stays.models import OPEN_STATUSES, Stay
 
 from . import columns
@@ -457,13 +455,12 @@ class RowCheck:
 
 
 def check_row(reader: RowReader, lodging: Lodging, number: int, cells: tuple) -> RowCheck:
-    """One row by the report form's own rules (``sync.validate_values``) and the plugins' rules."""
+    """One row by the report form's own rules and every rule of a report, the plugins' included
+    (``sync.validate_values``)."""
     raw = reader.raw_values(cells)
     external_id = reader.external_id(cells, raw)
     problems = reader.local_problems(number, external_id, raw)
     values, errors = sync.validate_values(lodging, raw)
-    if not errors:
-        errors = validate_stay(lodging, values)
     problems.extend(Problem(number, reader.column_of(name), message) for name, message in errors.items())
     return RowCheck(number, external_id, None if errors else values, problems, reader.column_of)
 
@@ -528,38 +525,43 @@ def _import(job: ImportJob) -> None:
 
 
 class RowWriter:
-    """Imports rows through ``sync.upsert``, a batch of rows per transaction."""
+    """Imports rows through ``sync.upsert_many``, a batch of rows per transaction."""
 
     def __init__(self, reader: RowReader, lodging: Lodging, user, actor_label: str, known_problem_rows: set[int]):
         self.reader, self.lodging, self.user, self.actor_label = reader, lodging, user, actor_label
         self.known_problem_rows = known_problem_rows  # rows the check listed already (at most IMPORT_MAX_ERRORS)
 
     def write_batch(self, batch: list[tuple[int, tuple]], progress: Progress) -> None:
-        """One transaction for the batch (services.one_transaction: refused rows write nothing,
-        events fire after the commit). If the database refuses the batch, it was rolled back
-        whole and each row is tried again on its own, so one bad row costs only itself."""
-        rows = []
-        for number, cells in batch:
-            raw = self.reader.raw_values(cells)
-            rows.append((number, raw, self.reader.external_id(cells, raw)))
+        """The batch's writable rows in one transaction (``sync.upsert_many``: refused rows write
+        nothing; if the database refuses the batch, each row is tried again on its own, so one
+        bad row costs only itself)."""
         outcome = Progress(problem_limit=progress.problem_limit - len(progress.problems))
-        try:
-            with services.one_transaction():
-                sync.look_up_batch(self.lodging, SOURCE, [(external_id, raw.get("document_number")) for _, raw, external_id in rows])
-                for number, raw, external_id in rows:
-                    self.write(number, raw, external_id, outcome, in_batch=True)
-        except OperationalError:
-            raise  # the database is gone: the job fails with a message
-        except Exception:  # noqa: BLE001 - retried row by row below
-            log.info("an import batch was refused by the database; trying its rows one by one", exc_info=True)
-            outcome = Progress(problem_limit=progress.problem_limit - len(progress.problems))
-            for number, raw, external_id in rows:
-                self.write(number, raw, external_id, outcome, in_batch=False)
+        writable = []
+        for number, cells in batch:
+            outcome.processed += 1
+            raw = self.reader.raw_values(cells)
+            external_id = self.reader.external_id(cells, raw)
+            problems = self.local_problems(number, raw, external_id)
+            if problems:
+                self.add_problems(outcome, number, problems)
+            else:
+                writable.append((number, external_id, raw))
+        results = sync.upsert_many(self.lodging, SOURCE, [(external_id, raw) for _, external_id, raw in writable],
+                                   self.actor_label, self.user) if writable else []
+        for (number, _, _), result in zip(writable, results):
+            if result.outcome == "created":
+                outcome.created += 1
+            elif result.outcome == "updated":
+                outcome.updated += 1
+            elif result.outcome == "unchanged":
+                outcome.unchanged += 1
+            else:
+                self.add_problems(outcome, number, [Problem(number, self.reader.column_of(name) if name else "", message)
+                                                    for name, message in result.errors.items()])
         progress.merge(outcome)
 
-    def write(self, number: int, raw: dict, external_id: str, outcome: Progress, in_batch: bool) -> None:
-        outcome.processed += 1
-        known = number in self.known_problem_rows
+    def local_problems(self, number: int, raw: dict, external_id: str) -> list[Problem]:
+        """What is wrong with the row before the database is asked."""
         reader = self.reader
         problems = reader.local_problems(number, external_id, raw)
         if not problems and not external_id:
@@ -567,26 +569,8 @@ class RowWriter:
             _values, errors = sync.validate_values(self.lodging, raw)
             problems = [Problem(number, reader.column_of(name), message) for name, message in errors.items()] or [
                 Problem(number, reader.column_of("check_in_at"), str(_l("Enter the check-in date and time.")))]
-        if problems:
-            if not known:
-                outcome.add(problems)
-            return
-        if in_batch:
-            result = sync.upsert(self.lodging, SOURCE, external_id, raw, self.actor_label, self.user)
-        else:
-            try:
-                result = sync.upsert(self.lodging, SOURCE, external_id, raw, self.actor_label, self.user)
-            except OperationalError:
-                raise
-            except Exception:  # noqa: BLE001 - one bad row must not stop the others
-                db.session.rollback()
-                log.exception("import row %s could not be saved", number)
-                result = sync.UpsertResult("invalid", errors={"": str(_l("This row could not be saved (the error was logged)."))})
-        if result.outcome == "created":
-            outcome.created += 1
-        elif result.outcome == "updated":
-            outcome.updated += 1
-        elif result.outcome == "unchanged":
-            outcome.unchanged += 1
-        elif not known:
-            outcome.add([Problem(number, reader.column_of(name) if name else "", message) for name, message in result.errors.items()])
+        return problems
+
+    def add_problems(self, outcome: Progress, number: int, problems: list[Problem]) -> None:
+        if number not in self.known_problem_rows:  # the check listed it already
+            outcome.add(problems)

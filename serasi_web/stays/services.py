@@ -170,7 +170,8 @@ class _Batch:
 _batch: ContextVar[_Batch | None] = ContextVar("serasi_stay_batch", default=None)
 
 
-def _commit() -> None:
+def commit() -> None:
+    """Commit, or inside ``one_transaction()`` only flush (the batch commits once at its end)."""
     if _batch.get() is None:
         db.session.commit()
     else:
@@ -264,10 +265,16 @@ def write_waiting_if(*keys: tuple) -> None:
         batch.new_stays, batch.keys = [], set()
 
 
-def _plugin_problems(lodging: Lodging, values: dict) -> dict[str, str]:
+def report_problems(lodging: Lodging, values: dict, *, submit: bool, now: datetime | None = None) -> dict[str, str]:
+    """Every rule a report must meet beyond its form ({field: message}, empty when it may be
+    saved): the date rules, a stay permit once submitted, and the plugins' rules. ``values`` as
+    ``complete_values`` returns them. The form, the API, imports and rosters all go through it."""
     from ..plugins import validate_stay
 
-    return validate_stay(lodging, values)
+    errors = check_dates(values, lodging, now)
+    if submit and not values.get("stay_permit"):
+        errors["stay_permit"] = str(_l("Choose the stay permit."))
+    return validate_stay(lodging, values) | errors
 
 
 def _announce(event: str, stays) -> None:
@@ -280,10 +287,6 @@ def _announce(event: str, stays) -> None:
         return
     for stay in stays:
         fire_stay_event(event, stay)
-
-
-def _missing_permit(values: dict) -> dict[str, str]:
-    return {} if values.get("stay_permit") else {"stay_permit": str(_l("Choose the stay permit."))}
 
 
 def find_open_duplicate(lodging: Lodging, document_number: str, issuing_state: str, exclude_id: int | None = None) -> Stay | None:
@@ -481,10 +484,7 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
     """
     now = now or utcnow()
     values = complete_values(values)
-    errors = check_dates(values, lodging, now)
-    if submit:
-        errors.update(_missing_permit(values))
-    errors = _plugin_problems(lodging, values) | errors
+    errors = report_problems(lodging, values, submit=submit, now=now)
     if errors:
         raise StayError(errors)
     if form_token:
@@ -542,10 +542,7 @@ def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: dat
     if stay.status != StayStatus.DRAFT:
         raise StayError({"": str(_l("Only a draft can be edited; correct a submitted report instead."))})
     values = complete_values(values)
-    errors = check_dates(values, stay.lodging, now)
-    if submit:
-        errors.update(_missing_permit(values))
-    errors = _plugin_problems(stay.lodging, values) | errors
+    errors = report_problems(stay.lodging, values, submit=submit, now=now)
     if errors:
         raise StayError(errors)
     duplicate = find_open_duplicate(stay.lodging, values["document_number"], values["issuing_state"], exclude_id=stay.id)
@@ -559,7 +556,7 @@ def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: dat
     if changes or submit:
         stay.version += 1
         _add_version(stay, "submitted" if submit else "edited", actor, changes=changes, actor_label=actor_label)
-    _commit()
+    commit()
     if submit:
         _announce("reported", [stay])
     return stay
@@ -576,7 +573,7 @@ def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | N
     if stay.status not in (StayStatus.REPORTED, StayStatus.CHECKED_OUT):
         raise StayError({"": str(_l("Only a submitted report can be corrected."))})
     values = complete_values(values)
-    errors = _plugin_problems(stay.lodging, values) | check_dates(values, stay.lodging, now) | _missing_permit(values)
+    errors = report_problems(stay.lodging, values, submit=True, now=now)
     if stay.checked_out_at and values.get("check_in_at") and values["check_in_at"] > stay.checked_out_at:
         errors["check_in_at"] = str(_l("The check-in cannot be after the check-out."))
     if errors:
@@ -594,7 +591,7 @@ def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | N
     stay.late = stay.reported_at > stay.deadline_at  # judged by when it was first reported
     stay.version += 1
     _add_version(stay, "corrected", actor, reason=reason, changes=changes, actor_label=actor_label)
-    _commit()
+    commit()
     _announce("corrected", [stay])
     return True
 
@@ -611,7 +608,7 @@ def void(stay: Stay, reason: str, actor=None, now: datetime | None = None, actor
     stay.voided_at = now or utcnow()
     stay.version += 1
     _add_version(stay, "voided", actor, reason=reason, actor_label=actor_label)
-    _commit()
+    commit()
     _announce("voided", [stay])
 
 
@@ -634,7 +631,7 @@ def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: date
         stay.check_out_late = now - checked_out_at > CHECK_OUT_WINDOW
         stay.version += 1
         _add_version(stay, "checked_out", actor, actor_label=actor_label)
-    _commit()
+    commit()
     _announce("checked_out", stays)
     return stays
 
@@ -649,7 +646,7 @@ def create_group(lodging: Lodging, values: dict, actor=None, now: datetime | Non
                       check_in_at=values["check_in_at"], planned_check_out=values.get("planned_check_out"),
                       room=values.get("room") or "", notes=values.get("notes") or "", purpose=values["purpose"])
     db.session.add(group)
-    _commit()
+    commit()
     return group
 
 
@@ -674,6 +671,6 @@ def submit_group(group: StayGroup, actor=None, now: datetime | None = None) -> l
         _report(member, now)
         member.version += 1
         _add_version(member, "submitted", actor)
-    _commit()
+    commit()
     _announce("reported", drafts)
     return drafts

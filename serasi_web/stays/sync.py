@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
@@ -22,6 +23,8 @@ from ..lodgings.models import Lodging
 from . import services
 from .forms import StayForm, upper_compact
 from .models import Stay, StayStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,12 +52,13 @@ def content_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def validate_values(lodging: Lodging, raw: dict[str, Any], locale: str = "en") -> tuple[dict, dict[str, str]]:
-    """Check raw text values with the report form's own rules; (clean values, errors by field).
+def read_values(lodging: Lodging, raw: dict[str, Any], locale: str = "en") -> tuple[dict, dict[str, str]]:
+    """Read raw text values with the report form's own fields and validators; (clean values,
+    errors by field).
 
     ``raw`` uses the form's field names with text values (dates as YYYY-MM-DD, check-in as the
     lodging's local time YYYY-MM-DDTHH:MM[:SS]). The same validators as the web form apply, so the
-    API, imports and the form can never disagree on what a valid report is.
+    API, imports and the form can never disagree on what a well-formed report is.
     """
     form = _validation_form(locale)
     form.process(MultiDict({k: "" if v is None else str(v) for k, v in raw.items()}))
@@ -63,11 +67,17 @@ def validate_values(lodging: Lodging, raw: dict[str, Any], locale: str = "en") -
     values = {name: getattr(form, name).data for name in services.REPORT_FIELDS if name not in errors}
     if values.get("check_in_at"):
         values["check_in_at"] = services.to_utc(values["check_in_at"], lodging)
+    return values, errors
+
+
+def validate_values(lodging: Lodging, raw: dict[str, Any], locale: str = "en") -> tuple[dict, dict[str, str]]:
+    """``read_values`` and then every rule a submitted report must meet (``services.report_problems``,
+    plugins' rules included): for checking rows without writing them. An upsert does not need it:
+    the services check the same rules when they write."""
+    values, errors = read_values(lodging, raw, locale)
     if not errors:
         values = services.complete_values(values)
-        errors.update(services.check_dates(values, lodging))
-        if not values.get("stay_permit"):
-            errors["stay_permit"] = str(_l("Choose the stay permit."))
+        errors = services.report_problems(lodging, values, submit=True)
     return values, errors
 
 
@@ -102,9 +112,10 @@ def look_up_batch(lodging: Lodging, source: str, items: list[tuple[str, Any]]) -
 
 def upsert(lodging: Lodging, source: str, external_id: str, raw: dict[str, Any], actor_label: str, actor=None) -> UpsertResult:
     """Create, correct or leave alone the stay ``external_id`` of ``source`` at ``lodging``."""
-    values, errors = validate_values(lodging, raw)
+    values, errors = read_values(lodging, raw)
     if errors:
         return UpsertResult("invalid", errors=errors)
+    values = services.complete_values(values)
     digest = content_hash(values)
     existing = find_external(lodging, source, external_id)
     if existing is not None:
@@ -133,15 +144,50 @@ def _update(stay: Stay, values: dict, digest: str, actor_label: str, actor) -> U
         return UpsertResult("unchanged", stay=stay)
     if stay.status == StayStatus.VOIDED:
         return UpsertResult("conflict", stay=stay, errors={"": str(_l("This stay was voided; use a new external id."))})
+    previous_hash, stay.external_hash = stay.external_hash, digest  # written in the change's own transaction
     try:
         if stay.status == StayStatus.DRAFT:
             services.update_draft(stay, values, actor, submit=True, actor_label=actor_label)
-        else:
-            services.correct(stay, values, str(_l("updated by %(system)s", system=actor_label)), actor, actor_label=actor_label)
+        elif not services.correct(stay, values, str(_l("updated by %(system)s", system=actor_label)), actor, actor_label=actor_label):
+            services.commit()  # the same report in other words (the hash alone changed)
     except services.DuplicateStay as duplicate:  # raised before anything was written
+        stay.external_hash = previous_hash
         return UpsertResult("conflict", errors=duplicate.field_errors, existing=duplicate.existing)
     except services.StayError as error:
+        stay.external_hash = previous_hash
         return UpsertResult("invalid", errors=error.field_errors)
-    stay.external_hash = digest
-    services._commit()
     return UpsertResult("updated", stay=stay)
+
+
+def upsert_many(lodging: Lodging, source: str, items: list[tuple[str, dict[str, Any]]], actor_label: str,
+                actor=None) -> list[UpsertResult]:
+    """``upsert`` each (external id, raw values) of ``items``, in order, in one transaction.
+
+    The batch's external ids and documents are looked up in two queries first, and its new stays
+    written together before the one commit (``services.one_transaction``). If the database
+    refuses the transaction (say, another request created one of the external ids at the same
+    moment), it is rolled back whole and each item is tried again on its own, so a bad item
+    costs only itself. A database that is gone (``OperationalError``) is raised.
+    """
+    try:
+        with services.one_transaction():
+            look_up_batch(lodging, source, [(external_id, raw.get("document_number")) for external_id, raw in items])
+            results = [upsert(lodging, source, external_id, raw, actor_label, actor) for external_id, raw in items]
+        return results
+    except OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - retried item by item below
+        log.warning("%s: one transaction for %d stays failed; retrying item by item", source, len(items), exc_info=True)
+        db.session.rollback()
+    return [_upsert_alone(lodging, source, external_id, raw, actor_label, actor) for external_id, raw in items]
+
+
+def _upsert_alone(lodging: Lodging, source: str, external_id: str, raw: dict, actor_label: str, actor) -> UpsertResult:
+    try:
+        return upsert(lodging, source, external_id, raw, actor_label, actor)
+    except OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - one bad item must not stop the others
+        db.session.rollback()
+        log.exception("%s: stay %r could not be saved", source, external_id)
+        return UpsertResult("invalid", errors={"": str(_l("This stay could not be saved (the error was logged)."))})
