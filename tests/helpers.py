@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 from serasi_web.accounts.services import create_user
 from serasi_web.extensions import db
@@ -127,3 +129,37 @@ def report_guest(client, lodging, **overrides):
     response = client.post(f"/lodgings/{lodging.id}/stays/new", data=guest_form(**overrides))
     assert response.status_code == 303, re.findall(r"class=\"(?:error|flash[^\"]*)\"[^>]*>([^<]*)", response.get_data(as_text=True))
     return int(response.location.rstrip("/").split("/")[-1])
+
+
+@contextmanager
+def recorded_statements():
+    """The SQL statements the app runs inside the block (a list, filled as they run)."""
+    statements: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def selects(statements: list[str]) -> list[str]:
+    return [statement for statement in statements if statement.upper().startswith("SELECT")]
+
+
+@contextmanager
+def recorded_commits():
+    """The transactions the app commits inside the block (a list, one entry per commit)."""
+    commits: list[object] = []
+
+    def record(connection):
+        commits.append(connection)
+
+    event.listen(db.engine, "commit", record)
+    try:
+        yield commits
+    finally:
+        event.remove(db.engine, "commit", record)

@@ -377,7 +377,7 @@ def test_a_row_the_database_refuses_costs_only_itself(app, operator_client, oper
     monkeypatch.setattr(sync, "upsert", upsert)
     job = run_import(operator_client, lodging, job)
     assert (job.status, job.created_count) == ("done", 4)
-    assert job.errors == [{"row": 4, "column": "", "message": "This row could not be saved (the error was logged)."}]
+    assert job.errors == [{"row": 4, "column": "", "message": "This stay could not be saved (the error was logged)."}]
     assert sorted(db.session.execute(select(Stay.external_id)).scalars()) == ["RES-1", "RES-2", "RES-4", "RES-5"]
 
 
@@ -473,10 +473,10 @@ def test_in_a_browser_the_progress_page_follows_the_job_by_itself(app, operator,
     from .helpers import TEST_PASSWORD
 
     app.config.update(IMPORT_RUN_INLINE=False, IMPORT_PROGRESS_EVERY=10, IMPORT_BATCH_ROWS=10)
-    slow_check, slow_write = service.check_row, service.RowWriter.write
+    slow_check, slow_row = service.check_row, service.RowWriter.local_problems
     # Slow enough (about 2 s per phase) that the page opens while the job still runs.
     monkeypatch.setattr(service, "check_row", lambda *args: (time.sleep(0.03), slow_check(*args))[1])
-    monkeypatch.setattr(service.RowWriter, "write", lambda *args, **kwargs: (time.sleep(0.03), slow_write(*args, **kwargs))[1])
+    monkeypatch.setattr(service.RowWriter, "local_problems", lambda *args, **kwargs: (time.sleep(0.03), slow_row(*args, **kwargs))[1])
     path = tmp_path / "tamu.csv"
     path.write_bytes(csv_file([guest(n) for n in range(1, 61)], headers=INDONESIAN, delimiter=";"))
     with live_server(app) as base_url, chromium() as browser:
@@ -600,3 +600,14 @@ def test_an_upload_deletes_the_files_of_old_jobs_and_of_jobs_that_are_gone(app, 
     assert upload(operator_client, lodging, csv_file([guest(3)])).status_code == 303
     assert not service.job_path(old).exists() and not orphan.exists()
     assert service.job_path(recent).exists() and service.job_path(latest_job()).exists()
+
+
+def test_the_problems_download_is_never_cached(operator_client, lodging):
+    """It quotes guests' names and document numbers, like the console's exports."""
+    job = check(operator_client, lodging, csv_file([guest(1, surname="", nationality="ZZZ")]))
+    response = operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}/problems.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Disposition"] == f"attachment; filename=import-{job.id}-problems.csv"
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert len(rows) == 3 and [row[:2] for row in rows[1:]] == [["2", "Surname"], ["2", "Nationality"]]

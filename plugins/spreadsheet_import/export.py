@@ -1,28 +1,20 @@
-"""Files we hand out: the import template (CSV and XLSX, English or Indonesian headers) and the
-list of problems found in an upload.
+"""The import template we hand out: CSV and XLSX, English or Indonesian headers.
 
-Every text cell we write goes through ``neutralise``: a cell starting with = + - or @ would run
-as a formula when the file is opened in a spreadsheet (CSV injection), so it gets a leading '.
+Every text cell we write goes through ``neutralise`` of the console's exports: a cell starting
+with = + - or @ would run as a formula when the file is opened in a spreadsheet (CSV injection),
+so it gets a leading '.
 """
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 from datetime import date, datetime, timedelta
 
+from serasi_web.officer.exports import csv_text, neutralise
+
 from .columns import HEADERS, TARGETS
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXAMPLE_IDS = {"en": "EXAMPLE-1", "id": "CONTOH-1"}  # an example row left in a file is refused by name
-
-
-def neutralise(value):
-    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def example_row(lang: str) -> dict:
@@ -39,7 +31,8 @@ def example_row(lang: str) -> dict:
     }
 
 
-def _csv_text(value) -> str:
+def _cell_text(value) -> str:
+    """An example value as CSV text: dates as YYYY-MM-DD, check-in times as YYYY-MM-DD HH:MM."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -49,20 +42,14 @@ def _csv_text(value) -> str:
     return str(value)
 
 
-def csv_bytes(rows, delimiter: str = ",") -> bytes:
-    """Rows as CSV in UTF-8 with a BOM (so Excel shows accents right), every cell neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([neutralise(_csv_text(value)) for value in row])
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
-
-
 def template_csv(lang: str) -> bytes:
-    """The template as CSV. Indonesian Excel separates CSV columns with ";" (the comma is its
-    decimal sign), so the Indonesian template uses ";"; the import reads either."""
+    """The template as CSV in UTF-8 with a BOM (so Excel shows accents right). Indonesian Excel
+    separates CSV columns with ";" (the comma is its decimal sign), so the Indonesian template
+    uses ";"; the import reads either."""
     example = example_row(lang)
-    return csv_bytes([[HEADERS[lang][t] for t in TARGETS], [example[t] for t in TARGETS]], ";" if lang == "id" else ",")
+    header = [HEADERS[lang][t] for t in TARGETS]
+    text = csv_text(header, [[_cell_text(example[t]) for t in TARGETS]], delimiter=";" if lang == "id" else ",")
+    return codecs.BOM_UTF8 + text.encode("utf-8")
 
 
 def template_xlsx(lang: str) -> bytes:

@@ -19,10 +19,11 @@ from serasi_web.extensions import csrf, db
 from serasi_web.htmx import render_page_or_fragment, see_other
 from serasi_web.integrations.models import ImportJob
 from serasi_web.lodgings.services import get_own_lodging_or_404
+from serasi_web.officer.exports import CSV_MIMETYPE, XLSX_MIMETYPE, download
 
 from . import service
 from .columns import TARGETS
-from .export import XLSX_MIMETYPE, csv_bytes, template_csv, template_xlsx
+from .export import template_csv, template_xlsx
 from .forms import UploadForm, mapping_form
 
 blueprint = Blueprint("spreadsheet_import", __name__, url_prefix="/lodgings/<int:lodging_id>/import")
@@ -85,7 +86,7 @@ def template(lodging_id: int, kind: str):
     lang = lang if lang in LANGUAGES else "id"
     name = f"serasi-import-{lang}.{kind}"
     if kind == "csv":
-        return Response(template_csv(lang), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"})
+        return Response(template_csv(lang), mimetype=CSV_MIMETYPE, headers={"Content-Disposition": f"attachment; filename={name}"})
     return Response(template_xlsx(lang), mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
@@ -175,9 +176,12 @@ def discard(lodging_id: int, job_id: int):
 @blueprint.route("/<int:job_id>/problems.csv")
 @operator_only
 def problems_csv(lodging_id: int, job_id: int):
-    """The problems kept for the job as CSV (row, column, problem), every cell neutralised."""
+    """The problems kept for the job as CSV (row, column, problem), every cell neutralised.
+
+    They quote guests' names and document numbers, so the download is never cached (as the
+    console's exports)."""
     lodging = get_own_lodging_or_404(current_user, lodging_id)
     job = _own_job_or_404(lodging, job_id)
-    rows = [[_("Row"), _("Column"), _("Problem")]] + [[p.get("row"), p.get("column"), p.get("message")] for p in job.errors or []]
-    return Response(csv_bytes(rows), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=import-{job.id}-problems.csv"})
+    name = f"import-{job.id}-problems"
+    rows = [[p.get("row"), p.get("column"), p.get("message")] for p in job.errors or []]
+    return download("csv", name, name, [_("Row"), _("Column"), _("Problem")], rows)

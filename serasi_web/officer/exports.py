@@ -25,10 +25,10 @@ def neutralise(value):
     return value
 
 
-def csv_text(header: Sequence[str] | None, rows: Iterable[Sequence]) -> str:
+def csv_text(header: Sequence[str] | None, rows: Iterable[Sequence], delimiter: str = ",") -> str:
     """CSV lines (a header line first unless ``header`` is None), cells neutralised."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     if header is not None:
         writer.writerow([neutralise(cell) for cell in header])
     for row in rows:
