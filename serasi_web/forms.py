@@ -44,6 +44,14 @@ def text_arg(name: str, max_length: int = 100) -> str:
     return request.args.get(name, "").replace("\x00", "").strip()[:max_length]
 
 
+MAX_PAGE = 1000  # deeper offsets cost more than anyone reads (and a 20-digit page overflows the database)
+
+
+def page_arg() -> int:
+    """The ``page`` query-string value: 1 to MAX_PAGE, 1 when it is not a number."""
+    return min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)
+
+
 def plausible_date(form, field):
     """Validator for dates and date-times: between 2000 and 2100 (a year 1 or 9999 is a typing
     slip, and converting it between time zones would overflow)."""

@@ -249,23 +249,14 @@ def test_a_retry_is_kept_when_the_job_queue_cannot_be_reached(app, admin_client,
 
 def test_the_delivery_page_loads_its_events_with_the_page_not_one_query_per_row(app, admin_client, operator_client, operator,
                                                                               offices):
-    from sqlalchemy import event
+    from .helpers import recorded_statements, selects
 
     lodging = make_lodging(operator)
 
     def selects_of_the_page():
-        statements = []
-
-        def count(conn, cursor, statement, parameters, context, executemany):
-            if statement.lstrip().upper().startswith("SELECT"):
-                statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements() as statements:
             assert admin_client.get("/admin/deliveries/").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-        return len(statements)
+        return len(selects(statements))
 
     report_guest(operator_client, lodging)
     dispatch_new_events()

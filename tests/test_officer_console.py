@@ -417,3 +417,14 @@ def test_name_search_pages_do_not_depend_on_the_recent_window(officer_client, op
     monkeypatch.setattr(queries, "RECENT_WINDOW", 1)  # the newest check-in only: another route answers
     assert [results(query) for query in queries_to_compare] == walked
     assert "Rareperson" in walked[3] and "Common e" in walked[2] and "No report matches" in walked[4]
+
+
+def test_statistics_read_the_scopes_lodgings_once_for_all_tables(officer_client, guests):
+    """Their time zones, places and types come from one read, whatever the number of tables."""
+    from .helpers import recorded_statements
+
+    with recorded_statements() as statements:
+        page = text(officer_client.get("/officer/statistics", headers=EN))
+    assert 'id="region"' in page and 'id="lodging_type"' in page
+    assert len([statement for statement in statements if re.match(r"SELECT [^(]* FROM lodging\b", statement)]) == 1
+    assert len([statement for statement in statements if re.match(r"SELECT .* FROM stay\b", statement)]) == 3  # one per pass

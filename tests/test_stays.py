@@ -247,6 +247,8 @@ def test_dashboard_search_and_pagination(operator_client, lodging, app):
     fragment = operator_client.get("/stays?view=in_house&page=2", headers={"HX-Request": "true", **EN})
     assert fragment.get_data(as_text=True).startswith('<div id="results">') and "HX-Request" in fragment.headers["Vary"]
     assert operator_client.get("/stays?page=99&view=nonsense").status_code == 200
+    for page in ("99999999999999999999", "-3", "x", "²"):  # never a 500 (a 20-digit page overflowed the offset)
+        assert operator_client.get(f"/stays?page={page}").status_code == 200
 
 
 def test_planned_check_out_passed_shows_on_the_dashboard(operator_client, lodging):

@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..accounts.forms import OfficerForm
 from ..accounts.models import Role, User
 from ..accounts.services import create_user, find_user_by_email, set_enabled
 from ..auth import role_required
 from ..extensions import db
-from ..forms import select_choices, text_arg
+from ..forms import page_arg, select_choices, text_arg
 from ..stays.queries import escape_like
 from ..htmx import see_other
 from ..lodgings.models import Lodging
@@ -39,12 +40,14 @@ def index():
 @blueprint.route("/users")
 @admin_only
 def users():
-    query = select(User).order_by(User.role, User.email)
+    # The rows show each account's office and number of regions: loaded with the page, not per row.
+    query = (select(User).options(joinedload(User.office), selectinload(User.supervision_regions))
+             .order_by(User.role, User.email))
     term = text_arg("q")
     if term:
         pattern = "%" + escape_like(term) + "%"
         query = query.where(or_(User.email.ilike(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\")))
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
     return render_template("admin/users.html", page=page, term=term)
 
 
@@ -269,7 +272,7 @@ def audit_log():
     from ..officer.queries import fetch_page
 
     form, query = _audit_filters()
-    page = fetch_page(query, request.args.get("page", 1, type=int) or 1, 50) if query is not None else None
+    page = fetch_page(query, page_arg(), 50) if query is not None else None
     query_args = {name: request.args[name][:254] for name in ("actor", "action", "start", "end") if request.args.get(name)}
     return render_page_or_fragment("admin/audit.html", "admin/_audit_events.html", form=form, page=page, query_args=query_args)
 

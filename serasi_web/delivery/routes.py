@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, flash, request, url_for
+from flask import Blueprint, current_app, flash, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import Role
 from ..auth import role_required
 from ..extensions import db
-from ..forms import parse_id, text_arg
+from ..forms import page_arg, parse_id, text_arg
 from ..htmx import render_page_or_fragment, see_other
 from .models import Delivery, DeliveryStatus, OutboxEvent
 from .outbox import EVENTS
@@ -56,7 +56,7 @@ def index():
     # (and without the payload, the whole report).
     query = _filtered(select(Delivery), args).order_by(Delivery.id.desc()).options(
         joinedload(Delivery.event).load_only(OutboxEvent.event, OutboxEvent.stay_version))
-    page = fetch_page(query, request.args.get("page", 1, type=int) or 1, 50)
+    page = fetch_page(query, page_arg(), 50)
     counts = dict(db.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
     forwarders = db.session.execute(select(Delivery.forwarder).distinct().order_by(Delivery.forwarder)).scalars().all()
     undispatched = db.session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None)))

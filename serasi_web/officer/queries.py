@@ -13,6 +13,7 @@ from sqlalchemy import Integer, Select, String, column, func, select, table, tru
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..forms import MAX_PAGE
 from ..lodgings.models import Lodging, LodgingStatus
 from ..stays.models import Stay, StayStatus, StayVersion
 from ..stays.queries import escape_like
@@ -28,7 +29,6 @@ INBOX_ACTIONS = ("submitted", "corrected", "voided")
 INBOX_DEFAULT_DAYS = 7  # what a user who never marked the inbox sees
 INBOX_COUNT_CAP = 1000  # "1000+" rather than counting a backlog of a year
 PLANNED_CHECK_OUT_GRACE_DAYS = 3
-MAX_PAGE = 1000  # deeper offsets cost more than anyone reads
 
 
 @dataclass

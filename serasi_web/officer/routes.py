@@ -20,7 +20,7 @@ from ..accounts.models import Role
 from ..auth import role_required
 from ..database import utcnow
 from ..extensions import db
-from ..forms import BaseForm
+from ..forms import BaseForm, page_arg
 from ..htmx import render_page_or_fragment, see_other
 from ..lodgings.models import Lodging, LodgingStatus
 from ..lodgings.services import decide, reopen
@@ -47,10 +47,6 @@ def current_scope() -> Scope:
 
 def _page_size() -> int:
     return current_app.config["PAGE_SIZE"]
-
-
-def _page_number() -> int:
-    return request.args.get("page", 1, type=int) or 1
 
 
 def _scope_label() -> str:
@@ -105,7 +101,7 @@ def lodgings():
         status = LodgingStatus.PENDING.value
     condition = current_scope().lodging_condition()
     query = select(Lodging).where(condition, Lodging.status == status).order_by(Lodging.created_at, Lodging.id)
-    page = queries.fetch_page(query, _page_number(), 50)
+    page = queries.fetch_page(query, page_arg(), 50)
     counts = dict(db.session.execute(select(Lodging.status, func.count()).where(condition).group_by(Lodging.status)).all())
     return render_page_or_fragment("officer/lodgings.html", "officer/_lodging_list.html", page=page, status=status, counts=counts)
 
@@ -156,7 +152,7 @@ def reopen_lodging(lodging_id: int):
 def inbox():
     now = utcnow()
     since = services.inbox_seen_until(current_user, now)
-    page = queries.inbox(current_scope(), since, _page_number(), _page_size())
+    page = queries.inbox(current_scope(), since, page_arg(), _page_size())
     waiting = queries.inbox_count(current_scope(), since)
     newest = page.items[0].version.changed_at if page.items and page.number == 1 else None
     services.record_access(current_user, services.INBOX_VIEWED, stays=[event.stay for event in page.items],
@@ -203,7 +199,7 @@ def stays():
             form.lodging.errors = [_("This lodging is not in your area.")]
             valid = False
     if valid:
-        page = queries.search(scope, criteria, _page_number(), _page_size())
+        page = queries.search(scope, criteria, page_arg(), _page_size())
         services.record_access(current_user, services.SEARCHED, stays=page.items,
                                details={"criteria": criteria.as_record(), "page": page.number})
     return render_page_or_fragment("officer/stays.html", "officer/_search_results.html", form=form, page=page,
@@ -270,7 +266,7 @@ def watch_list(name: str):
         form = SilentDaysForm(request.args)
         days = form.days.data if form.validate() and form.days.data else DEFAULT_SILENT_DAYS
         context["query_args"] = _query_args(form)
-        page = queries.fetch_page(queries.silent_lodgings(scope, now - timedelta(days=days)), _page_number(), _page_size(), scalars=False)
+        page = queries.fetch_page(queries.silent_lodgings(scope, now - timedelta(days=days)), page_arg(), _page_size(), scalars=False)
         context.update(form=form, days=days)
     else:
         query = {
@@ -278,7 +274,7 @@ def watch_list(name: str):
             "late": lambda: queries.late_reports(scope, now - timedelta(days=LATE_LIST_DAYS)),
             "planned": lambda: queries.planned_check_out_passed(scope, today),
         }[name]()
-        page = queries.fetch_page(query, _page_number(), _page_size())
+        page = queries.fetch_page(query, page_arg(), _page_size())
         services.record_access(current_user, services.WATCH_LIST_VIEWED, stays=page.items, details={"list": name, "page": page.number})
         if name == "late" and page.number == 1:
             context["late_lodgings"] = queries.late_lodgings(scope, now - timedelta(days=LATE_LIST_DAYS))

@@ -110,10 +110,17 @@ _PASS_OF = {"per_day": "days", "per_month": "days", "late_rate": "days", "nation
             "stay_permit": "categories", "region": "lodgings", "lodging_type": "lodgings"}
 
 
-def _gather(scope: Scope, period: Period, keys: list[str]) -> _Figures:
+def _scope_lodgings(scope: Scope) -> dict[int, tuple[str, str, str, str]]:
+    """The scope's lodgings, read once per set of tables: id -> (province, regency, district, lodging type)."""
+    return {row[0]: row[1:] for row in db.session.execute(
+        select(Lodging.id, Lodging.province_code, Lodging.regency_code, Lodging.district_code, Lodging.lodging_type)
+        .where(scope.lodging_condition())).all()}
+
+
+def _gather(scope: Scope, period: Period, keys: list[str], provinces: set[str]) -> _Figures:
+    """The passes ``keys`` need, each only over the time zones of ``provinces`` (those of the scope's lodgings)."""
     figures = _Figures()
     passes = {_PASS_OF[key] for key in keys}
-    provinces = set(db.session.scalars(select(Lodging.province_code).where(scope.lodging_condition()).distinct()))
     for zone_name, offset, zone_provinces in _ZONES:
         in_zone = provinces & set(zone_provinces) if zone_provinces else provinces - set(_WIT) - set(_WITA)
         if not in_zone:
@@ -134,11 +141,9 @@ def _gather(scope: Scope, period: Period, keys: list[str]) -> _Figures:
     return figures
 
 
-def _places(scope: Scope, figures: _Figures) -> list[tuple[str, str, str, int]]:
+def _places(lodgings: dict[int, tuple[str, str, str, str]], figures: _Figures) -> list[tuple[str, str, str, int]]:
     """(regency, district, lodging type, check-ins) from the counts per lodging."""
-    details = {row[0]: row[1:] for row in db.session.execute(
-        select(Lodging.id, Lodging.regency_code, Lodging.district_code, Lodging.lodging_type).where(scope.lodging_condition())).all()}
-    return [(*details[lodging_id], count) for lodging_id, count in figures.lodgings if lodging_id in details]
+    return [(*lodgings[lodging_id][1:], count) for lodging_id, count in figures.lodgings if lodging_id in lodgings]
 
 
 def _sum_by(pairs) -> list[tuple[str, int]]:
@@ -209,7 +214,9 @@ def tables(keys: list[str], scope: Scope, period: Period, locale: str) -> list[T
     unknown = [key for key in keys if key not in TABLES]
     if unknown:
         raise KeyError(unknown[0])
-    figures = _gather(scope, period, keys)
+    lodgings = _scope_lodgings(scope)
+    figures = _gather(scope, period, keys, {province for province, *_place in lodgings.values()})
+    places = _places(lodgings, figures)
     built = []
     for key in keys:
         if key == "per_day":
@@ -225,10 +232,10 @@ def tables(keys: list[str], scope: Scope, period: Period, locale: str) -> list[T
             pairs = _sum_by((permit, count) for _nationality, permit, count in figures.categories)
             built.append(_share_table(key, _l("Stay permit"), [(str(STAY_PERMITS.get(code, code or _l("Not given"))), count) for code, count in pairs]))
         elif key == "region":
-            pairs = _sum_by(((regency, district), count) for regency, district, _type, count in _places(scope, figures))
+            pairs = _sum_by(((regency, district), count) for regency, district, _type, count in places)
             built.append(_share_table(key, _l("Regency › district"),
                                       [(f"{regions.name(regency)} › {regions.name(district)}", count) for (regency, district), count in pairs]))
         elif key == "lodging_type":
-            pairs = _sum_by((lodging_type, count) for _regency, _district, lodging_type, count in _places(scope, figures))
+            pairs = _sum_by((lodging_type, count) for _regency, _district, lodging_type, count in places)
             built.append(_share_table(key, _l("Lodging type"), [(lodging_type_label(code), count) for code, count in pairs]))
     return built

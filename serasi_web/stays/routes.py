@@ -16,7 +16,7 @@ from ..accounts.models import Role
 from ..auth import role_required
 from ..database import utcnow
 from ..extensions import db
-from ..forms import parse_id, text_arg
+from ..forms import page_arg, parse_id, text_arg
 from ..htmx import render_page_or_fragment, see_other
 from ..lodgings.models import Lodging
 from ..lodgings.services import get_own_lodging_or_404, lodgings_of
@@ -521,7 +521,7 @@ def index():
         view = "all"
     search = text_arg("q")
     query = stays_query(current_user.id, view, utcnow(), lodging.id if lodging else None, search)
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False, count=True)
+    page = db.paginate(query, page=page_arg(), per_page=current_app.config["PAGE_SIZE"], error_out=False, count=True)
     return render_page_or_fragment("stays/index.html", "stays/_results.html", page=page, view=view, search=search,
                                    lodging=lodging, lodgings=lodgings_of(current_user), now=utcnow())
 
