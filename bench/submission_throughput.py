@@ -106,6 +106,20 @@ def run_one(database: str, seconds: float, warmup: float, clients: int) -> bool:
     return rate_ok and consistent
 
 
+def _logged_in(folder):
+    """A migrated SQLite app with one operator, logged in: (app, operator, cookie header, a
+    cookie-less test client, the report form's path). As in the HTTP benchmark, the session
+    cookie is frozen after login (flashes are dropped)."""
+    app = common.make_app(common.sqlite_url(folder), folder / "instance")
+    common.migrate(app)
+    operator = common.seed_operator(app, "operator@bench.test")
+    login = app.test_client()
+    if login.post("/login", data={"email": operator.email, "password": operator.password}).status_code != 303:
+        raise RuntimeError("in-process login failed")
+    cookie = {"Cookie": f"session={login.get_cookie('session').value}"}
+    return app, operator, cookie, app.test_client(use_cookies=False), f"/lodgings/{operator.lodging_ids[0]}/stays/new"
+
+
 def profile_in_process(open_stays: int, profiled: int = 200) -> None:
     """Where a submission's time goes: the same POST through Flask's test client (no gunicorn,
     no network, CSRF off) on a fresh SQLite database: ``open_stays`` reports first, then
@@ -119,17 +133,7 @@ def profile_in_process(open_stays: int, profiled: int = 200) -> None:
     import time
 
     with common.temp_folder() as folder:
-        url = common.sqlite_url(folder)
-        app = common.make_app(url, folder / "instance")
-        common.migrate(app)
-        operator = common.seed_operator(app, "operator@bench.test")
-        login = app.test_client()
-        if login.post("/login", data={"email": operator.email, "password": operator.password}).status_code != 303:
-            raise RuntimeError("in-process login failed")
-        # As in the HTTP benchmark, the session cookie is frozen after login (flashes are dropped).
-        cookie = {"Cookie": f"session={login.get_cookie('session').value}"}
-        client = app.test_client(use_cookies=False)
-        path = f"/lodgings/{operator.lodging_ids[0]}/stays/new"
+        app, _operator, cookie, client, path = _logged_in(folder)
         check_in = common.local_check_in()
 
         def submit(number: int) -> None:
@@ -204,15 +208,7 @@ def floors_in_process(repetitions: int, bare_rate: float | None) -> None:
         "ownership of the lodging (one query)", "26-field form built and validated (WTForms)",
         "rules, four inserts and the commit (create_stay)")}
     with common.temp_folder() as folder:
-        app = common.make_app(common.sqlite_url(folder), folder / "instance")
-        common.migrate(app)
-        operator = common.seed_operator(app, "operator@bench.test")
-        login = app.test_client()
-        if login.post("/login", data={"email": operator.email, "password": operator.password}).status_code != 303:
-            raise RuntimeError("in-process login failed")
-        cookie = {"Cookie": f"session={login.get_cookie('session').value}"}
-        client = app.test_client(use_cookies=False)
-        path = f"/lodgings/{operator.lodging_ids[0]}/stays/new"
+        app, operator, cookie, client, path = _logged_in(folder)
         for _ in range(repetitions):
             body = fields()
             started = time.perf_counter()

@@ -153,7 +153,8 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
     assert [is_retryable_status(code) for code in (408, 429, 500, 503, 400, 401, 404, 409, 422)] == [True] * 4 + [False] * 5
 
 
-def test_admin_filters_deliveries_retries_one_and_requeues_the_dead(admin_client, operator_client, operator, offices, recorder):
+def a_failed_and_a_dead_delivery(operator_client, operator, recorder) -> tuple[int, int]:
+    """Two reports: the first refused by the forwarder (failed), the second given up (dead); their stay ids."""
     lodging = make_lodging(operator)
     first = report_guest(operator_client, lodging)
     second = report_guest(operator_client, lodging, document_number="X7777777", surname="Other")
@@ -161,6 +162,11 @@ def test_admin_filters_deliveries_retries_one_and_requeues_the_dead(admin_client
     run_once()
     db.session.execute(update(Delivery).where(Delivery.stay_id == second).values(status="dead"))
     db.session.commit()
+    return first, second
+
+
+def test_admin_filters_deliveries_retries_one_and_requeues_the_dead(admin_client, operator_client, operator, offices, recorder):
+    first, second = a_failed_and_a_dead_delivery(operator_client, operator, recorder)
     page = admin_client.get("/admin/deliveries/?status=failed").get_data(as_text=True)
     assert f'href="/officer/stays/{first}"' in page and f'href="/officer/stays/{second}"' not in page and "HTTP 400" in page
     assert admin_client.get(f"/officer/stays/{first}").status_code == 200  # the admin can open the report it links to
@@ -207,13 +213,7 @@ def test_retry_now_leaves_a_delivery_that_a_worker_is_sending_to_that_worker(adm
 
 def test_retry_now_and_requeue_dead_deliver_at_once_without_waiting_for_the_sweep(app, admin_client, operator_client, operator,
                                                                                    offices, recorder):
-    lodging = make_lodging(operator)
-    first = report_guest(operator_client, lodging)
-    second = report_guest(operator_client, lodging, document_number="X7777777", surname="Other")
-    recorder.failures = [DeliveryFailed("HTTP 400", status_code=400), DeliveryFailed("HTTP 500", status_code=500)]
-    run_once()
-    db.session.execute(update(Delivery).where(Delivery.stay_id == second).values(status="dead"))
-    db.session.commit()
+    first, second = a_failed_and_a_dead_delivery(operator_client, operator, recorder)
     failed = next(d for d in deliveries() if d.stay_id == first)
     huey = get_huey(app)
     huey.immediate = True  # enqueued tasks run at once, as a worker running only huey's consumer would
