@@ -87,6 +87,9 @@ def phone_number(form, field):
         raise ValidationError(_l("Enter a phone number, for example 0812 3456 7890 or +62 361 123456."))
 
 
+TOO_LONG = _l("Use at most %(max)d characters.")  # the message of every Length(max=...) of ours
+
+
 class _BabelTranslations:
     """Route WTForms' built-in messages through our catalogue (WTForms ships no Indonesian)."""
 
@@ -96,9 +99,11 @@ class _BabelTranslations:
         return gettext(string)
 
     def ngettext(self, singular, plural, n):
-        from flask_babel import ngettext
+        # Translate only: WTForms fills in %(min)d and %(max)d itself. Flask-Babel's ngettext
+        # would format with num alone and fail on the others (a 500 on any too-long field).
+        from flask_babel import get_translations
 
-        return ngettext(singular, plural, n)
+        return get_translations().ngettext(singular, plural, n)
 
 
 _TRANSLATIONS = _BabelTranslations()

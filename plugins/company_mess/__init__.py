@@ -12,21 +12,20 @@ from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from serasi_web import hookimpl
-from serasi_web.forms import strip
+from serasi_web.forms import TOO_LONG, strip
 from serasi_web.lodgings.types import LodgingType
 
-_MAX = _l("Use at most %(max)d characters.")
 
 COMPANY_MESS = LodgingType(
     "company_mess", _l("Company mess"), order=30,
     extra_fields={
         "employer_name": StringField(_l("Employer"), filters=[strip], description=_l("The company whose workers live here."),
-                                     validators=[DataRequired(_l("Enter the employer's name.")), Length(max=160, message=_MAX)]),
+                                     validators=[DataRequired(_l("Enter the employer's name.")), Length(max=160, message=TOO_LONG)]),
         "permit_sponsor": StringField(_l("Sponsor of the stay permits"), filters=[strip],
                                       description=_l("The company that sponsors the workers' ITAS, if not the employer."),
-                                      validators=[Length(max=160, message=_MAX)]),
+                                      validators=[Length(max=160, message=TOO_LONG)]),
         "hr_contact": EmailField(_l("HR contact e-mail"), filters=[strip],
-                                 validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=_MAX)]),
+                                 validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)]),
     },
 )
 

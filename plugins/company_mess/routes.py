@@ -17,7 +17,7 @@ from serasi_web.accounts.models import Role
 from serasi_web.auth import role_required
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
-from serasi_web.forms import BaseForm
+from serasi_web.forms import BaseForm, plausible_date
 from serasi_web.htmx import see_other
 from serasi_web.integrations.models import RosterSync
 from serasi_web.lodgings.services import get_own_lodging_or_404
@@ -46,7 +46,7 @@ class RosterUploadForm(BaseForm):
 
 class ConfirmForm(BaseForm):
     checked_out_at = DateTimeLocalField(_l("Check-out date and time"), format=DATETIME_FORMATS, description=_l("Local time of the lodging."),
-                                        validators=[InputRequired(_l("Enter the check-out date and time."))])
+                                        validators=[InputRequired(_l("Enter the check-out date and time.")), plausible_date])
 
 
 def _mess_or_404(lodging_id: int):

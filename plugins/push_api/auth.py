@@ -64,3 +64,5 @@ def json_body(max_bytes: int | None = None):
         return json.loads(raw or b"null"), None
     except ValueError as error:
         return None, problem(400, "Bad Request", f"Malformed JSON: {error}", "malformed-json")
+    except RecursionError:  # tens of thousands of nested [ or { fit in the size limit
+        return None, problem(400, "Bad Request", "Malformed JSON: nested too deeply.", "malformed-json")

@@ -45,6 +45,8 @@ def read_body(body: Any, prefix: str = "", allowed_top: set[str] = frozenset()) 
                 errors.append({"pointer": prefix + pointer, "detail": "unknown field"})
             elif value is not None and not isinstance(value, str):
                 errors.append({"pointer": prefix + pointer, "detail": "must be a string"})
+            elif value is not None and not is_unicode_text(value):
+                errors.append({"pointer": prefix + pointer, "detail": "must be Unicode text (a lone surrogate escape such as \\udcff is not)"})
             elif value is not None:
                 values[field] = value
     for pointer in REQUIRED:
@@ -52,6 +54,16 @@ def read_body(body: Any, prefix: str = "", allowed_top: set[str] = frozenset()) 
         if not values.get(field) and not any(e["pointer"] == prefix + pointer for e in errors):
             errors.append({"pointer": prefix + pointer, "detail": "required"})
     return values, errors
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for a string holding a lone surrogate: JSON can carry one as an escape (\\udcff), but
+    it is no character, and neither UTF-8 nor the database can store it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 MAX_EXTERNAL_ID = 100  # the column's length

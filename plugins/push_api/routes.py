@@ -19,7 +19,7 @@ from serasi_web.stays.models import Stay, StayStatus
 from serasi_web.stays.receipts import verification_token
 
 from .auth import authenticate, json_body
-from .mapping import check_in_as_local_text, pointer_errors, read_body, valid_external_id
+from .mapping import check_in_as_local_text, is_unicode_text, pointer_errors, read_body, valid_external_id
 from .openapi import openapi_document
 from .problems import problem
 
@@ -53,6 +53,8 @@ def stay_json(stay: Stay) -> dict:
 
 
 def _own_external_stay(external_id: str) -> Stay | None:
+    if not valid_external_id(external_id):
+        return None  # no stay can have it (and PostgreSQL would refuse a NUL in the query)
     return sync.find_external(g.lodging, SOURCE, external_id)
 
 
@@ -149,10 +151,13 @@ def void(external_id: str):
             return failure
         if isinstance(body, dict) and isinstance(body.get("reason"), str):
             reason = body["reason"]
-    reason = reason.strip()[:1000]
+    reason = reason.replace("\x00", "").strip()[:1000]  # a NUL is no text (and PostgreSQL refuses it)
     if not reason:
         return problem(422, "Unprocessable Content", "Voiding needs a reason (?reason=... or {\"reason\": \"...\"}).", "invalid-void",
                        errors=[{"pointer": "/reason", "detail": "required"}])
+    if not is_unicode_text(reason):
+        return problem(422, "Unprocessable Content", "The reason is not Unicode text.", "invalid-void",
+                       errors=[{"pointer": "/reason", "detail": "must be Unicode text (a lone surrogate escape such as \\udcff is not)"}])
     services.void(stay, reason, None, actor_label=_actor_label())
     return stay_json(stay)
 

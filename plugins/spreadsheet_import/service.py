@@ -81,7 +81,10 @@ def job_path(job: ImportJob) -> Path:
 
 
 def _display_name(filename: str) -> str:
+    """The upload's name as the pages show it: no folders, no control characters (a NUL is no
+    text, and PostgreSQL refuses it), at most 200 characters."""
     name = PureWindowsPath(filename or "").name  # also strips a POSIX path: "/" is a separator there too
+    name = "".join(ch for ch in name if ch.isprintable())
     return name[:200] or "upload"
 
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..forms import BaseForm, select_choices, strip
+from ..forms import TOO_LONG, BaseForm, select_choices, strip
 from ..passwords import is_common_password
 from .models import AccountKind
 
@@ -29,20 +29,20 @@ def strong_password(form, field):
 
 class SignUpForm(BaseForm):
     account_kind = RadioField(_l("Account kind"), choices=ACCOUNT_KIND_CHOICES, validators=[DataRequired(_l("Choose the kind of account."))])
-    full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
-    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254)])
+    full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter your name.")), Length(max=120, message=TOO_LONG)])
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
     password = PasswordField(_l("Password"), description=_l("At least 8 characters; a long phrase is best."), validators=[DataRequired(_l("Choose a password.")), strong_password])
     password_again = PasswordField(_l("Password again"), validators=[DataRequired(_l("Type the password again.")), EqualTo("password", _l("The two passwords differ."))])
 
 
 class LoginForm(BaseForm):
-    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024)])
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254, message=TOO_LONG)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=TOO_LONG)])
 
 
 class OfficerForm(BaseForm):
-    full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter the officer's name.")), Length(max=120)])
-    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254)])
+    full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter the officer's name.")), Length(max=120, message=TOO_LONG)])
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
     office_id = SelectField(_l("Immigration office"), coerce=int, invalid_choice_message=_l("Choose the office."),
                             validators=[DataRequired(_l("Choose the office."))])
     password = PasswordField(_l("Initial password"), description=_l("Give it to the officer in person; at least 8 characters."), validators=[DataRequired(_l("Choose a password.")), strong_password])

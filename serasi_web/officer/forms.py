@@ -12,13 +12,12 @@ from wtforms import DateField, EmailField, HiddenField, IntegerField, PasswordFi
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from ..accounts.forms import strong_password
-from ..forms import BaseForm, plausible_date, strip
+from ..forms import TOO_LONG, BaseForm, plausible_date, strip
 from ..offices.services import parse_region_codes
 from ..reference import regions
 from .queries import REPORT_STATUSES, SearchCriteria, name_words, normalise_document_number
 from .stats import MAX_PERIOD_DAYS, Period
 
-_MAX = _l("Use at most %(max)d characters.")
 
 
 class CountrySelect:
@@ -56,10 +55,10 @@ class FilterForm(BaseForm):
 
 class SearchForm(FilterForm):
     document_number = StringField(_l("Document number"), filters=[strip], description=_l("Exact number; spaces and case do not matter."),
-                                  validators=[Length(max=40, message=_MAX)])
+                                  validators=[Length(max=40, message=TOO_LONG)])
     issuing_state = SelectField(_l("Issuing state"), validators=[Optional()], widget=CountrySelect())
     name = StringField(_l("Name"), filters=[strip], description=_l("Part of the name; accents and case do not matter."),
-                       validators=[Length(max=100, message=_MAX)])
+                       validators=[Length(max=100, message=TOO_LONG)])
     nationality = SelectField(_l("Nationality"), validators=[Optional()], widget=CountrySelect())
     check_in_from = DateField(_l("Check-in from"), validators=[Optional(), plausible_date])
     check_in_to = DateField(_l("Check-in until"), validators=[Optional(), plausible_date])
@@ -143,7 +142,7 @@ class SilentDaysForm(FilterForm):
 
 class RejectForm(BaseForm):
     reason = TextAreaField(_l("Reason for rejection"), filters=[strip], description=_l("The operator sees this text."),
-                           validators=[DataRequired(_l("Say why the lodging is rejected.")), Length(max=1000, message=_MAX)])
+                           validators=[DataRequired(_l("Say why the lodging is rejected.")), Length(max=1000, message=TOO_LONG)])
 
 
 class MarkSeenForm(BaseForm):
@@ -157,7 +156,7 @@ class SupervisionRegionsForm(BaseForm):
     region_codes = TextAreaField(
         _l("Regions: regency or district codes"),
         description=_l("One code per line, e.g. 51.03 (Badung) or 51.03.05 (Kuta Selatan). The team sees the lodgings and guests of these regions, read-only."),
-        validators=[DataRequired(_l("Enter at least one region code.")), Length(max=20000, message=_MAX)])
+        validators=[DataRequired(_l("Enter at least one region code.")), Length(max=20000, message=TOO_LONG)])
 
     def validate_region_codes(self, field):
         codes, problems = parse_region_codes(field.data)
@@ -176,14 +175,14 @@ class SupervisionRegionsForm(BaseForm):
 
 class SupervisorForm(SupervisionRegionsForm):
     full_name = StringField(_l("Team or member name"), filters=[strip], description=_l("For example: Timpora Kuta Selatan – Polsek Kuta Selatan."),
-                            validators=[DataRequired(_l("Enter a name.")), Length(max=120, message=_MAX)])
-    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254)])
+                            validators=[DataRequired(_l("Enter a name.")), Length(max=120, message=TOO_LONG)])
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
     password = PasswordField(_l("Initial password"), description=_l("Give it to the team member in person; at least 8 characters."),
                              validators=[DataRequired(_l("Choose a password.")), strong_password])
 
 
 class AuditFilterForm(FilterForm):
-    actor = StringField(_l("Who (e-mail)"), filters=[strip], validators=[Length(max=254, message=_MAX)])
+    actor = StringField(_l("Who (e-mail)"), filters=[strip], validators=[Length(max=254, message=TOO_LONG)])
     action = SelectField(_l("What"), validators=[Optional()])
     start = DateField(_l("From"), validators=[Optional(), plausible_date])
     end = DateField(_l("Until"), validators=[Optional(), plausible_date])

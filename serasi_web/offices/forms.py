@@ -5,22 +5,21 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ..forms import BaseForm, phone_number, strip
+from ..forms import TOO_LONG, BaseForm, phone_number, strip
 from .services import OFFICE_CODE_PATTERN, parse_region_codes
 
-_MAX = _l("Use at most %(max)d characters.")
 
 
 class OfficeForm(BaseForm):
     code = StringField(_l("Office code"), filters=[strip], description=_l("A short stable key used in CSV files, e.g. KANIM-DENPASAR."),
-                       validators=[DataRequired(_l("Enter a code.")), Length(max=40, message=_MAX)])
-    name = StringField(_l("Office name"), filters=[strip], validators=[DataRequired(_l("Enter the office's name.")), Length(max=160, message=_MAX)])
-    office_class = StringField(_l("Office class"), filters=[strip], description=_l("For example: Kelas I TPI."), validators=[Length(max=80, message=_MAX)])
-    address = TextAreaField(_l("Address"), filters=[strip], validators=[Length(max=300, message=_MAX)])
-    phone = StringField(_l("Phone"), filters=[strip], validators=[Optional(), Length(max=40, message=_MAX), phone_number])
-    email = EmailField(_l("E-mail"), filters=[strip], validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=_MAX)])
+                       validators=[DataRequired(_l("Enter a code.")), Length(max=40, message=TOO_LONG)])
+    name = StringField(_l("Office name"), filters=[strip], validators=[DataRequired(_l("Enter the office's name.")), Length(max=160, message=TOO_LONG)])
+    office_class = StringField(_l("Office class"), filters=[strip], description=_l("For example: Kelas I TPI."), validators=[Length(max=80, message=TOO_LONG)])
+    address = TextAreaField(_l("Address"), filters=[strip], validators=[Length(max=300, message=TOO_LONG)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[Optional(), Length(max=40, message=TOO_LONG), phone_number])
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
     region_codes = TextAreaField(_l("Area: region codes"), description=_l("One regency/city (e.g. 51.71) or district (e.g. 51.03.05) code per line. The most specific code wins."),
-                                 validators=[Length(max=20000, message=_MAX)])
+                                 validators=[Length(max=20000, message=TOO_LONG)])
 
     def validate_code(self, field):
         if not OFFICE_CODE_PATTERN.match(field.data or ""):

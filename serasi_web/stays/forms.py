@@ -8,11 +8,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DateTimeLocalField, HiddenField, RadioField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..forms import BaseForm, form_token, plausible_date, select_choices, strip
+from ..forms import TOO_LONG, BaseForm, form_token, plausible_date, select_choices, strip
 from ..reference import countries
 from ..reference.permits import DOCUMENT_TYPES, PURPOSES, SEXES, STAY_PERMITS
 
-_MAX = _l("Use at most %(max)d characters.")
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]  # the last two for browsers without a date picker
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.,][^\W\d_]*)*$", re.UNICODE)  # letters of any script, with accents
@@ -60,11 +59,11 @@ def country_choices(locale: str):
 class GuestFields(BaseForm):
     """Identity, travel document and permit: what differs between members of a group."""
 
-    surname = StringField(_l("Surname"), filters=[strip], validators=[DataRequired(_l("Enter the surname.")), Length(max=100, message=_MAX), person_name])
-    given_names = StringField(_l("Given names"), filters=[strip], description=_l("Leave empty if the passport shows only one name."), validators=[Length(max=100, message=_MAX), person_name])
+    surname = StringField(_l("Surname"), filters=[strip], validators=[DataRequired(_l("Enter the surname.")), Length(max=100, message=TOO_LONG), person_name])
+    given_names = StringField(_l("Given names"), filters=[strip], description=_l("Leave empty if the passport shows only one name."), validators=[Length(max=100, message=TOO_LONG), person_name])
     sex = RadioField(_l("Sex"), choices=select_choices(SEXES.items()), validate_choice=False, validators=[DataRequired(_l("Choose the sex.")), one_of(SEXES, _l("Choose the sex."))])
     date_of_birth = DateField(_l("Date of birth"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the date of birth."))])
-    place_of_birth = StringField(_l("Place of birth"), filters=[strip], validators=[Length(max=100, message=_MAX)])
+    place_of_birth = StringField(_l("Place of birth"), filters=[strip], validators=[Length(max=100, message=TOO_LONG)])
     nationality = SelectField(_l("Nationality"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the nationality.")), known_country])
     document_type = SelectField(_l("Document type"), choices=select_choices(DOCUMENT_TYPES.items()), validate_choice=False, default="passport",
                                 validators=[DataRequired(_l("Choose the document type.")), one_of(DOCUMENT_TYPES, _l("Choose the document type."))])
@@ -72,12 +71,12 @@ class GuestFields(BaseForm):
     issuing_state = SelectField(_l("Issuing state"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the issuing state.")), known_country])
     document_expiry = DateField(_l("Document expiry date"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the expiry date."))])
     entry_date = DateField(_l("Date of entry"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the date of entry into Indonesia."))])
-    port_of_entry = StringField(_l("Port of entry"), filters=[strip], description=_l("Airport, seaport or land crossing (TPI)."), validators=[Length(max=100, message=_MAX)])
-    visa_index = StringField(_l("Visa index"), filters=[upper_strip], description=_l("For example C1, B1 or E33G; the stay permit is suggested from it."), validators=[Length(max=12, message=_MAX)])
+    port_of_entry = StringField(_l("Port of entry"), filters=[strip], description=_l("Airport, seaport or land crossing (TPI)."), validators=[Length(max=100, message=TOO_LONG)])
+    visa_index = StringField(_l("Visa index"), filters=[upper_strip], description=_l("For example C1, B1 or E33G; the stay permit is suggested from it."), validators=[Length(max=12, message=TOO_LONG)])
     stay_permit = SelectField(_l("Stay permit"), choices=[], validate_choice=False, validators=[Optional(), one_of(STAY_PERMITS, _l("Choose a stay permit from the list."))])
-    permit_number = StringField(_l("Permit number"), filters=[upper_compact], validators=[Length(max=40, message=_MAX)])
+    permit_number = StringField(_l("Permit number"), filters=[upper_compact], validators=[Length(max=40, message=TOO_LONG)])
     permit_valid_until = DateField(_l("Permit valid until"), format=DATE_FORMATS, validators=[Optional()])
-    entry_stamp_qr = TextAreaField(_l("Entry-stamp QR"), filters=[strip], description=_l("The text of the QR code on the entry-permit sticker, if there is one."), validators=[Length(max=4000, message=_MAX)])
+    entry_stamp_qr = TextAreaField(_l("Entry-stamp QR"), filters=[strip], description=_l("The text of the QR code on the entry-permit sticker, if there is one."), validators=[Length(max=4000, message=TOO_LONG)])
     accompanying_stay_id = SelectField(_l("Accompanying adult"), choices=[], validate_choice=False, description=_l("For a guest under 18: the adult they travel with."))
     form_token = HiddenField(filters=[form_token])
 
@@ -107,9 +106,9 @@ class StayFields(BaseForm):
     check_in_at = DateTimeLocalField(_l("Check-in"), format=DATETIME_FORMATS, description=_l("Local time of the lodging."),
                                      validators=[InputRequired(_l("Enter the check-in date and time.")), plausible_date])
     planned_check_out = DateField(_l("Planned check-out"), format=DATE_FORMATS, validators=[Optional()])
-    room = StringField(_l("Room"), filters=[strip], validators=[Length(max=40, message=_MAX)])
+    room = StringField(_l("Room"), filters=[strip], validators=[Length(max=40, message=TOO_LONG)])
     purpose = SelectField(_l("Purpose"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the purpose of the stay.")), one_of(PURPOSES, _l("Choose the purpose of the stay."))])
-    notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Length(max=2000, message=_MAX)])
+    notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Length(max=2000, message=TOO_LONG)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -121,15 +120,15 @@ class StayForm(GuestFields, StayFields):
 
 
 class GroupForm(StayFields):
-    name = StringField(_l("Group name"), filters=[strip], description=_l("For example the family name; only for you."), validators=[Length(max=120, message=_MAX)])
+    name = StringField(_l("Group name"), filters=[strip], description=_l("For example the family name; only for you."), validators=[Length(max=120, message=TOO_LONG)])
 
 
 class ReasonForm(BaseForm):
-    reason = TextAreaField(_l("Reason"), filters=[strip], validators=[DataRequired(_l("Give a reason.")), Length(max=1000, message=_MAX)])
+    reason = TextAreaField(_l("Reason"), filters=[strip], validators=[DataRequired(_l("Give a reason.")), Length(max=1000, message=TOO_LONG)])
 
 
 class CorrectionForm(StayForm):
-    reason = TextAreaField(_l("Reason for the correction"), filters=[strip], validators=[DataRequired(_l("Give a reason for the correction.")), Length(max=1000, message=_MAX)])
+    reason = TextAreaField(_l("Reason for the correction"), filters=[strip], validators=[DataRequired(_l("Give a reason for the correction.")), Length(max=1000, message=TOO_LONG)])
 
 
 class CheckOutForm(BaseForm):
