@@ -163,3 +163,17 @@ def recorded_commits():
         yield commits
     finally:
         event.remove(db.engine, "commit", record)
+
+
+def refuse_upserts_of(monkeypatch, external_id: str) -> None:
+    """Make the database "refuse" the stay ``external_id`` whenever ``sync.upsert`` writes it."""
+    from serasi_web.stays import sync
+
+    real_upsert = sync.upsert
+
+    def upsert(lodging, source, refused_id, raw, actor_label, actor=None):
+        if refused_id == external_id:
+            raise RuntimeError("the database refused this stay")
+        return real_upsert(lodging, source, refused_id, raw, actor_label, actor)
+
+    monkeypatch.setattr(sync, "upsert", upsert)

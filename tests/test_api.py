@@ -241,16 +241,9 @@ def test_revoking_a_token_in_the_ui(operator_client, lodging, token, other_opera
 def test_an_item_the_database_refuses_costs_only_itself(client, token, lodging, caplog, monkeypatch):
     """A batch is one transaction; when the database refuses it, its items are tried one by one
     and the refused one answers 422 (the others are written; no 500)."""
-    from serasi_web.stays import sync
+    from .helpers import refuse_upserts_of
 
-    real_upsert = sync.upsert
-
-    def upsert(lodging, source, external_id, raw, actor_label, actor=None):
-        if external_id == "B-2":
-            raise RuntimeError("the database refused this item")
-        return real_upsert(lodging, source, external_id, raw, actor_label, actor)
-
-    monkeypatch.setattr(sync, "upsert", upsert)
+    refuse_upserts_of(monkeypatch, "B-2")
     items = [dict(stay_body(document__number=f"TB000000{n}"), external_id=f"B-{n}") for n in (1, 2, 3)]
     response = call(client, "post", "/stays:batch", token, {"items": items})
     assert response.status_code == 200 and "retrying item by item" in caplog.text
@@ -276,3 +269,16 @@ def test_a_change_is_one_commit_and_a_refused_change_is_refused_again(app, clien
     stay = db.session.execute(select(Stay).where(Stay.external_id == "H-1")).scalar_one()
     db.session.refresh(stay)
     assert (stay.room, stay.version) == ("202", 2)
+
+
+def test_a_refused_change_in_a_batch_leaves_the_stay_untouched(client, token, lodging):
+    """Nothing of a refused change is written, not even its content hash or the time of change
+    (``updated_since`` would list the stay as changed)."""
+    call(client, "put", "/stays/A-1", token, stay_body(document__number="TA0000001"))
+    call(client, "put", "/stays/A-2", token, stay_body(document__number="TA0000002"))
+    before = db.session.execute(select(Stay.updated_at, Stay.external_hash, Stay.version).where(Stay.external_id == "A-1")).one()
+    item = dict(stay_body(document__number="TA0000002"), external_id="A-1")  # takes the document A-2 holds
+    results = call(client, "post", "/stays:batch", token, {"items": [item]}).json["results"]
+    assert [r["status"] for r in results] == [409]
+    db.session.expire_all()
+    assert db.session.execute(select(Stay.updated_at, Stay.external_hash, Stay.version).where(Stay.external_id == "A-1")).one() == before

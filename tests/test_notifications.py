@@ -48,6 +48,29 @@ def test_operator_is_reminded_of_an_old_draft_and_a_passed_check_out_once(app, m
     assert f"https://serasi.example/stays/{staying}" in check_out_mail
 
 
+
+def test_reminders_an_owner_will_not_get_are_not_even_looked_at(app, mail_app, smtp_server, operator_client, operator, offices):  # noqa: F811
+    lodging = make_lodging(operator)
+    report_guest(operator_client, lodging, action="draft", check_in_at=local_now(delta_hours=-13), surname="Lupa")
+    set_preference(operator, "draft_overdue", False)
+    db.session.commit()
+    with mail_app.app_context():
+        from serasi_web.database import utcnow
+        from serasi_web.notifications.services import overdue_drafts
+
+        assert send_due_notices() == 0 and overdue_drafts(utcnow()) == []  # turned off: not loaded every 5 minutes
+    set_preference(operator, "draft_overdue", True)
+    operator.enabled = False
+    db.session.commit()
+    with mail_app.app_context():
+        assert overdue_drafts(utcnow()) == []  # a disabled account gets nothing either
+    operator.enabled = True
+    db.session.commit()
+    with mail_app.app_context():
+        assert [stay.surname for stay in overdue_drafts(utcnow())] == ["Lupa"]
+        assert send_due_notices() == 1
+    assert len(mails(smtp_server)) == 1
+
 def test_lodging_decisions_are_mailed_to_the_owner_unless_turned_off(app, mail_app, smtp_server, operator, other_operator, officer, offices):  # noqa: F811
     verified = make_lodging(operator, name="Villa Kenanga")
     rejected = make_lodging(other_operator, name="Kos Mawar")

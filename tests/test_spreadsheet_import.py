@@ -362,19 +362,12 @@ def test_formula_cells_are_kept_as_text_and_neutralised_in_every_file_we_write(o
 
 def test_a_row_the_database_refuses_costs_only_itself(app, operator_client, operator, lodging, monkeypatch):
     """A batch is one transaction; when the database refuses it, its rows are tried one by one."""
-    from serasi_web.stays import sync
+    from .helpers import refuse_upserts_of
 
     speaks(operator, "en")
     app.config["IMPORT_BATCH_ROWS"] = 10
     job = check(operator_client, lodging, csv_file([guest(n) for n in range(1, 6)]))
-    real_upsert = sync.upsert
-
-    def upsert(lodging, source, external_id, raw, actor_label, actor=None):
-        if external_id == "RES-3":
-            raise RuntimeError("the database refused this row")
-        return real_upsert(lodging, source, external_id, raw, actor_label, actor)
-
-    monkeypatch.setattr(sync, "upsert", upsert)
+    refuse_upserts_of(monkeypatch, "RES-3")
     job = run_import(operator_client, lodging, job)
     assert (job.status, job.created_count) == ("done", 4)
     assert job.errors == [{"row": 4, "column": "", "message": "This stay could not be saved (the error was logged)."}]

@@ -180,7 +180,7 @@ def batch():
     for index, item in enumerate(body["items"]):
         prefix = f"/items/{index}"
         external_id = item.get("external_id") if isinstance(item, dict) else None
-        if not isinstance(external_id, str) or not valid_external_id(external_id):
+        if not valid_external_id(external_id):
             results.append({"external_id": external_id if isinstance(external_id, str) else None, "status": 422,
                             "problem": {"title": "Unprocessable Content", "errors": [{"pointer": prefix + "/external_id", "detail": "required: 1-100 printable characters"}]}})
             continue

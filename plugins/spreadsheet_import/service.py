@@ -550,7 +550,7 @@ class RowWriter:
             else:
                 writable.append((number, external_id, raw))
         results = sync.upsert_many(self.lodging, SOURCE, [(external_id, raw) for _, external_id, raw in writable],
-                                   self.actor_label, self.user) if writable else []
+                                   self.actor_label, self.user)
         for (number, _, _), result in zip(writable, results):
             if result.outcome == "created":
                 outcome.created += 1

@@ -120,6 +120,14 @@ def _stays_with_owners():
     return select(Stay).options(selectinload(Stay.lodging).selectinload(Lodging.owner))
 
 
+def _owner_wants(kind: str):
+    """The stay's lodging belongs to an enabled account that has not turned ``kind`` off (what
+    ``wants`` checks one by one): notices nobody will get are not loaded every 5 minutes."""
+    turned_off = exists().where(NotificationPreference.user_id == User.id, NotificationPreference.kind == kind,
+                                NotificationPreference.enabled.is_(False))
+    return Stay.lodging_id.in_(select(Lodging.id).join(User, Lodging.owner_id == User.id).where(User.enabled.is_(True), ~turned_off))
+
+
 def _stay_key():
     return literal("stay-", String) + cast(Stay.id, String)  # f"stay-{stay.id}", as send_due_notices writes it
 
@@ -128,6 +136,7 @@ def overdue_drafts(now: datetime):
     cutoff = now - timedelta(hours=current_app.config["DRAFT_REMINDER_HOURS"])
     return db.session.execute(_stays_with_owners().where(
         Stay.status == StayStatus.DRAFT, Stay.check_in_at <= cutoff, _not_sent("draft_overdue", _stay_key()),
+        _owner_wants("draft_overdue"),
     ).order_by(Stay.id)).scalars().all()
 
 
@@ -138,6 +147,7 @@ def overdue_check_outs(now: datetime):
         Stay.status == StayStatus.REPORTED, Stay.checked_out_at.is_(None), Stay.planned_check_out.is_not(None),
         Stay.planned_check_out < now.date() + timedelta(days=1),
         _not_sent("check_out_overdue", _stay_key() + "-" + cast(Stay.planned_check_out, String)),
+        _owner_wants("check_out_overdue"),
     ).order_by(Stay.id)).scalars().all()
     # "Passed" in the lodging's own time zone: the planned day is over there.
     return [stay for stay in candidates if stay.planned_check_out < to_local(now, stay.lodging).date()]

@@ -407,6 +407,11 @@ def keep_loaded(written: list[tuple[Stay, dict]]) -> None:
             set_committed_value(stay, key, value)
 
 
+def _set(stay: Stay, columns: dict | None) -> None:
+    for name, value in (columns or {}).items():
+        setattr(stay, name, value)
+
+
 def _apply(stay: Stay, values: dict) -> dict:
     """Set the report fields; return {field: [old, new]} of what changed."""
     changes = {}
@@ -536,8 +541,10 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
     return CreateResult(stay, created=True)
 
 
-def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: datetime | None = None, actor_label: str = "") -> Stay:
-    """Change a draft (no reason needed: nothing was reported yet), and optionally submit it."""
+def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: datetime | None = None, actor_label: str = "",
+                 extra: dict | None = None) -> Stay:
+    """Change a draft (no reason needed: nothing was reported yet), and optionally submit it.
+    ``extra``: other columns to write with the change, once every rule has passed."""
     now = now or utcnow()
     if stay.status != StayStatus.DRAFT:
         raise StayError({"": str(_l("Only a draft can be edited; correct a submitted report instead."))})
@@ -548,6 +555,7 @@ def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: dat
     duplicate = find_open_duplicate(stay.lodging, values["document_number"], values["issuing_state"], exclude_id=stay.id)
     if duplicate is not None:
         raise DuplicateStay(duplicate)
+    _set(stay, extra)
     if "accompanying_stay_id" in values:
         stay.accompanying_stay_id = values["accompanying_stay_id"]
     changes = _apply(stay, values)
@@ -567,8 +575,10 @@ def submit(stay: Stay, actor=None, now: datetime | None = None, actor_label: str
     return update_draft(stay, {name: getattr(stay, name) for name in REPORT_FIELDS}, actor, submit=True, now=now, actor_label=actor_label)
 
 
-def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | None = None, actor_label: str = "") -> bool:
-    """Correct a submitted report with a new version; False when nothing changed."""
+def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | None = None, actor_label: str = "",
+            extra: dict | None = None) -> bool:
+    """Correct a submitted report with a new version; False when nothing changed. ``extra``:
+    other columns to write with it, once every rule has passed (written even without a change)."""
     now = now or utcnow()
     if stay.status not in (StayStatus.REPORTED, StayStatus.CHECKED_OUT):
         raise StayError({"": str(_l("Only a submitted report can be corrected."))})
@@ -582,11 +592,14 @@ def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | N
         duplicate = find_open_duplicate(stay.lodging, values["document_number"], values["issuing_state"], exclude_id=stay.id)
         if duplicate is not None:
             raise DuplicateStay(duplicate)
+    _set(stay, extra)
     changes = _apply(stay, values)
     if "accompanying_stay_id" in values and values["accompanying_stay_id"] != stay.accompanying_stay_id:
         changes["accompanying_stay_id"] = [stay.accompanying_stay_id, values["accompanying_stay_id"]]
         stay.accompanying_stay_id = values["accompanying_stay_id"]
     if not changes:
+        if extra:
+            commit()
         return False
     stay.late = stay.reported_at > stay.deadline_at  # judged by when it was first reported
     stay.version += 1

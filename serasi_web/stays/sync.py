@@ -144,17 +144,16 @@ def _update(stay: Stay, values: dict, digest: str, actor_label: str, actor) -> U
         return UpsertResult("unchanged", stay=stay)
     if stay.status == StayStatus.VOIDED:
         return UpsertResult("conflict", stay=stay, errors={"": str(_l("This stay was voided; use a new external id."))})
-    previous_hash, stay.external_hash = stay.external_hash, digest  # written in the change's own transaction
+    hash_column = {"external_hash": digest}  # written in the change's own transaction, once the rules pass
     try:
         if stay.status == StayStatus.DRAFT:
-            services.update_draft(stay, values, actor, submit=True, actor_label=actor_label)
-        elif not services.correct(stay, values, str(_l("updated by %(system)s", system=actor_label)), actor, actor_label=actor_label):
-            services.commit()  # the same report in other words (the hash alone changed)
+            services.update_draft(stay, values, actor, submit=True, actor_label=actor_label, extra=hash_column)
+        else:
+            services.correct(stay, values, str(_l("updated by %(system)s", system=actor_label)), actor, actor_label=actor_label,
+                             extra=hash_column)
     except services.DuplicateStay as duplicate:  # raised before anything was written
-        stay.external_hash = previous_hash
         return UpsertResult("conflict", errors=duplicate.field_errors, existing=duplicate.existing)
     except services.StayError as error:
-        stay.external_hash = previous_hash
         return UpsertResult("invalid", errors=error.field_errors)
     return UpsertResult("updated", stay=stay)
 
@@ -169,6 +168,8 @@ def upsert_many(lodging: Lodging, source: str, items: list[tuple[str, dict[str, 
     moment), it is rolled back whole and each item is tried again on its own, so a bad item
     costs only itself. A database that is gone (``OperationalError``) is raised.
     """
+    if not items:
+        return []
     try:
         with services.one_transaction():
             look_up_batch(lodging, source, [(external_id, raw.get("document_number")) for external_id, raw in items])
