@@ -3,6 +3,7 @@ then imports all rows or only the valid ones, idempotently."""
 import codecs
 import csv
 import io
+import os
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -588,11 +589,15 @@ def test_an_upload_deletes_the_files_of_old_jobs_and_of_jobs_that_are_gone(app, 
     recent = latest_job()
     orphan = service.job_path(recent).with_name("999999.csv")
     orphan.write_bytes(b"external_id\n")
+    two_hours_ago = time.time() - 7200
+    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    being_saved = service.job_path(recent).with_name("999998.csv")  # another upload whose job is not committed yet
+    being_saved.write_bytes(b"external_id\n")
     db.session.execute(update(ImportJob).where(ImportJob.id == old.id).values(created_at=utcnow() - timedelta(days=8)))
     db.session.commit()
     assert upload(operator_client, lodging, csv_file([guest(3)])).status_code == 303
     assert not service.job_path(old).exists() and not orphan.exists()
-    assert service.job_path(recent).exists() and service.job_path(latest_job()).exists()
+    assert service.job_path(recent).exists() and service.job_path(latest_job()).exists() and being_saved.exists()
 
 
 def test_the_problems_download_is_never_cached(operator_client, lodging):

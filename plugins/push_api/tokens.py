@@ -15,7 +15,7 @@ from serasi_web.accounts.models import Role
 from serasi_web.auth import role_required
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
-from serasi_web.forms import BaseForm, strip
+from serasi_web.forms import TOO_LONG, BaseForm, strip
 from serasi_web.htmx import see_other
 from serasi_web.integrations.models import ApiToken
 from serasi_web.lodgings.services import get_own_lodging_or_404
@@ -28,7 +28,7 @@ TOKEN_PREFIX = "srs_"
 
 class TokenForm(BaseForm):
     name = StringField(_l("System using the token"), filters=[strip], description=_l("For example: front desk PMS, HR roster."),
-                       validators=[DataRequired(_l("Name the system that will use the token.")), Length(max=80, message=_l("Use at most %(max)d characters."))])
+                       validators=[DataRequired(_l("Name the system that will use the token.")), Length(max=80, message=TOO_LONG)])
 
 
 def create_token(lodging, name: str, user) -> str:

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PureWindowsPath
@@ -139,6 +140,16 @@ def file_exists(job: ImportJob) -> bool:
     return job_path(job).exists()
 
 
+ORPHAN_GRACE_SECONDS = 3600
+
+
+def _modified_before(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime < moment
+    except OSError:
+        return False
+
+
 def purge_old_files() -> None:
     """Delete the files of jobs older than IMPORT_KEEP_DAYS that are not running, and files whose
     job is gone (guests' passport data is not kept longer than needed). Runs before each upload:
@@ -148,10 +159,13 @@ def purge_old_files() -> None:
     if not files:
         return
     cutoff = utcnow() - timedelta(days=setting("IMPORT_KEEP_DAYS"))
-    keep = set(db.session.execute(select(ImportJob.id).where(
-        ImportJob.id.in_(files), or_(ImportJob.created_at >= cutoff, ImportJob.status.in_(RUNNING)))).scalars())
+    jobs = dict(db.session.execute(select(ImportJob.id, or_(ImportJob.created_at >= cutoff, ImportJob.status.in_(RUNNING)))
+                                   .where(ImportJob.id.in_(files))).all())  # job id -> its file is still needed
+    # A file without a job may belong to an upload being saved right now (its job is not
+    # committed yet): such files go only when they are an hour old.
+    orphans_before = time.time() - ORPHAN_GRACE_SECONDS
     for job_id, path in files.items():
-        if job_id not in keep:
+        if job_id in jobs and not jobs[job_id] or job_id not in jobs and _modified_before(path, orphans_before):
             try:
                 path.unlink(missing_ok=True)
             except OSError:  # pragma: no cover - a file we cannot delete must not break the upload

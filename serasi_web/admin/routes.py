@@ -103,7 +103,7 @@ def new_officer():
 @blueprint.route("/offices")
 @admin_only
 def offices():
-    return render_template("admin/offices.html", offices=offices_ordered(), import_form=OfficeImportForm())
+    return render_template("admin/offices.html", offices=offices_ordered(with_areas=True), import_form=OfficeImportForm())
 
 
 def _office_or_404(office_id: int) -> ImmigrationOffice:
@@ -154,7 +154,7 @@ def import_offices_csv():
             flash(_("Imported %(offices)d offices with %(codes)d region codes.", offices=result.offices, codes=result.region_codes), "success")
             return see_other(url_for("admin.offices"))
         errors = result.errors
-    return render_template("admin/offices.html", offices=offices_ordered(), import_form=form, import_errors=errors)
+    return render_template("admin/offices.html", offices=offices_ordered(with_areas=True), import_form=form, import_errors=errors)
 
 
 @blueprint.route("/offices/export.csv")
@@ -273,7 +273,7 @@ def audit_log():
 
     form, query = _audit_filters()
     page = fetch_page(query, page_arg(), 50) if query is not None else None
-    query_args = {name: request.args[name][:254] for name in ("actor", "action", "start", "end") if request.args.get(name)}
+    query_args = {name: value for name in ("actor", "action", "start", "end") if (value := text_arg(name, 254))}
     return render_page_or_fragment("admin/audit.html", "admin/_audit_events.html", form=form, page=page, query_args=query_args)
 
 

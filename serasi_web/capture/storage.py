@@ -28,14 +28,13 @@ def keep_photo(data: bytes, lodging_id: int, form_token: str) -> None:
     image.thumbnail((KEEP_LONG_SIDE, KEEP_LONG_SIDE))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)  # a fresh file from the pixels: no EXIF, no GPS
-    purge_unclaimed()
     db.session.add(CapturePhoto(lodging_id=lodging_id, form_token=form_token, content=out.getvalue()))
     db.session.commit()
 
 
 def purge_unclaimed(now=None) -> int:
-    """Delete the photos of forms never saved, a day after they were taken (also run daily by
-    the worker, so none outlive the setting being switched off). Returns how many went."""
+    """Delete the photos of forms never saved, a day after they were taken (the worker's daily
+    job; so none outlive the setting being switched off either). Returns how many went."""
     result = db.session.execute(delete(CapturePhoto).where(
         CapturePhoto.stay_id.is_(None), CapturePhoto.created_at < (now or utcnow()) - UNCLAIMED_FOR))
     return result.rowcount
@@ -56,9 +55,8 @@ def discard_photos(stay) -> None:
 
 def discard_form_photos(stay) -> None:
     """The photos taken on the form that created ``stay`` (a report submitted at once has no others)."""
-    if stay.form_token:  # on every submission: a plain statement, not the ORM's bulk delete
-        photo = CapturePhoto.__table__.c
-        db.session.connection().execute(delete(CapturePhoto.__table__).where(photo.lodging_id == stay.lodging_id, photo.form_token == stay.form_token))
+    if stay.form_token:
+        db.session.execute(delete(CapturePhoto).where(CapturePhoto.lodging_id == stay.lodging_id, CapturePhoto.form_token == stay.form_token))
 
 
 def photo_ids(stay) -> list[int]:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from ..extensions import db
-from .models import OutboxEvent
 
 EVENTS = ("reported", "corrected", "checked_out", "voided")
 PAYLOAD_VERSION = 1
@@ -50,9 +48,3 @@ def event_values(event: str, stay) -> dict:
     return {"stay_id": stay.id, "lodging_id": stay.lodging_id, "event": event, "stay_version": stay.version,
             "idempotency_key": payload["idempotency_key"], "payload": payload}
 
-
-def enqueue(event: str, stay) -> OutboxEvent:
-    """Add the outbox row for ``event`` (the caller's commit makes it durable with the change)."""
-    row = OutboxEvent(**event_values(event, stay))
-    db.session.add(row)
-    return row

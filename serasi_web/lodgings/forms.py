@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..forms import BaseForm, digits_only, phone_number, select_choices, strip
+from ..forms import TOO_LONG, BaseForm, digits_only, phone_number, select_choices, strip
 from ..reference import regions
 from .types import lodging_type, lodging_types
 
@@ -18,9 +18,9 @@ REGION_FIELDS = (
 
 
 class LodgingForm(BaseForm):
-    name = StringField(_l("Lodging name"), filters=[strip], validators=[DataRequired(_l("Enter the lodging's name.")), Length(max=160, message=_l("Use at most %(max)d characters."))])
+    name = StringField(_l("Lodging name"), filters=[strip], validators=[DataRequired(_l("Enter the lodging's name.")), Length(max=160, message=TOO_LONG)])
     lodging_type = SelectField(_l("Lodging type"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the lodging type."))])
-    street_address = TextAreaField(_l("Street address"), filters=[strip], description=_l("Street, number, RT/RW, building."), validators=[DataRequired(_l("Enter the street address.")), Length(max=300, message=_l("Use at most %(max)d characters."))])
+    street_address = TextAreaField(_l("Street address"), filters=[strip], description=_l("Street, number, RT/RW, building."), validators=[DataRequired(_l("Enter the street address.")), Length(max=300, message=TOO_LONG)])
     # Choices depend on the chosen parent (see populate_region_choices), which also drops a
     # value that does not belong to its parent; so "required" is the only check left.
     province_code = SelectField(_l("Province"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the province."))])
@@ -30,8 +30,8 @@ class LodgingForm(BaseForm):
     postal_code = StringField(_l("Postal code"), filters=[strip], description=_l("Suggested from the village; change it if yours differs."), validators=[Optional(), digits_only(5, _l("A postal code has 5 digits."))])
     nib = StringField(_l("Business identification number (NIB)"), filters=[strip], description=_l("13 digits; not needed for a private residence."), validators=[digits_only(13, _l("The NIB has 13 digits."))])  # no Optional(): it would skip validate_nib
     room_count = IntegerField(_l("Number of rooms"), validators=[Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number from %(min)d to %(max)d."))])
-    person_in_charge = StringField(_l("Person in charge"), filters=[strip], validators=[DataRequired(_l("Enter the name of the person in charge.")), Length(max=120, message=_l("Use at most %(max)d characters."))])
-    phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(_l("Enter a phone number.")), Length(max=30, message=_l("Use at most %(max)d characters.")), phone_number])
+    person_in_charge = StringField(_l("Person in charge"), filters=[strip], validators=[DataRequired(_l("Enter the name of the person in charge.")), Length(max=120, message=TOO_LONG)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(_l("Enter a phone number.")), Length(max=30, message=TOO_LONG), phone_number])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

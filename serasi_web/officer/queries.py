@@ -90,11 +90,9 @@ def normalise_document_number(text: str) -> str:
 
 
 def name_words(text: str) -> list[str]:
-    """The folded words of a name query: every word must occur in the name, in any order.
-
-    A NUL separates words too: PostgreSQL refuses it in text and FTS5 would end its query there.
-    """
-    return [word for word in fold_name(text or "").replace("\x00", " ").split() if word]
+    """The folded words of a name query: every word must occur in the name, in any order. (No NUL
+    reaches here: the forms drop it, see ``forms.BaseForm``.)"""
+    return fold_name(text or "").split()
 
 
 def name_condition(text: str):

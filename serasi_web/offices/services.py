@@ -70,10 +70,13 @@ def replace_areas(office: ImmigrationOffice, codes: list[str], reroute: bool = T
         reroute_all_lodgings()
 
 
-def offices_ordered() -> list[ImmigrationOffice]:
-    """Every office by name, with its areas (the offices page lists them) in one more query, not one per office."""
-    return list(db.session.execute(
-        select(ImmigrationOffice).options(selectinload(ImmigrationOffice.areas)).order_by(ImmigrationOffice.name)).scalars())
+def offices_ordered(with_areas: bool = False) -> list[ImmigrationOffice]:
+    """Every office by name; ``with_areas`` loads their areas too (the offices page lists them) in
+    one more query, not one per office."""
+    query = select(ImmigrationOffice).order_by(ImmigrationOffice.name)
+    if with_areas:
+        query = query.options(selectinload(ImmigrationOffice.areas))
+    return list(db.session.execute(query).scalars())
 
 
 @dataclass

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from ..forms import BaseForm, select_choices, strip
+from ..forms import TOO_LONG, BaseForm, select_choices, strip
 from .permits import STAY_PERMITS
 
 
@@ -14,8 +14,8 @@ def _upper(value):
 
 class VisaIndexForm(BaseForm):
     code = StringField(_l("Visa index"), filters=[_upper], description=_l("For example C1, D2 or E33G."),
-                       validators=[DataRequired(_l("Enter the code.")), Length(max=12, message=_l("Use at most %(max)d characters."))])
-    description = StringField(_l("Description"), filters=[strip], validators=[Length(max=200, message=_l("Use at most %(max)d characters."))])
+                       validators=[DataRequired(_l("Enter the code.")), Length(max=12, message=TOO_LONG)])
+    description = StringField(_l("Description"), filters=[strip], validators=[Length(max=200, message=TOO_LONG)])
     suggested_permit = SelectField(_l("Suggested stay permit"), choices=[], validate_choice=False)
     active = BooleanField(_l("In use"), default=True)
 

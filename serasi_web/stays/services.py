@@ -336,7 +336,8 @@ def _add_version(stay: Stay, action: str, actor, reason: str = "", changes: dict
     from ..delivery.models import OutboxEvent
 
     version, audit, outbox = _history_values(stay, action, actor, reason, changes, actor_label)
-    stay.versions.append(StayVersion(**version))
+    # Added, not appended to stay.versions: appending would first load the stay's whole history.
+    db.session.add(StayVersion(stay_id=stay.id, **version))
     db.session.add(AuditEvent(**audit))
     if outbox is not None:
         db.session.add(OutboxEvent(**outbox))
