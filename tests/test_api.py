@@ -282,3 +282,14 @@ def test_a_refused_change_in_a_batch_leaves_the_stay_untouched(client, token, lo
     assert [r["status"] for r in results] == [409]
     db.session.expire_all()
     assert db.session.execute(select(Stay.updated_at, Stay.external_hash, Stay.version).where(Stay.external_id == "A-1")).one() == before
+
+
+def test_a_batch_answers_with_its_stays_read_in_a_fixed_number_of_queries(client, token, lodging):
+    from .helpers import recorded_statements, selects
+
+    items = [dict(stay_body(document__number=f"TQ{n:07d}"), external_id=f"Q-{n}") for n in range(20)]
+    assert {r["status"] for r in call(client, "post", "/stays:batch", token, {"items": items}).json["results"]} == {201}
+    with recorded_statements() as statements:
+        again = call(client, "post", "/stays:batch", token, {"items": items}).json["results"]  # unchanged: 200 each
+    assert {r["status"] for r in again} == {200} and all(r["stay"]["receipt_number"] for r in again)
+    assert len([s for s in selects(statements) if " FROM stay " in s + " "]) <= 4  # not one per stay

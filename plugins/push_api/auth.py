@@ -24,8 +24,6 @@ def hash_token(token: str) -> str:
 def authenticate():
     """A blueprint's ``before_request``: sets ``g.api_token`` and ``g.lodging``, or answers 401 /
     403 / 429 as problem details; also sets the body size limit for one stay (``json_body``)."""
-    if request.endpoint == "api_v1.openapi":
-        return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

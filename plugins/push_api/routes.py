@@ -24,8 +24,14 @@ from .openapi import openapi_document
 from .problems import problem
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-api.before_request(authenticate)
 SOURCE = "api"
+
+
+@api.before_request
+def _authenticate():
+    if request.endpoint == "api_v1.openapi":
+        return None  # the API's description is public
+    return authenticate()
 
 
 def _actor_label() -> str:
@@ -259,8 +265,7 @@ def list_stays():
     if since is not None:
         query = query.where(Stay.updated_at >= since)
     if after is not None:
-        moment, stay_id = after
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        moment, stay_id = after  # aware: _cursor_decode refuses others
         query = query.where(or_(Stay.updated_at > moment, and_(Stay.updated_at == moment, Stay.id > stay_id)))
     rows = db.session.execute(query.order_by(Stay.updated_at, Stay.id).limit(limit + 1)).scalars().all()
     page, more = rows[:limit], len(rows) > limit

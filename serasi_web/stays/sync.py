@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.datastructures import MultiDict
 
@@ -174,6 +174,7 @@ def upsert_many(lodging: Lodging, source: str, items: list[tuple[str, dict[str, 
         with services.one_transaction():
             look_up_batch(lodging, source, [(external_id, raw.get("document_number")) for external_id, raw in items])
             results = [upsert(lodging, source, external_id, raw, actor_label, actor) for external_id, raw in items]
+        _reload([stay for result in results for stay in (result.stay, result.existing) if stay is not None])
         return results
     except OperationalError:
         raise
@@ -181,6 +182,15 @@ def upsert_many(lodging: Lodging, source: str, items: list[tuple[str, dict[str, 
         log.warning("%s: one transaction for %d stays failed; retrying item by item", source, len(items), exc_info=True)
         db.session.rollback()
     return [_upsert_alone(lodging, source, external_id, raw, actor_label, actor) for external_id, raw in items]
+
+
+def _reload(stays: list[Stay]) -> None:
+    """Read the stays the commit expired in one query: the answers show them, one SELECT each
+    otherwise (new stays keep the values written, see ``services.keep_loaded``)."""
+    states = [inspect(stay) for stay in stays]
+    expired = {state.identity[0] for state in states if state.expired_attributes and state.identity}  # stay.id would load it
+    if expired:
+        db.session.execute(select(Stay).where(Stay.id.in_(expired)).execution_options(populate_existing=True)).scalars().all()
 
 
 def _upsert_alone(lodging: Lodging, source: str, external_id: str, raw: dict, actor_label: str, actor) -> UpsertResult:
