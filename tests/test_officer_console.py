@@ -428,3 +428,14 @@ def test_statistics_read_the_scopes_lodgings_once_for_all_tables(officer_client,
     assert 'id="region"' in page and 'id="lodging_type"' in page
     assert len([statement for statement in statements if re.match(r"SELECT [^(]* FROM lodging\b", statement)]) == 1
     assert len([statement for statement in statements if re.match(r"SELECT .* FROM stay\b", statement)]) == 3  # one per pass
+
+
+def test_a_table_without_places_reads_only_the_time_zones_of_the_lodgings(officer_client, guests):
+    """A per-day export needs the lodgings' provinces (their time zones), not every lodging's place."""
+    from .helpers import recorded_statements
+
+    with recorded_statements() as statements:
+        response = officer_client.get("/officer/statistics/per_day.csv", headers=EN)
+    assert response.status_code == 200
+    lodging_reads = [statement for statement in statements if re.match(r"SELECT [^(]* FROM lodging\b", statement)]
+    assert len(lodging_reads) == 1 and lodging_reads[0].startswith("SELECT DISTINCT lodging.province_code")

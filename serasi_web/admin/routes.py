@@ -15,6 +15,7 @@ from ..forms import page_arg, select_choices, text_arg
 from ..stays.queries import escape_like
 from ..htmx import see_other
 from ..lodgings.models import Lodging
+from ..officer.queries import fetch_page
 from ..offices.csv_io import decode_upload, export_offices, import_offices
 from ..offices.forms import OfficeForm, OfficeImportForm
 from ..offices.models import ImmigrationOffice
@@ -47,7 +48,7 @@ def users():
     if term:
         pattern = "%" + escape_like(term) + "%"
         query = query.where(or_(User.email.ilike(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\")))
-    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
+    page = fetch_page(query, page_arg(), 50)  # no count: the page shows none
     return render_template("admin/users.html", page=page, term=term)
 
 
@@ -269,7 +270,6 @@ def _audit_filters():
 @admin_only
 def audit_log():
     from ..htmx import render_page_or_fragment
-    from ..officer.queries import fetch_page
 
     form, query = _audit_filters()
     page = fetch_page(query, page_arg(), 50) if query is not None else None

@@ -214,8 +214,13 @@ def tables(keys: list[str], scope: Scope, period: Period, locale: str) -> list[T
     unknown = [key for key in keys if key not in TABLES]
     if unknown:
         raise KeyError(unknown[0])
-    lodgings = _scope_lodgings(scope)
-    figures = _gather(scope, period, keys, {province for province, *_place in lodgings.values()})
+    if "lodgings" in {_PASS_OF[key] for key in keys}:  # the places and types of the scope's lodgings
+        lodgings = _scope_lodgings(scope)
+        provinces = {province for province, *_place in lodgings.values()}
+    else:  # only their time zones
+        lodgings = {}
+        provinces = set(db.session.scalars(select(Lodging.province_code).where(scope.lodging_condition()).distinct()))
+    figures = _gather(scope, period, keys, provinces)
     places = _places(lodgings, figures)
     built = []
     for key in keys:
