@@ -14,7 +14,14 @@ TEXT = {
 }
 
 
+HTMX_IDLE = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+
+
 def choose_region(page, field: str, value: str, javascript: bool):
+    if javascript:
+        # The select just swapped in must be settled (htmx has bound it) before it is changed,
+        # or the change goes out with no request: a race the test lost now and then.
+        page.wait_for_function(HTMX_IDLE)
     page.select_option(f"#{field}", value)
     if not javascript:
         page.click("button[value=refresh_regions]")
