@@ -34,7 +34,9 @@ HOST = "127.0.0.1"
 POSTGRES_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432"
 BENCH_DATABASE = "serasi_bench"
 BENCH_PASSWORD = "bench password 2024"
-# One key per benchmark run: production mode refuses to start without 32+ characters.
+# One key per benchmark run (shared by the workers). The server runs in development mode:
+# production mode requires HTTPS (Secure cookies), which a plain-HTTP benchmark client cannot
+# send back; nothing else differs between the modes.
 SECRET_KEY = secrets.token_hex(32)
 
 # Kuta Selatan (Badung, Bali): covered by the office we create, in the WITA zone (UTC+8).
@@ -248,7 +250,7 @@ class GunicornServer:
 def serasi_server(database_url: str, workers: int, log_path: Path) -> GunicornServer:
     """The real app exactly as the README deploys it: ``gunicorn -c gunicorn.conf.py wsgi:app``."""
     return GunicornServer("wsgi:app", ["-c", "gunicorn.conf.py"], {
-        "SERASI_ENV": "production", "SERASI_SECRET_KEY": SECRET_KEY, "SERASI_DATABASE_URL": database_url,
+        "SERASI_SECRET_KEY": SECRET_KEY, "SERASI_DATABASE_URL": database_url,
         "SERASI_WORKERS": str(workers), "SERASI_BIND": "{bind}",
     }, log_path)
 

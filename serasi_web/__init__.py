@@ -5,6 +5,7 @@ side effects beyond reading configuration (it never migrates, prompts or touches
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +14,30 @@ from werkzeug.routing import IntegerConverter
 
 from .hookspecs import hookimpl  # noqa: F401  (plugin authors: ``from serasi_web import hookimpl``)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Templates, migrations, translations and static files ship inside the package, so an installed
+# wheel works from any folder; the checkout's top-level folders of the same names point here.
+PACKAGE_ROOT = Path(__file__).resolve().parent
+CHECKOUT_ROOT = PACKAGE_ROOT.parent
+
+
+def default_instance_path() -> Path:
+    """Where the instance folder (SQLite database, secret key, photos) lives unless configured:
+    ``SERASI_INSTANCE_PATH``, else ``instance/`` of a checkout (``make run``), else ``instance/``
+    in the current folder (an installed wheel; the deployment kit sets the variable)."""
+    if os.environ.get("SERASI_INSTANCE_PATH"):
+        return Path(os.environ["SERASI_INSTANCE_PATH"]).resolve()
+    if (CHECKOUT_ROOT / "setup.cfg").exists() and (CHECKOUT_ROOT / "serasi_web").is_dir():
+        return CHECKOUT_ROOT / "instance"
+    return Path.cwd() / "instance"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the SERASI Web application. ``config`` overrides every other setting."""
     app = Flask(
         __name__,
-        instance_path=str((config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
+        instance_path=str((config or {}).get("INSTANCE_PATH") or default_instance_path()),
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(PACKAGE_ROOT / "templates"),
     )
     from .config import load_config
 
@@ -82,12 +97,12 @@ def _init_extensions(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=str(PACKAGE_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,
-        default_translation_directories=str(PROJECT_ROOT / "translations"),
+        default_translation_directories=str(PACKAGE_ROOT / "translations"),
     )
     htmx.init_app(app)
     rate_limits.init_app(app)

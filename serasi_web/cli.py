@@ -32,6 +32,24 @@ def build_cli() -> click.Group:
     return group
 
 
+@serasi_cli.command("serve")
+@click.option("--bind", default=None, help="Address to listen on (default SERASI_BIND or 127.0.0.1:8000).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Worker processes (default SERASI_WORKERS or 2 x cores + 1).")
+@with_appcontext
+def serve(bind: str | None, workers: int | None):
+    """Run the web server: gunicorn with the production settings (put nginx in front, deploy/)."""
+    from .readiness import require_ready
+
+    require_ready(current_app)
+    if bind:
+        os.environ["SERASI_BIND"] = bind
+    if workers:
+        os.environ["SERASI_WORKERS"] = str(workers)
+    # Replace this process, so that systemd's signals reach gunicorn's master directly.
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:serasi_web.gunicorn_config",
+                              "serasi_web:create_app()"])
+
+
 @serasi_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="Administrator", help="The admin's full name.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 25,
     "TRUSTED_PROXY_COUNT": 0,  # >0 behind a TLS-terminating proxy (ProxyFix)
     "DISABLED_PLUGINS": [],
+    # A plugin that cannot load stops the start; True starts without it (red on /healthz and admin pages).
+    "ALLOW_DEGRADED_START": False,
     "EXTRA_PLUGINS": [],  # plugin objects or modules registered directly (tests, embedding)
     # Capture: uploads up to 15 MB and 50 megapixels. The request limit is higher on the report
     # form so that an oversized photo gets a message at the field and the typed values survive.
@@ -117,6 +120,7 @@ _ENVIRONMENT = {
     "SERASI_MAIL_FROM": ("MAIL_FROM", str),
     "SERASI_PUBLIC_URL": ("PUBLIC_URL", str),
     "SERASI_HUEY_SQLITE_PATH": ("HUEY_SQLITE_PATH", str),
+    "SERASI_ALLOW_DEGRADED_START": ("ALLOW_DEGRADED_START", lambda v: v.lower() in ("1", "true", "yes")),
     "SERASI_DISABLED_PLUGINS": ("DISABLED_PLUGINS", lambda v: [p.strip() for p in v.split(",") if p.strip()]),
 }
 
@@ -128,13 +132,19 @@ class ConfigurationError(RuntimeError):
 def load_config(app, overrides: dict[str, Any] | None) -> None:
     """Fill ``app.config`` from defaults, instance/config.py, the environment and ``overrides``."""
     app.config.update(DEFAULTS)
+    before_instance = dict(app.config)
     app.config.from_pyfile("config.py", silent=True)
+    explicit = {key for key, value in app.config.items() if key not in before_instance or before_instance[key] is not value}
     for variable, (key, parse) in _ENVIRONMENT.items():
         value = os.environ.get(variable)
         if value:
             app.config[key] = parse(value)
+            explicit.add(key)
     if overrides:
         app.config.update(overrides)
+        explicit |= set(overrides)
+    if app.config["ENV_NAME"] == "production" and "SESSION_COOKIE_SECURE" not in explicit:
+        app.config["SESSION_COOKIE_SECURE"] = True  # production is served over HTTPS only
 
     if app.config.get("REDIS_URL") and app.config.get("RATELIMIT_STORAGE_URI") == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]  # shared counts between machines
@@ -145,15 +155,49 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'serasi.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
+    if app.config["ENV_NAME"] == "production":
+        problems = production_problems(app.config, explicit)
+        if problems:
+            raise ConfigurationError(" ".join(problems))
     if not app.config.get("SECRET_KEY"):
-        if app.config["ENV_NAME"] == "production":
-            raise ConfigurationError(
-                "SERASI_SECRET_KEY must be set in production (for example: "
-                "python -c 'import secrets; print(secrets.token_hex(32))')."
-            )
         app.config["SECRET_KEY"] = _instance_secret_key(instance)
-    elif app.config["ENV_NAME"] == "production" and len(app.config["SECRET_KEY"]) < 32:
-        raise ConfigurationError("SERASI_SECRET_KEY is too short: use at least 32 random characters.")
+
+
+NEW_KEY_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """Why ``key`` is not good enough to sign sessions, or None. A real key is long and random:
+    at least 32 characters, many different ones, and no repeated pattern (it does not compress)."""
+    if not key:
+        return f"SERASI_SECRET_KEY must be set in production (make one: {NEW_KEY_HINT})."
+    if len(key) < 32:
+        return f"SERASI_SECRET_KEY is too short: use at least 32 random characters ({NEW_KEY_HINT})."
+    lowered = key.lower()
+    placeholder = any(word in lowered for word in ("change", "secret", "example", "password", "serasi"))
+    if placeholder or len(set(key)) < 12 or len(zlib.compress(key.encode())) < len(key) * 0.6:
+        return f"SERASI_SECRET_KEY looks guessable (a placeholder or a repeated pattern): use a random one ({NEW_KEY_HINT})."
+    return None
+
+
+def production_problems(config, explicit: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """Every setting that makes a production start unsafe, one sentence each (empty when fine)."""
+    problems = []
+    key_problem = secret_key_problem(config.get("SECRET_KEY"))
+    if key_problem:
+        problems.append(key_problem)
+    if config.get("DEBUG") or os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes"):
+        problems.append("Debug mode is on: it shows code and data to anyone; unset FLASK_DEBUG in production.")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("Session cookies must be Secure in production: unset SERASI_SESSION_COOKIE_SECURE "
+                        "(or set it to 1) and serve over HTTPS.")
+    public_url = config.get("PUBLIC_URL") or ""
+    if "PUBLIC_URL" not in explicit or public_url == DEFAULTS["PUBLIC_URL"]:
+        problems.append("SERASI_PUBLIC_URL must be set in production to the address people use "
+                        "(for example https://serasi.example.go.id): receipts, API links and e-mails use it.")
+    elif not public_url.startswith("https://"):
+        problems.append(f"SERASI_PUBLIC_URL must start with https:// in production (it is {public_url}).")
+    return problems
 
 
 def _normalise_database_url(url: str) -> str:

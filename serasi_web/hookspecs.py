@@ -4,6 +4,14 @@ Plugins implement hooks with ``@serasi_web.hookimpl``. Discovery hooks receive a
 callback and call it once per thing they provide (a decoder, a parser ...); the work then runs
 through those small objects, so one failing plugin cannot break the others. Hook
 implementations must not rely on default argument values (pluggy ignores them).
+
+Failure policy, per kind of hook (docs/plugins.md, "When a plugin fails"):
+- discovery hooks (``serasi_register_*``) run once at start-up; one that raises stops the start
+  with a one-line message naming the plugin (``ALLOW_DEGRADED_START`` starts anyway, shown in
+  red on ``/healthz`` and every admin page). A plugin that cannot be imported does the same;
+- validation hooks (``serasi_validate_stay``) fail closed: one that raises refuses the report;
+- event hooks (``serasi_stay_event``) are delivered through the outbox by the worker: one that
+  raises is retried with backoff, like a forwarder, and shows on the admin's delivery page.
 """
 from __future__ import annotations
 
@@ -64,7 +72,8 @@ def serasi_validate_stay(lodging, values):
     Called before a report is created, corrected or submitted, with the lodging and the report's
     values (the report form's field names: ``surname``, ``document_number``, ``check_in_at`` as
     an aware UTC datetime ...). Return ``{field name: message}`` for each problem, or None. The
-    problems of every plugin are shown together.
+    problems of every plugin are shown together. Fails closed: if the implementation raises, the
+    report is refused (a check that did not run must not let a report through).
     """
 
 
@@ -72,9 +81,11 @@ def serasi_validate_stay(lodging, values):
 def serasi_stay_event(event, stay):
     """A report changed: ``event`` is "reported", "corrected", "checked_out" or "voided".
 
-    Called after the change is committed, with the ``Stay``. Use it to notify or to start work
-    elsewhere; do not change the stay here. An exception is logged and does not undo the change.
-    Return value: ignored.
+    Delivered through the outbox by the background worker after the change is committed, with the
+    ``Stay`` as it is then, inside an app context. Use it to notify or to start work elsewhere; do
+    not change the stay here. An exception does not undo the change: the event is retried with
+    backoff (``DELIVERY_*`` settings) and shows on the admin's delivery page as
+    ``plugin:<plugin name>``, so make the work idempotent. Return value: ignored.
     """
 
 

@@ -41,6 +41,8 @@ def extra_field_label(type_key: str, name: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from .plugins import plugin_failures
+
     app.jinja_env.globals.update(
         region_name=regions.name,
         country_name=lambda code: countries.country_name(code, str(get_locale())),
@@ -51,6 +53,7 @@ def init_app(app: Flask) -> None:
         extra_field_label=extra_field_label,
         has_endpoint=lambda endpoint: endpoint in app.view_functions,
         lodging_time_zone=lambda lodging: regions.time_zone_label(lodging.province_code),
+        plugin_failures=plugin_failures,
     )
     app.jinja_env.filters["format_date"] = lambda value, style="medium": format_date(value, style) if value else ""
     app.jinja_env.filters["local_time"] = local_time

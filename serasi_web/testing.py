@@ -32,6 +32,7 @@ def plugin_app(tmp_path: Path, *plugins: Any, **config: Any) -> Flask:
     settings = {
         "TESTING": True, "SECRET_KEY": "plugin-test-" + "x" * 32, "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp_path) / 'serasi.db'}", "INSTANCE_PATH": str(Path(tmp_path) / "instance"),
+        "PUBLIC_URL": "http://localhost",
         "EXTRA_PLUGINS": list(plugins), **config,
     }
     app = create_app(settings)

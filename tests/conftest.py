@@ -20,7 +20,9 @@ from serasi_web.extensions import db
 from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_offices, make_user, skip_or_fail
 
 POSTGRES_URL = os.environ.get("SERASI_TEST_DATABASE_URL", "")
-BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False}
+# PUBLIC_URL: absolute links are built from it (never from the request); the test client's host.
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False,
+               "PUBLIC_URL": "http://localhost"}
 
 
 def _upgrade(url: str, instance: Path) -> None:

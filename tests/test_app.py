@@ -9,7 +9,6 @@ from babel.messages.pofile import read_po
 from pathlib import Path
 
 from serasi_web import create_app
-from serasi_web.config import ConfigurationError
 from serasi_web.extensions import db
 
 from .helpers import login, make_lodging
@@ -30,18 +29,6 @@ def test_embedded_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
     key = create_app(config).config["SECRET_KEY"]
     assert len(key) == 64 and create_app(config).config["SECRET_KEY"] == key
     assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
-
-
-def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
-    monkeypatch.delenv("SERASI_SECRET_KEY", raising=False)
-    monkeypatch.setenv("SERASI_ENV", "production")
-    with pytest.raises(ConfigurationError):
-        create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    monkeypatch.setenv("SERASI_SECRET_KEY", "short")
-    with pytest.raises(ConfigurationError):
-        create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    monkeypatch.setenv("SERASI_SECRET_KEY", "k" * 40)
-    assert create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SECRET_KEY"] == "k" * 40
 
 
 def test_environment_and_default_database(tmp_path, monkeypatch):
@@ -84,14 +71,14 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
 
 def test_healthz_reports_the_database(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200 and {k: response.json[k] for k in ("status", "database")} == {"status": "ok", "database": "ok"}
 
 
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     broken = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 40,
                          "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"})
     response = broken.test_client().get("/healthz")
-    assert response.status_code == 503 and response.json == {"status": "error", "database": "error"}
+    assert response.status_code == 503 and {k: response.json[k] for k in ("status", "database")} == {"status": "error", "database": "error"}
     page = broken.test_client().get("/login")
     assert page.status_code in (200, 503)  # pages that need no query still render
 
@@ -122,7 +109,7 @@ def test_language_switch_is_remembered(client):
 
 def test_every_user_facing_string_is_translated_into_indonesian():
     """Extract the strings from the code and templates; each must have an Indonesian translation."""
-    method_map = [("serasi_web/**.py", "python"), ("plugins/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
+    method_map = [("serasi_web/**.py", "python"), ("plugins/**.py", "python"), ("serasi_web/templates/**.html", "jinja2"), ("serasi_web/templates/**.txt", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
     extracted = {message for _file, _line, message, _comments, _context in
                  extract_from_dir(str(ROOT), method_map, keywords=keywords)}

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pluggy
 import pytest
+from sqlalchemy import select
 
 from serasi_web import hookspecs
 from serasi_web.capture.images import decode_photo
 from serasi_web.capture.payloads import ParsedPayload, parse_payload
-from serasi_web.plugins import Registry, _collect, build_plugin_manager, registry
+from serasi_web.plugins import PluginLoadError, Registry, _collect, build_plugin_manager, listener_name, registry
 
 from .capture_samples import qr_photo
 
@@ -82,12 +83,15 @@ class StickerParser:
         return None
 
 
-def test_a_broken_plugin_cannot_break_the_others(app):
-    manager = build_plugin_manager()
-    manager.register(BrokenPlugin())
-    decoders = _collect(manager, "serasi_register_decoders")
+def test_a_broken_discovery_hook_stops_the_start_and_a_broken_parser_only_loses_itself(app):
+    """Registration runs once at start-up and fails loudly (tests/test_plugin_failures.py); a
+    registered parser that raises on one photo's text is skipped for that text only."""
+    manager = build_plugin_manager(extra=[BrokenPlugin()])
+    with pytest.raises(PluginLoadError, match="plugin BrokenPlugin failed in serasi_register_decoders"):
+        _collect(manager, "serasi_register_decoders")
+    decoders = _collect(build_plugin_manager(), "serasi_register_decoders")
     parsers = _collect(manager, "serasi_register_payload_parsers")
-    assert [d.name for d in decoders][:1] == ["zxing-cpp"]
+    assert [p.name for p in parsers][0] == "exploding"
     assert decode_photo(qr_photo("still works"), decoders).texts == ["still works"]
     assert parse_payload("passport=X1234567", parsers).values["document_number"] == "X1234567"
 
@@ -153,6 +157,8 @@ class FailingEventPlugin:
 
 
 def test_plugin_hooks_for_validation_events_forwarders_and_commands(tmp_path):
+    from serasi_web.delivery.dispatcher import deliver_everything
+    from serasi_web.delivery.models import Delivery, DeliveryStatus
     from serasi_web.extensions import db
     from serasi_web.stays import services, sync
     from serasi_web.testing import operator_with_lodging, plugin_app, report_values
@@ -166,8 +172,16 @@ def test_plugin_hooks_for_validation_events_forwarders_and_commands(tmp_path):
         created = sync.upsert(lodging, "test", "A", report_values(room="12"), "test")
         assert created.outcome == "created"  # the failing serasi_stay_event listener undid nothing
         services.void(created.stay, "test", None)
+        assert plugin.events == []  # serasi_stay_event: delivered through the outbox, by the worker
+        deliver_everything()
         assert plugin.events == [("reported", "A"), ("voided", "A")]
-        assert [f.name for f in registry().forwarders][-1] == "null"  # serasi_register_forwarders (after the bundled ones)
+        # The listener that raised is retried with backoff, visible like any forwarder.
+        first, second = db.session.scalars(select(Delivery).where(Delivery.forwarder == listener_name("FailingEventPlugin"))
+                                           .order_by(Delivery.outbox_event_id)).all()
+        assert first.status == DeliveryStatus.PENDING and first.attempts == 1 and "a broken listener" in first.last_error
+        assert second.status == DeliveryStatus.PENDING and second.attempts == 0  # events of a stay keep their order
+        names = [f.name for f in registry().forwarders]
+        assert names[-3:] == ["null", listener_name("RecordingPlugin"), listener_name("FailingEventPlugin")]  # after the bundled ones
         db.session.remove()
     result = app.test_cli_runner().invoke(args=["serasi", "hello-plugin"])  # serasi_register_commands
     assert result.output.strip() == "hello from a plugin"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 from datetime import timezone
 
-from flask import Blueprint, current_app, g, request, url_for
+from flask import Blueprint, current_app, g, request
 from sqlalchemy import and_, or_, select
 
 from serasi_web.extensions import db
 from serasi_web.forms import parse_id
+from serasi_web.links import public_url
 from serasi_web.stays import services, sync
 from serasi_web.stays.models import Stay, StayStatus
 from serasi_web.stays.receipts import verification_token
@@ -47,9 +48,9 @@ def _iso(moment):
 def stay_json(stay: Stay) -> dict:
     # Only stays this API wrote are found again by their external id here (an imported or roster
     # stay has its own system's ids, which may equal a PMS's).
-    links = {"self": url_for("api_v1.get_stay", external_id=stay.external_id, _external=True)} if stay.source == SOURCE else {}
+    links = {"self": public_url("api_v1.get_stay", external_id=stay.external_id)} if stay.source == SOURCE else {}
     if stay.receipt_number:
-        links["receipt_verification"] = url_for("stays.verify", token=verification_token(stay.receipt_number), _external=True)
+        links["receipt_verification"] = public_url("stays.verify", token=verification_token(stay.receipt_number))
     return {
         "id": stay.id, "external_id": stay.external_id, "status": stay.status, "version": stay.version,
         "receipt_number": stay.receipt_number, "deadline": _iso(stay.deadline_at), "reported_at": _iso(stay.reported_at),
@@ -272,8 +273,8 @@ def list_stays():
     body = {"items": [stay_json(stay) for stay in page]}
     if more:
         body["next_cursor"] = _cursor_encode(page[-1])
-        body["links"] = {"next": url_for("api_v1.list_stays", status=status or None, updated_since=request.args.get("updated_since"),
-                                          limit=limit, cursor=body["next_cursor"], _external=True)}
+        body["links"] = {"next": public_url("api_v1.list_stays", status=status or None, updated_since=request.args.get("updated_since"),
+                                             limit=limit, cursor=body["next_cursor"])}
     return body
 
 

@@ -17,7 +17,10 @@ from flask.cli import with_appcontext
 def worker_command(threads: int, delivery: bool, periodic: bool):
     """Run background jobs until Ctrl-C or SIGTERM (any number of workers may run at once)."""
     from ..delivery.dispatcher import delivery_loop
+    from ..readiness import require_ready
     from . import get_huey
+
+    require_ready(current_app._get_current_object())
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = current_app._get_current_object()

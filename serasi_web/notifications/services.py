@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import Role, User
 from ..database import utcnow
 from ..extensions import db
+from ..links import public_base
 from ..lodgings.models import Lodging, LodgingStatus
 from ..stays.models import Stay, StayStatus
 from .mail import mail_configured, send_mail
@@ -94,7 +95,7 @@ def notify(user: User, kind: str, subject_key: str, template: str, **context) ->
     claimed = _claim(user, kind, subject_key)
     if claimed is None:
         return False
-    base_url = current_app.config["PUBLIC_URL"].rstrip("/")
+    base_url = public_base()
     with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         subject = render_template(f"emails/{template}_subject.txt", user=user, base_url=base_url, **context).strip()
         body = render_template(f"emails/{template}.txt", user=user, base_url=base_url,

@@ -12,6 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from ..links import public_url
 from ..accounts.models import Role
 from ..auth import role_required
 from ..database import utcnow
@@ -394,7 +395,7 @@ def receipt(stay_id: int):
     stay = get_own_stay_or_404(stay_id)
     if not stay.receipt_number:
         abort(404)
-    verify_url = url_for("stays.verify", token=verification_token(stay.receipt_number), _external=True)
+    verify_url = public_url("stays.verify", token=verification_token(stay.receipt_number))
     qr_svg = Markup(segno.make_qr(verify_url, error="m").svg_inline(scale=3, border=2, omitsize=False))
     return render_template("stays/receipt.html", stay=stay, verify_url=verify_url, qr_svg=qr_svg)
 

@@ -151,10 +151,9 @@ class NewStay:
 
 class _Batch:
     """What ``one_transaction()`` collects: new stays (written together, one statement per table,
-    before the commit) and the events that fire after the commit."""
+    before the commit). Stay events reach plugins through the outbox rows written with them."""
 
     def __init__(self):
-        self.events: list = []
         self.new_stays: list[NewStay] = []
         self.keys: set[tuple] = set()  # lookups the waiting stays would answer (see write_waiting_if)
         # Lookups answered in advance for the whole batch (see look_up_in_advance): key -> the
@@ -188,8 +187,7 @@ def one_transaction():
 
     Every rule is checked before anything is written, so a refused item leaves nothing behind;
     new stays are written together at the end; an unexpected database error rolls the whole
-    transaction back and is raised, and the caller retries item by item. Stay events fire after
-    the commit.
+    transaction back and is raised, and the caller retries item by item.
     """
     batch = _Batch()
     token = _batch.set(batch)
@@ -203,10 +201,6 @@ def one_transaction():
         raise
     finally:
         _batch.reset(token)
-    from ..plugins import fire_stay_event
-
-    for event, stay in batch.events:
-        fire_stay_event(event, stay)
 
 
 def _stay_keys(stay: Stay) -> set[tuple]:
@@ -275,18 +269,6 @@ def report_problems(lodging: Lodging, values: dict, *, submit: bool, now: dateti
     if submit and not values.get("stay_permit"):
         errors["stay_permit"] = str(_l("Choose the stay permit."))
     return validate_stay(lodging, values) | errors
-
-
-def _announce(event: str, stays) -> None:
-    """Tell plugins (after the commit) that reports changed."""
-    from ..plugins import fire_stay_event
-
-    batch = _batch.get()
-    if batch is not None:
-        batch.events.extend((event, stay) for stay in stays)
-        return
-    for stay in stays:
-        fire_stay_event(event, stay)
 
 
 def find_open_duplicate(lodging: Lodging, document_number: str, issuing_state: str, exclude_id: int | None = None) -> Stay | None:
@@ -515,8 +497,6 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
         keys = _stay_keys(stay)
         batch.keys |= keys
         batch.forget(keys)
-        if submit:
-            batch.events.append(("reported", stay))
         return CreateResult(stay, created=True)
     try:
         written = write_new_stays([new_stay])
@@ -537,8 +517,6 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
         claim_photos(stay) if stay.status == StayStatus.DRAFT else discard_form_photos(stay)
     db.session.commit()
     keep_loaded(written)
-    if submit:
-        _announce("reported", [stay])
     return CreateResult(stay, created=True)
 
 
@@ -566,8 +544,6 @@ def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: dat
         stay.version += 1
         _add_version(stay, "submitted" if submit else "edited", actor, changes=changes, actor_label=actor_label)
     commit()
-    if submit:
-        _announce("reported", [stay])
     return stay
 
 
@@ -606,7 +582,6 @@ def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | N
     stay.version += 1
     _add_version(stay, "corrected", actor, reason=reason, changes=changes, actor_label=actor_label)
     commit()
-    _announce("corrected", [stay])
     return True
 
 
@@ -623,7 +598,6 @@ def void(stay: Stay, reason: str, actor=None, now: datetime | None = None, actor
     stay.version += 1
     _add_version(stay, "voided", actor, reason=reason, actor_label=actor_label)
     commit()
-    _announce("voided", [stay])
 
 
 def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: datetime | None = None, actor_label: str = "") -> list[Stay]:
@@ -646,7 +620,6 @@ def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: date
         stay.version += 1
         _add_version(stay, "checked_out", actor, actor_label=actor_label)
     commit()
-    _announce("checked_out", stays)
     return stays
 
 
@@ -686,5 +659,4 @@ def submit_group(group: StayGroup, actor=None, now: datetime | None = None) -> l
         member.version += 1
         _add_version(member, "submitted", actor)
     commit()
-    _announce("reported", drafts)
     return drafts
