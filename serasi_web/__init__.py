@@ -125,7 +125,9 @@ def _init_extensions(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         count = app.config["TRUSTED_PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        # Client address and scheme only: the host is never taken from a header (links come
+        # from PUBLIC_URL, see links.py), so a forged X-Forwarded-Host changes nothing.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _register_blueprints(app: Flask) -> None:
