@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev system-deps translations extract-messages bench clean
+.PHONY: run test install install-dev system-deps translations extract-messages bench clean dist constraints
 
 # Reinstall only when the package metadata changes (fast the second time).
 $(BIN)/python:
@@ -42,6 +42,9 @@ system-deps:
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	ldconfig -p 2>/dev/null | grep -q libzbar.so.0 || missing="$$missing libzbar0"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v pg_dump >/dev/null || missing="$$missing postgresql-client"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing system packages:$$missing"; \
@@ -62,5 +65,19 @@ test: install-dev system-deps
 bench: install-dev
 	@echo "See docs/benchmarks.md for the benchmark commands."
 
+# The wheel an office installs (docs/deploy.md); catalogues are compiled into it.
+dist: install-dev
+	rm -rf dist
+	$(BIN)/python -m build --wheel --outdir dist .
+
+# Pins of everything the wheel installs, tested by tests/test_deployment.py (which fails when a
+# dependency is missing here): run after changing install_requires.
+constraints: dist
+	rm -rf build/constraints-venv
+	$(PYTHON) -m venv build/constraints-venv
+	build/constraints-venv/bin/pip install --quiet --disable-pip-version-check dist/*.whl
+	{ echo "# Tested pins for installing SERASI Web (make constraints); pip install serasi_web-*.whl -c constraints.txt"; \
+	  build/constraints-venv/bin/pip freeze --all --exclude-editable | grep -v -i -E '^(serasi-web|serasi_web|pip|setuptools|wheel)( @|==)'; } > deploy/constraints.txt
+
 clean:
-	rm -rf $(VENV) .stamp-install .stamp-install-dev
+	rm -rf $(VENV) .stamp-install .stamp-install-dev build dist

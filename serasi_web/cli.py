@@ -50,6 +50,33 @@ def serve(bind: str | None, workers: int | None):
                               "serasi_web:create_app()"])
 
 
+@serasi_cli.command("static-folder")
+@with_appcontext
+def static_folder():
+    """Print the folder of the static files, for nginx to serve (docs/deploy.md)."""
+    click.echo(current_app.static_folder)
+
+
+@serasi_cli.command("plugins")
+@with_appcontext
+def plugins_command():
+    """List the plugins loaded and what they registered (decoders, forwarders, sources ...)."""
+    from .plugins import plugin_failures, plugin_manager, registry
+
+    for name, _plugin in sorted(plugin_manager().list_name_plugin()):
+        click.echo(f"{'plugin':<15} {name}")
+    found = registry()
+    for kind in ("decoders", "payload_parsers", "lodging_types", "stay_sources", "forwarders"):
+        for item in getattr(found, kind):
+            label = getattr(item, "name", None) or getattr(item, "key", "?")
+            configured = ""
+            if kind == "forwarders":
+                configured = " (configured)" if item.configured(current_app) else " (not configured)"
+            click.echo(f"{kind[:-1]:<15} {label}{configured}")
+    for failure in plugin_failures():
+        click.secho(f"{'FAILED':<15} {failure}", fg="red")
+
+
 @serasi_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="Administrator", help="The admin's full name.")
