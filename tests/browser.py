@@ -17,13 +17,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 @contextmanager
 def live_server(app):
-    """Serve ``app`` over real HTTP on a free loopback port, in a thread."""
+    """Serve ``app`` over real HTTP on a free loopback port, in a thread. Its PUBLIC_URL becomes
+    that address (absolute links, such as a receipt's QR, are built from it)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    public_url, app.config["PUBLIC_URL"] = app.config.get("PUBLIC_URL"), base_url
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base_url
     finally:
+        app.config["PUBLIC_URL"] = public_url
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
