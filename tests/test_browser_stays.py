@@ -59,6 +59,7 @@ def test_operator_day(app, offices, operator, javascript, language):
         # The receipt, and its QR link opened on another device without a login.
         page.goto(stay_url + "/receipt")
         assert page.locator("svg").count() == 1
+        assert page.locator("#print-receipt").is_visible() == javascript  # wired by receipt.js, not an inline handler
         verify_url = re.search(r"https?://\S+/verify/\S+", page.inner_text("body")).group(0)
         other_device = browser.new_context(java_script_enabled=javascript, extra_http_headers={"Accept-Language": language})
         public = other_device.new_page()
