@@ -40,6 +40,19 @@ class LoginForm(BaseForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=TOO_LONG)])
 
 
+class ForgotPasswordForm(BaseForm):
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
+
+
+class ResetPasswordForm(BaseForm):
+    password = PasswordField(_l("New password"), description=_l("At least 8 characters; a long phrase is best."), validators=[DataRequired(_l("Choose a password.")), strong_password])
+    password_again = PasswordField(_l("New password again"), validators=[DataRequired(_l("Type the password again.")), EqualTo("password", _l("The two passwords differ."))])
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=TOO_LONG)])
+
+
 class OfficerForm(BaseForm):
     full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter the officer's name.")), Length(max=120, message=TOO_LONG)])
     email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])

@@ -1,19 +1,20 @@
-"""Sign-up, login and logout."""
+"""Sign-up, login and logout; the account page (password, sessions); password reset by e-mail."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..htmx import see_other
-from .forms import LoginForm, SignUpForm
+from ..passwords import verify_password
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignUpForm
 from .models import Role
-from .services import authenticate, create_user, find_user_by_email
-from .sessions import end_session, start_session
+from .services import authenticate, change_password, create_user, find_user_by_email, send_password_reset, user_for_reset_token
+from .sessions import current_session_id, end_other_sessions, end_session, sessions_of, start_session
 
 blueprint = Blueprint("accounts", __name__)
 
@@ -90,3 +91,69 @@ def logout():
     end_session()
     flash(_("You have logged out."), "info")
     return see_other(url_for("pages.index"))
+
+
+# ---- password reset by e-mail -------------------------------------------------------------------
+
+@blueprint.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        send_password_reset(form.email.data, request.remote_addr or "unknown")
+        # The same answer whether or not the address has an account.
+        flash(_("If an account uses this address, we have sent it a link to choose a new password. "
+                "The link works once, for 30 minutes."), "info")
+        return see_other(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@blueprint.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = user_for_reset_token(token)
+    if user is None:
+        return render_template("accounts/reset_password.html", form=None), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        change_password(user, form.password.data, how="reset")
+        db.session.commit()
+        if current_user.is_authenticated:
+            end_session()
+        flash(_("Your password has been changed and every session of the account has ended. Log in with the new password."),
+              "success")
+        return see_other(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form, token=token)
+
+
+# ---- the account page -----------------------------------------------------------------------------
+
+def _account_page(form: ChangePasswordForm):
+    return render_template("accounts/account.html", form=form, sessions=sessions_of(current_user),
+                           current_session=current_session_id())
+
+
+@blueprint.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Change the password (every other session ends) and see the account's sessions."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current_password.data):
+            form.current_password.errors.append(_("This is not your current password."))
+        else:
+            user = current_user._get_current_object()
+            change_password(user, form.password.data)
+            db.session.commit()
+            start_session(user)
+            flash(_("Your password has been changed. Every other session of the account has ended."), "success")
+            return see_other(url_for("accounts.account"))
+    return _account_page(form)
+
+
+@blueprint.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_others():
+    ended = end_other_sessions(current_user)
+    flash(ngettext("%(num)d other session has ended.", "%(num)d other sessions have ended.", ended), "success")
+    return see_other(url_for("accounts.account"))

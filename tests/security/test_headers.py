@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from serasi_web.accounts.services import password_reset_token
 from serasi_web.security_headers import CAMERA_ENDPOINTS
 from serasi_web.stays.receipts import verification_token
 from serasi_web.stays.models import Stay
@@ -101,6 +102,10 @@ def header_problems(response, endpoint: str, personal: bool, secure: bool = Fals
 def urls_of(app, world, rule) -> list[str]:
     """The rule's URLs with ids the viewer owns (the isolation table's), or the values above."""
     special = {name: SPECIAL_VALUES[(rule.endpoint, name)] for name in rule.arguments if (rule.endpoint, name) in SPECIAL_VALUES}
+    if rule.endpoint == "accounts.reset_password":
+        from serasi_web.accounts.models import User
+
+        special["token"] = [password_reset_token(db.session.get(User, world.a.user)), "forged-token"]
     if rule.endpoint == "stays.verify":
         number = db.session.get(Stay, world.a.report).receipt_number
         special["token"] = [verification_token(number), "forged-token"]
