@@ -35,6 +35,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_ABSOLUTE_MINUTES_STAFF": 12 * 60,
     "SESSION_IDLE_MINUTES_OPERATOR": 7 * 24 * 60,
     "SESSION_ABSOLUTE_MINUTES_OPERATOR": 30 * 24 * 60,
+    # Two-step login (TOTP): required for these roles, optional for the others; wrong codes allowed
+    # per account, and how long a password stays good for the second step.
+    "MFA_REQUIRED_ROLES": ["officer", "supervisor", "admin"],
+    "MFA_RATE_LIMIT": "5 per 5 minutes",
+    "MFA_PENDING_SECONDS": 300,
     "PASSWORD_MIN_LENGTH": 8,
     "PASSWORD_MAX_LENGTH": 128,
     "PAGE_SIZE": 25,

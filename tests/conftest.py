@@ -20,7 +20,9 @@ from serasi_web.extensions import db
 from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_offices, make_user, skip_or_fail
 
 POSTGRES_URL = os.environ.get("SERASI_TEST_DATABASE_URL", "")
-BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False}
+# Two-step login is off for the tests' officers and admins (they log in with a password through
+# ``helpers.login``); tests/security/test_mfa.py turns it on as in production.
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False, "MFA_REQUIRED_ROLES": []}
 
 
 def _upgrade(url: str, instance: Path) -> None:

@@ -53,6 +53,21 @@ class ChangePasswordForm(ResetPasswordForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=TOO_LONG)])
 
 
+class MfaCodeForm(BaseForm):
+    code = StringField(_l("Code"), filters=[strip], description=_l("The 6 digits your authenticator app shows, or one of your recovery codes."),
+                       validators=[DataRequired(_l("Enter the code.")), Length(max=20, message=TOO_LONG)])
+
+
+class MfaEnrolForm(BaseForm):
+    code = StringField(_l("Code from the app"), filters=[strip], description=_l("The 6 digits the app shows after adding the account."),
+                       validators=[DataRequired(_l("Enter the code.")), Length(max=20, message=TOO_LONG)])
+
+
+class MfaManageForm(BaseForm):
+    action = RadioField(_l("What to do"), validators=[DataRequired(_l("Choose what to do."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=TOO_LONG)])
+
+
 class OfficerForm(BaseForm):
     full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter the officer's name.")), Length(max=120, message=TOO_LONG)])
     email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
