@@ -80,12 +80,17 @@ DEFAULTS: dict[str, Any] = {
     "FEDERATION_TOKEN": None,  # a push-API token of that instance (one lodging there)
     "FEDERATION_EXTERNAL_ID_PREFIX": "serasi",  # external id there: <prefix>-<stay id here>
     "DELIVERY_EMAIL_TO": None,
+    # Hosts a webhook or federation URL may name although they resolve to a loopback, private or
+    # link-local address (serasi_web/delivery/destinations.py).
+    "OUTBOUND_ALLOWED_HOSTS": [],
     # Mail (reminders, notices, the e-mail forwarder) through SMTP.
     "SMTP_HOST": None,
     "SMTP_PORT": 25,
     "SMTP_USERNAME": None,
     "SMTP_PASSWORD": None,
     "SMTP_STARTTLS": False,
+    "SMTP_SSL": False,  # implicit TLS (SMTPS, usually port 465)
+    "SMTP_CA_FILE": None,  # a PEM file of CAs to trust besides the system's (a private mail server)
     "SMTP_TIMEOUT_SECONDS": 10.0,
     "MAIL_FROM": "SERASI Web <noreply@serasi.invalid>",
     "PUBLIC_URL": "http://127.0.0.1:5000",  # links in e-mails
@@ -117,6 +122,7 @@ _ENVIRONMENT = {
     "SERASI_FEDERATION_TOKEN": ("FEDERATION_TOKEN", str),
     "SERASI_FEDERATION_EXTERNAL_ID_PREFIX": ("FEDERATION_EXTERNAL_ID_PREFIX", str),
     "SERASI_DELIVERY_EMAIL_TO": ("DELIVERY_EMAIL_TO", str),
+    "SERASI_OUTBOUND_ALLOWED_HOSTS": ("OUTBOUND_ALLOWED_HOSTS", lambda v: [h.strip() for h in v.split(",") if h.strip()]),
     "SERASI_DELIVERY_MAX_ATTEMPTS": ("DELIVERY_MAX_ATTEMPTS", int),
     "SERASI_OUTBOX_KEEP_DAYS": ("OUTBOX_KEEP_DAYS", int),
     "SERASI_DELIVERY_CONCURRENCY": ("DELIVERY_CONCURRENCY", int),
@@ -131,6 +137,8 @@ _ENVIRONMENT = {
     "SERASI_SMTP_USERNAME": ("SMTP_USERNAME", str),
     "SERASI_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
     "SERASI_SMTP_STARTTLS": ("SMTP_STARTTLS", lambda v: v.lower() in ("1", "true", "yes")),
+    "SERASI_SMTP_SSL": ("SMTP_SSL", lambda v: v.lower() in ("1", "true", "yes")),
+    "SERASI_SMTP_CA_FILE": ("SMTP_CA_FILE", str),
     "SERASI_MAIL_FROM": ("MAIL_FROM", str),
     "SERASI_PUBLIC_URL": ("PUBLIC_URL", str),
     "SERASI_HUEY_SQLITE_PATH": ("HUEY_SQLITE_PATH", str),
@@ -171,6 +179,23 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = _instance_secret_key(instance)
     elif app.config["ENV_NAME"] == "production" and len(app.config["SECRET_KEY"]) < 32:
         raise ConfigurationError("SERASI_SECRET_KEY is too short: use at least 32 random characters.")
+
+    if app.config["ENV_NAME"] == "production":
+        _check_production_transport(app.config)
+
+
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _check_production_transport(config) -> None:
+    """Passport data leaves only over TLS in production: mail (unless the mail server is on this
+    machine) and the webhook and federation URLs."""
+    if config.get("SMTP_HOST") and not (config.get("SMTP_STARTTLS") or config.get("SMTP_SSL")) \
+            and config["SMTP_HOST"] not in _LOOPBACK_HOSTS:
+        raise ConfigurationError("Mail to another machine needs TLS in production: set SERASI_SMTP_STARTTLS=1 or SERASI_SMTP_SSL=1.")
+    for key in ("WEBHOOK_URL", "FEDERATION_URL"):
+        if config.get(key) and not str(config[key]).lower().startswith("https://"):
+            raise ConfigurationError(f"SERASI_{key} must be an https:// URL in production.")
 
 
 def _normalise_database_url(url: str) -> str:

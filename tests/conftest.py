@@ -21,8 +21,10 @@ from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_offices, make_user,
 
 POSTGRES_URL = os.environ.get("SERASI_TEST_DATABASE_URL", "")
 # Two-step login is off for the tests' officers and admins (they log in with a password through
-# ``helpers.login``); tests/security/test_mfa.py turns it on as in production.
-BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False, "MFA_REQUIRED_ROLES": []}
+# ``helpers.login``); tests/security/test_mfa.py turns it on as in production. The tests' webhook
+# and federation receivers listen on loopback, which forwarders refuse unless the host is listed.
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False, "MFA_REQUIRED_ROLES": [],
+               "OUTBOUND_ALLOWED_HOSTS": ["127.0.0.1"]}
 
 
 def _upgrade(url: str, instance: Path) -> None:
