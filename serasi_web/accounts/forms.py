@@ -6,7 +6,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..forms import TOO_LONG, BaseForm, select_choices, strip
-from ..passwords import is_common_password
+from ..passwords import is_common_password, is_personal_password
 from .models import AccountKind
 
 ACCOUNT_KIND_CHOICES = select_choices([
@@ -25,6 +25,12 @@ def strong_password(form, field):
         raise ValidationError(_l("Use at most %(n)d characters.", n=maximum))
     if is_common_password(password):
         raise ValidationError(_l("This password is among the most common ones; choose another."))
+    # The account's own e-mail and name: from the form's fields, or the account it is for.
+    account = getattr(form, "account", None)
+    email = form.email.data if hasattr(form, "email") else getattr(account, "email", "")
+    name = form.full_name.data if hasattr(form, "full_name") else getattr(account, "full_name", "")
+    if is_personal_password(password, email or "", name or ""):
+        raise ValidationError(_l("The password must not contain your e-mail address or your name."))
 
 
 class SignUpForm(BaseForm):

@@ -173,6 +173,7 @@ def reset_password(token: str):
     if user is None:
         return render_template("accounts/reset_password.html", form=None), 404
     form = ResetPasswordForm()
+    form.account = user
     if form.validate_on_submit():
         change_password(user, form.password.data, how="reset")
         db.session.commit()
@@ -197,6 +198,7 @@ def _account_page(form: ChangePasswordForm):
 def account():
     """Change the password (every other session ends) and see the account's sessions."""
     form = ChangePasswordForm()
+    form.account = current_user
     if form.validate_on_submit():
         if not verify_password(current_user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("This is not your current password."))

@@ -232,3 +232,23 @@ def test_the_daily_job_deletes_ended_sessions_and_old_login_failures(app, office
     assert get_huey(app).serasi_tasks["account_retention"].call_local() == 2
     assert db.session.execute(select(UserSession.user_id)).scalars().all() == [operator.id]
     assert db.session.execute(select(func.count()).select_from(LoginFailure)).scalar() == 1
+
+
+@pytest.mark.parametrize("password", ["Kos.Owner@Example.com", "kosowner-2024!", "my KOS OWNER pass", "Ni Luh Ayu Sari 88"])
+def test_a_password_made_of_the_accounts_own_e_mail_or_name_is_refused(app, password):
+    client = app.test_client()
+    response = client.post("/signup", data={"account_kind": "individual", "full_name": "Ni Luh Ayu Sari", "email": "kos.owner@example.com",
+                                            "password": password, "password_again": password})
+    assert response.status_code == 200 and "tidak boleh memuat alamat email atau nama Anda" in response.get_data(as_text=True)
+
+    owner = make_user("kos.owner@example.com")
+    owner.full_name = "Ni Luh Ayu Sari"
+    db.session.commit()
+    here = logged_in(app, owner.email)
+    refused = here.post("/account", data={"current_password": TEST_PASSWORD, "password": password, "password_again": password})
+    assert refused.status_code == 200 and "tidak boleh memuat" in refused.get_data(as_text=True)
+    link = f"/password/reset/{password_reset_token(owner)}"
+    refused = here.post(link, data={"password": password, "password_again": password})
+    assert refused.status_code == 200 and "tidak boleh memuat" in refused.get_data(as_text=True)
+    db.session.refresh(owner)
+    assert verify_password(owner.password_hash, TEST_PASSWORD)
