@@ -114,7 +114,8 @@ def main() -> None:
                     time.sleep(0.1)
             env = {**os.environ, "FLASK_APP": "wsgi", "SERASI_DATABASE_URL": args.database_url, "SERASI_SECRET_KEY": BASE["SECRET_KEY"],
                    "SERASI_WEBHOOK_URL": f"http://127.0.0.1:{receiver_port}/hook", "SERASI_WEBHOOK_SECRET": SECRET,
-                   "SERASI_HUEY_SQLITE_PATH": str(scratch / "huey.db"), "SERASI_DELIVERY_POLL_SECONDS": "0.05"}
+                   "SERASI_HUEY_SQLITE_PATH": str(scratch / "huey.db"), "SERASI_DELIVERY_POLL_SECONDS": "0.05",
+                   "SERASI_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"}
             env.pop("SERASI_REDIS_URL", None)
 
             def received() -> dict:

@@ -86,7 +86,7 @@ def _end_sessions_quietly(app: Flask, db) -> None:
 def _init_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from . import errors, i18n, plugins, rate_limits, templating
+    from . import errors, i18n, plugins, rate_limits, security_headers, templating
     from .accounts import sessions
     from .database import configure_sqlite
     from .extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -114,6 +114,7 @@ def _init_extensions(app: Flask) -> None:
     sessions.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
     plugins.init_app(app)
     from . import delivery, jobs, notifications
 

@@ -28,6 +28,19 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    # Password reset links: valid 30 minutes, used once; a few mails per address and account an hour.
+    "PASSWORD_RESET_MAX_AGE_SECONDS": 30 * 60,
+    "PASSWORD_RESET_RATE_LIMIT": "5 per hour",
+    # Session limits (minutes): officers, supervision teams and admins; operators.
+    "SESSION_IDLE_MINUTES_STAFF": 30,
+    "SESSION_ABSOLUTE_MINUTES_STAFF": 12 * 60,
+    "SESSION_IDLE_MINUTES_OPERATOR": 7 * 24 * 60,
+    "SESSION_ABSOLUTE_MINUTES_OPERATOR": 30 * 24 * 60,
+    # Two-step login (TOTP): required for these roles, optional for the others; wrong codes allowed
+    # per account, and how long a password stays good for the second step.
+    "MFA_REQUIRED_ROLES": ["officer", "supervisor", "admin"],
+    "MFA_RATE_LIMIT": "5 per 5 minutes",
+    "MFA_PENDING_SECONDS": 300,
     "PASSWORD_MIN_LENGTH": 8,
     "PASSWORD_MAX_LENGTH": 128,
     "PAGE_SIZE": 25,
@@ -70,12 +83,17 @@ DEFAULTS: dict[str, Any] = {
     "FEDERATION_TOKEN": None,  # a push-API token of that instance (one lodging there)
     "FEDERATION_EXTERNAL_ID_PREFIX": "serasi",  # external id there: <prefix>-<stay id here>
     "DELIVERY_EMAIL_TO": None,
+    # Hosts a webhook or federation URL may name although they resolve to a loopback, private or
+    # link-local address (serasi_web/delivery/destinations.py).
+    "OUTBOUND_ALLOWED_HOSTS": [],
     # Mail (reminders, notices, the e-mail forwarder) through SMTP.
     "SMTP_HOST": None,
     "SMTP_PORT": 25,
     "SMTP_USERNAME": None,
     "SMTP_PASSWORD": None,
     "SMTP_STARTTLS": False,
+    "SMTP_SSL": False,  # implicit TLS (SMTPS, usually port 465)
+    "SMTP_CA_FILE": None,  # a PEM file of CAs to trust besides the system's (a private mail server)
     "SMTP_TIMEOUT_SECONDS": 10.0,
     "MAIL_FROM": "SERASI Web <noreply@serasi.invalid>",
     "PUBLIC_URL": "http://127.0.0.1:5000",  # links in e-mails
@@ -92,6 +110,10 @@ _ENVIRONMENT = {
     "SERASI_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "SERASI_PAGE_SIZE": ("PAGE_SIZE", int),
     "SERASI_TRUSTED_PROXY_COUNT": ("TRUSTED_PROXY_COUNT", int),
+    "SERASI_SESSION_IDLE_MINUTES_STAFF": ("SESSION_IDLE_MINUTES_STAFF", int),
+    "SERASI_SESSION_ABSOLUTE_MINUTES_STAFF": ("SESSION_ABSOLUTE_MINUTES_STAFF", int),
+    "SERASI_SESSION_IDLE_MINUTES_OPERATOR": ("SESSION_IDLE_MINUTES_OPERATOR", int),
+    "SERASI_SESSION_ABSOLUTE_MINUTES_OPERATOR": ("SESSION_ABSOLUTE_MINUTES_OPERATOR", int),
     "SERASI_SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in ("1", "true", "yes")),
     "SERASI_CAPTURE_KEEP_PHOTOS": ("CAPTURE_KEEP_PHOTOS", lambda v: v.lower() in ("1", "true", "yes")),
     "SERASI_API_RATE_LIMIT": ("API_RATE_LIMIT", str),
@@ -103,6 +125,7 @@ _ENVIRONMENT = {
     "SERASI_FEDERATION_TOKEN": ("FEDERATION_TOKEN", str),
     "SERASI_FEDERATION_EXTERNAL_ID_PREFIX": ("FEDERATION_EXTERNAL_ID_PREFIX", str),
     "SERASI_DELIVERY_EMAIL_TO": ("DELIVERY_EMAIL_TO", str),
+    "SERASI_OUTBOUND_ALLOWED_HOSTS": ("OUTBOUND_ALLOWED_HOSTS", lambda v: [h.strip() for h in v.split(",") if h.strip()]),
     "SERASI_DELIVERY_MAX_ATTEMPTS": ("DELIVERY_MAX_ATTEMPTS", int),
     "SERASI_OUTBOX_KEEP_DAYS": ("OUTBOX_KEEP_DAYS", int),
     "SERASI_DELIVERY_CONCURRENCY": ("DELIVERY_CONCURRENCY", int),
@@ -117,6 +140,8 @@ _ENVIRONMENT = {
     "SERASI_SMTP_USERNAME": ("SMTP_USERNAME", str),
     "SERASI_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
     "SERASI_SMTP_STARTTLS": ("SMTP_STARTTLS", lambda v: v.lower() in ("1", "true", "yes")),
+    "SERASI_SMTP_SSL": ("SMTP_SSL", lambda v: v.lower() in ("1", "true", "yes")),
+    "SERASI_SMTP_CA_FILE": ("SMTP_CA_FILE", str),
     "SERASI_MAIL_FROM": ("MAIL_FROM", str),
     "SERASI_PUBLIC_URL": ("PUBLIC_URL", str),
     "SERASI_HUEY_SQLITE_PATH": ("HUEY_SQLITE_PATH", str),
@@ -197,6 +222,23 @@ def production_problems(config, explicit: set[str] | frozenset[str] = frozenset(
                         "(for example https://serasi.example.go.id): receipts, API links and e-mails use it.")
     elif not public_url.startswith("https://"):
         problems.append(f"SERASI_PUBLIC_URL must start with https:// in production (it is {public_url}).")
+    problems.extend(_transport_problems(config))
+    return problems
+
+
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _transport_problems(config) -> list[str]:
+    """Passport data leaves only over TLS in production: mail (unless the mail server is on this
+    machine) and the webhook and federation URLs."""
+    problems = []
+    if config.get("SMTP_HOST") and not (config.get("SMTP_STARTTLS") or config.get("SMTP_SSL")) \
+            and config["SMTP_HOST"] not in _LOOPBACK_HOSTS:
+        problems.append("Mail to another machine needs TLS in production: set SERASI_SMTP_STARTTLS=1 or SERASI_SMTP_SSL=1.")
+    for key in ("WEBHOOK_URL", "FEDERATION_URL"):
+        if config.get(key) and not str(config[key]).lower().startswith("https://"):
+            problems.append(f"SERASI_{key} must be an https:// URL in production.")
     return problems
 
 

@@ -10,6 +10,9 @@ threads = int(os.environ.get("SERASI_THREADS", 1))
 timeout = 60
 forwarded_allow_ips = os.environ.get("SERASI_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
+# The path without its query string, and no Referer: searches by name or document number must
+# not land in the access log (docs/security.md). The default format logs both.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 preload_app = True
 
 

@@ -47,3 +47,21 @@ def _common_passwords() -> frozenset[str]:
 
 def is_common_password(password: str) -> bool:
     return password.casefold() in _common_passwords()
+
+
+def _letters_and_digits(text: str) -> str:
+    return "".join(character for character in (text or "").casefold() if character.isalnum())
+
+
+def is_personal_password(password: str, email: str = "", full_name: str = "") -> bool:
+    """True when the password is built from the account's own e-mail address or name (NIST SP
+    800-63B: "context-specific words"), ignoring case, spaces and punctuation."""
+    candidate = _letters_and_digits(password)
+    if not candidate:
+        return False
+    local_part = (email or "").split("@")[0]
+    for word in (email, local_part, full_name):
+        cleaned = _letters_and_digits(word)
+        if len(cleaned) >= 4 and (cleaned in candidate or candidate in cleaned):
+            return True
+    return False

@@ -42,11 +42,33 @@ def chromium():
     except ImportError:  # pragma: no cover - the dev extra installs it
         skip_or_fail("playwright is not installed: pip install -e '.[dev]'")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = CspWatchingBrowser(playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True))
         try:
             yield browser
         finally:
             browser.close()
+        assert not browser.csp_violations, "Content-Security-Policy violations:\n" + "\n".join(browser.csp_violations)
+
+
+class CspWatchingBrowser:
+    """The browser, with every context reporting what the app's Content-Security-Policy blocked
+    (Chromium logs each violation on the console): a violation fails the test at the end."""
+
+    def __init__(self, browser):
+        self._browser = browser
+        self.csp_violations: list[str] = []
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.on("console", self._console)
+        return context
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
 
 
 def log_in(page, base_url: str, email: str, lands_on="**/dashboard"):

@@ -20,9 +20,12 @@ from serasi_web.extensions import db
 from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_offices, make_user, skip_or_fail
 
 POSTGRES_URL = os.environ.get("SERASI_TEST_DATABASE_URL", "")
+# Two-step login is off for the tests' officers and admins (they log in with a password through
+# ``helpers.login``); tests/security/test_mfa.py turns it on as in production. The tests' webhook
+# and federation receivers listen on loopback, which forwarders refuse unless the host is listed.
 # PUBLIC_URL: absolute links are built from it (never from the request); the test client's host.
-BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False,
-               "PUBLIC_URL": "http://localhost"}
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WTF_CSRF_ENABLED": False, "MFA_REQUIRED_ROLES": [],
+               "OUTBOUND_ALLOWED_HOSTS": ["127.0.0.1"], "PUBLIC_URL": "http://localhost"}
 
 
 def _upgrade(url: str, instance: Path) -> None:

@@ -440,6 +440,11 @@ class World:
 
         return verification_token(db.session.get(Stay, self.get("reported_stay").id).receipt_number)
 
+    def make_reset_token(self):
+        from serasi_web.accounts.services import password_reset_token
+
+        return password_reset_token(make_user(f"forgetful{self.number()}@example.com"))
+
     # -- requests -------------------------------------------------------------------------------
     def client_for_request(self):
         return self.client if self.client is not None else self.app.test_client()
@@ -463,7 +468,7 @@ PARAMETERS = {  # name -> (world, endpoint) -> a value, or a list of values (eac
     "user_id": lambda w, endpoint: w.get("supervisor" if endpoint == "admin.supervisor_regions" else "victim"),
     "visa_index_id": lambda w, endpoint: w.get("visa_index"),
     "photo_id": lambda w, endpoint: 1,  # photos are not kept (CAPTURE_KEEP_PHOTOS is off): answers 404
-    "token": lambda w, endpoint: w.get("receipt_token"),
+    "token": lambda w, endpoint: w.get("reset_token" if endpoint == "accounts.reset_password" else "receipt_token"),
     "key": lambda w, endpoint: "per_day",
     "file_format": lambda w, endpoint: ["csv", "xlsx"],
     "kind": lambda w, endpoint: ["csv", "xlsx"],
@@ -512,6 +517,9 @@ BASELINES = {
     "accounts.signup": lambda w: {"account_kind": "lodging_business", "full_name": "Made Wirawan", "email": f"made{w.number()}@example.com",
                                   "password": TEST_PASSWORD, "password_again": TEST_PASSWORD},
     "accounts.login": lambda w: {"email": "operator@example.com", "password": TEST_PASSWORD},
+    "accounts.forgot_password": lambda w: {"email": "operator@example.com"},
+    "accounts.reset_password": lambda w: {"password": TEST_PASSWORD, "password_again": TEST_PASSWORD},
+    "accounts.account": lambda w: {"current_password": TEST_PASSWORD, "password": TEST_PASSWORD, "password_again": TEST_PASSWORD},
     "pages.set_language": lambda w: {"language": "en", "next": "/dashboard"},
 }
 # Fields a route reads only for one button (the capture buttons of the report form).
@@ -522,7 +530,8 @@ NOT_PROBED = {
     "static": "package files; no input",
     "accounts.logout": "ends the session and reads nothing but its CSRF token (see the CSRF test)",
 }
-PUBLIC = {"pages.index", "health.healthz", "accounts.login", "accounts.signup", "stays.verify"}
+PUBLIC = {"pages.index", "health.healthz", "accounts.login", "accounts.signup", "stays.verify", "accounts.forgot_password",
+          "accounts.reset_password"}
 AUDIENCES = ("public", "operator", "officer", "admin")
 
 

@@ -17,6 +17,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -154,7 +155,14 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
     http_port, https_port, app_port, hook_port = (_free_port() for _ in range(4))
     workdir = tmp_path / "office"  # an empty folder: nothing of the checkout is reachable from here
     workdir.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True, timeout=120)
+    # The office's receiving system, over HTTPS (production sends nowhere else) with a private CA.
     receiver = ThreadingHTTPServer(("127.0.0.1", hook_port), _Receiver)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    receiver.socket = tls.wrap_socket(receiver.socket, server_side=True)
     _Receiver.events = []
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SERASI_", "FLASK_", "PYTHON"))}
@@ -163,7 +171,10 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
         "SERASI_PUBLIC_URL": f"https://127.0.0.1:{https_port}", "SERASI_DATABASE_URL": deploy_database,
         "SERASI_INSTANCE_PATH": str(workdir / "instance"), "SERASI_TRUSTED_PROXY_COUNT": "1",
         "SERASI_BIND": f"127.0.0.1:{app_port}", "SERASI_WORKERS": "2",
-        "SERASI_WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/serasi", "SERASI_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SERASI_WEBHOOK_URL": f"https://127.0.0.1:{hook_port}/serasi", "SERASI_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # The receiver is on this machine (a loopback address is refused unless listed) and its
+        # certificate is from a private CA, trusted the way requests documents it.
+        "SERASI_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1", "REQUESTS_CA_BUNDLE": str(tmp_path / "cert.pem"),
         "SERASI_DELIVERY_POLL_SECONDS": "0.2", "SERASI_ADMIN_PASSWORD": "an admin passphrase 2026",
     })
     console = str(installed / "serasi-web")
@@ -189,9 +200,6 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
     static = run("static-folder").strip()
     assert "site-packages" in static  # the installed package's files, not the checkout's
 
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
-                   check=True, capture_output=True, timeout=120)
     nginx_conf = _nginx_site(tmp_path, http_port, https_port, app_port, static)
     processes, logs = [], {name: open(tmp_path / f"{name}.log", "w") for name in ("serve", "worker", "nginx")}
     try:

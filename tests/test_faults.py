@@ -135,7 +135,7 @@ def _answers(url: str) -> bool:
 def process_env(database_url: str, tmp_path: Path, **extra) -> dict:
     env = {**os.environ, "FLASK_APP": "wsgi", "SERASI_DATABASE_URL": database_url, "SERASI_SECRET_KEY": BASE_CONFIG["SECRET_KEY"],
            "SERASI_HUEY_SQLITE_PATH": str(tmp_path / "huey.db"), "SERASI_DELIVERY_POLL_SECONDS": "0.05",
-           "SERASI_WEBHOOK_SECRET": SECRET}
+           "SERASI_WEBHOOK_SECRET": SECRET, "SERASI_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"}
     env.pop("SERASI_REDIS_URL", None)
     env.update({key: str(value) for key, value in extra.items()})
     return env

@@ -17,6 +17,7 @@ from serasi_web import create_app
 from serasi_web.delivery.dispatcher import deliver_everything, run_once
 from serasi_web.delivery.models import Delivery
 from serasi_web.extensions import db
+from serasi_web.stays.models import Stay
 
 from .conftest import BASE_CONFIG
 from .helpers import guest_form, local_now, make_lodging, make_offices, make_user, report_guest
@@ -184,7 +185,11 @@ def test_email_forwarder_sends_each_event_to_a_real_smtp_server(app, another_app
         deliver_everything()
     (recipients, message), = smtp_server.messages
     assert recipients == ["arsip@kanim.example", "backup@kanim.example"]
-    assert message["Message-ID"] == f"<stay-{stay_id}-v1-reported@serasi.invalid>" and "reported" in message["Subject"]
+    assert message["Message-ID"] == f"<stay-{stay_id}-v1-reported@serasi.invalid>"
+    stay = db.session.get(Stay, stay_id)
+    # The event in Indonesian and the receipt number; no name or document number in a subject.
+    assert message["Subject"] == f"[SERASI] Laporan baru {stay.receipt_number} (v1)"
+    assert stay.surname in message.get_body().get_content()
     attachment = next(message.iter_attachments())
     assert attachment.get_filename() == f"stay-{stay_id}-v1-reported.json" and b'"receipt_number"' in attachment.get_content()
 

@@ -106,7 +106,7 @@ def test_the_worker_command_delivers_reports_and_stops_on_ctrl_c(app, database_u
     receiver = WebhookReceiver("s3cret").start()
     env = {**os.environ, "FLASK_APP": "wsgi", "SERASI_DATABASE_URL": database_url, "SERASI_SECRET_KEY": BASE_CONFIG["SECRET_KEY"],
            "SERASI_WEBHOOK_URL": receiver.url, "SERASI_WEBHOOK_SECRET": "s3cret", "SERASI_HUEY_SQLITE_PATH": str(tmp_path / "huey.db"),
-           "SERASI_DELIVERY_POLL_SECONDS": "0.1"}
+           "SERASI_DELIVERY_POLL_SECONDS": "0.1", "SERASI_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"}
     env.pop("SERASI_REDIS_URL", None)
     worker = subprocess.Popen([sys.executable, "-m", "flask", "serasi", "worker"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from flask import current_app
 
+from serasi_web.delivery.destinations import check_destination
 from serasi_web.delivery.forwarders import DeliveryResult, check_http_response
 
 from .http import session
@@ -40,14 +41,17 @@ class FederationForwarder:
         url = f"{config['FEDERATION_URL'].rstrip('/')}/api/v1/stays/{quote(external_id, safe='')}"
         headers = {"Authorization": f"Bearer {config['FEDERATION_TOKEN']}", "Idempotency-Key": event["idempotency_key"]}
         timeout = config["DELIVERY_TIMEOUT_SECONDS"]
+        check_destination(url)
         http = session()
+        # Never follow a redirect: the token would go wherever the answer points.
         if event["event"] == "voided":
-            response = http.delete(url, json={"reason": event["stay"].get("void_reason") or "voided"}, headers=headers, timeout=timeout)
+            response = http.delete(url, json={"reason": event["stay"].get("void_reason") or "voided"}, headers=headers, timeout=timeout,
+                                   allow_redirects=False)
             if response.status_code == 404:  # never reached the other side: nothing to void there
                 return DeliveryResult(404)
             return check_http_response(response)
-        result = check_http_response(http.put(url, json=stay_body(event), headers=headers, timeout=timeout))
+        result = check_http_response(http.put(url, json=stay_body(event), headers=headers, timeout=timeout, allow_redirects=False))
         if event["event"] == "checked_out" and event["stay"].get("checked_out_at"):
             result = check_http_response(http.post(url + "/check-out", json={"checked_out_at": event["stay"]["checked_out_at"]},
-                                                   headers=headers, timeout=timeout))
+                                                   headers=headers, timeout=timeout, allow_redirects=False))
         return result

@@ -15,6 +15,7 @@ import time
 
 from flask import current_app
 
+from serasi_web.delivery.destinations import check_destination
 from serasi_web.delivery.forwarders import check_http_response
 
 from .http import session
@@ -49,7 +50,8 @@ class WebhookForwarder:
         config = current_app.config
         body = encode(event)
         timestamp = str(int(time.time()))
-        response = session().post(config["WEBHOOK_URL"], data=body, timeout=config["DELIVERY_TIMEOUT_SECONDS"], headers={
+        check_destination(config["WEBHOOK_URL"])
+        response = session().post(config["WEBHOOK_URL"], data=body, timeout=config["DELIVERY_TIMEOUT_SECONDS"], allow_redirects=False, headers={
             "Content-Type": "application/json", "Idempotency-Key": event["idempotency_key"], "X-Serasi-Event": event["event"],
             "X-Serasi-Timestamp": timestamp, "X-Serasi-Signature": signature(config["WEBHOOK_SECRET"], timestamp, body)})
         return check_http_response(response)

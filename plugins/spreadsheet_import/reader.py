@@ -4,6 +4,13 @@ encoding, its header row, then its rows one at a time.
 CSV goes through the ``csv`` module over a text stream; XLSX through openpyxl in read-only
 mode (``iter_rows(values_only=True)``), which parses the sheet's XML as it goes. Nothing here
 builds a list of all rows, so a 50,000-row file takes no more memory than a 50-row one.
+
+An XLSX is a ZIP of XML, so a small upload can declare a huge content (a "zip bomb": 154 KB
+holding one 150 MB cell). Before openpyxl opens it, the archive's directory is checked: the
+number of members, the total uncompressed size and each large member's compression ratio
+(``check_archive``; the declared sizes bound what ``zipfile`` will ever inflate). The XML is
+parsed by openpyxl through defusedxml (installed with SERASI Web), so a DTD, external entity
+(XXE) or entity expansion (billion laughs) is refused. Column names and cells have length caps.
 """
 from __future__ import annotations
 
@@ -21,6 +28,14 @@ from flask_babel import lazy_gettext as _l
 from .columns import cell_text
 
 MAX_COLUMNS = 200
+MAX_HEADER_LENGTH = 100  # characters of a column name
+MAX_CELL_LENGTH = 2000  # characters of a cell (the longest field of a report is far shorter)
+# The archive of an XLSX: members, their total uncompressed size, and the ratio allowed for a
+# member over 1 MB (real sheets compress 5-30 times; a bomb thousands of times).
+MAX_ARCHIVE_MEMBERS = 1000
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+_RATIO_CHECKED_FROM = 1024 * 1024
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")  # comma, semicolon (Excel in Indonesian and most of Europe), tab (Excel "Unicode text")
 _CHUNK = 1024 * 1024
@@ -49,6 +64,30 @@ def _is_xlsx(path: Path) -> bool:
             return "xl/workbook.xml" in archive.namelist()
     except (zipfile.BadZipFile, OSError):
         return False
+
+
+def check_archive(path: Path) -> None:
+    """Refuse an XLSX whose ZIP directory declares too many members, too much content, or a
+    member compressed suspiciously well, without inflating anything."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    if len(members) > MAX_ARCHIVE_MEMBERS:
+        raise ReadError(_l("The workbook holds too many parts to be a normal spreadsheet; save it again as \".xlsx\" or \"CSV UTF-8\"."))
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > _RATIO_CHECKED_FROM and member.file_size > MAX_COMPRESSION_RATIO * max(member.compress_size, 1):
+            raise ReadError(_l("The workbook unpacks to far more than its size (a \"zip bomb\"); it is not read. "
+                               "Save the guests again as a new \".xlsx\" or \"CSV UTF-8\" file."))
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise ReadError(_l("The workbook unpacks to more than %(mb)d MB; split it into smaller files.", mb=MAX_UNCOMPRESSED_BYTES // (1024 * 1024)))
+
+
+def _check_cells(number: int, cells) -> None:
+    for cell in cells:
+        if isinstance(cell, str) and len(cell) > MAX_CELL_LENGTH:
+            raise ReadError(_l("A cell in row %(row)d is longer than %(max)d characters; no guest's data is that long.",
+                               row=number, max=MAX_CELL_LENGTH))
 
 
 def _utf16_without_bom(sample: bytes) -> str:
@@ -120,6 +159,7 @@ def inspect(path: Path) -> FileInfo:
     if sample.startswith(b"PK\x03\x04"):
         if not _is_xlsx(path):
             raise ReadError(_l("This is a ZIP file but not an Excel workbook (.xlsx)."))
+        check_archive(path)
         file_format, encoding = "xlsx", ""
     elif sample.startswith(b"\xd0\xcf\x11\xe0"):
         raise ReadError(_l("This is an old Excel file (.xls) or a password-protected workbook. Save it as \".xlsx\" or \"CSV UTF-8\" without a password."))
@@ -140,6 +180,9 @@ def inspect(path: Path) -> FileInfo:
             raise ReadError(_l("The first row is empty: it must hold the column names (download the template to see how)."))
         if len(headers) > MAX_COLUMNS:
             raise ReadError(_l("The file has more than %(max)d columns; remove the columns that are not needed.", max=MAX_COLUMNS))
+        if any(len(header) > MAX_HEADER_LENGTH for header in headers):
+            raise ReadError(_l("A column name is longer than %(max)d characters; the first row must hold short column names.",
+                               max=MAX_HEADER_LENGTH))
         _check_unique(headers)
         if not any(any(cell_text(cell) for cell in cells) for _number, cells in _first_rows(rows, 50)):
             raise ReadError(_l("The file has column names but no rows of guests under them."))
@@ -200,6 +243,7 @@ class CsvRows(RowSource):
         reader = csv.reader(self.text, delimiter=self.delimiter)
         try:
             for number, cells in enumerate(reader, start=1):
+                _check_cells(number, cells)
                 yield number, tuple(cells)
         except csv.Error as error:
             raise ReadError(_l("Row %(row)d is not well-formed CSV (%(detail)s).", row=reader.line_num, detail=str(error))) from error
@@ -223,6 +267,7 @@ class XlsxRows(RowSource):
         try:
             for number, cells in enumerate(self.sheet.iter_rows(values_only=True, max_col=self.width or MAX_COLUMNS + 1), start=1):
                 self.current = number
+                _check_cells(number, cells)
                 yield number, cells
         except ReadError:
             raise
@@ -239,6 +284,7 @@ def open_rows(path: Path, file_format: str, encoding: str, width: int | None = N
     if file_format == "xlsx":
         from openpyxl import load_workbook
 
+        check_archive(path)
         # A file object, not the path: openpyxl refuses paths without an .xlsx extension.
         with path.open("rb") as binary:
             try:

@@ -6,7 +6,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..forms import TOO_LONG, BaseForm, select_choices, strip
-from ..passwords import is_common_password
+from ..passwords import is_common_password, is_personal_password
 from .models import AccountKind
 
 ACCOUNT_KIND_CHOICES = select_choices([
@@ -25,6 +25,12 @@ def strong_password(form, field):
         raise ValidationError(_l("Use at most %(n)d characters.", n=maximum))
     if is_common_password(password):
         raise ValidationError(_l("This password is among the most common ones; choose another."))
+    # The account's own e-mail and name: from the form's fields, or the account it is for.
+    account = getattr(form, "account", None)
+    email = form.email.data if hasattr(form, "email") else getattr(account, "email", "")
+    name = form.full_name.data if hasattr(form, "full_name") else getattr(account, "full_name", "")
+    if is_personal_password(password, email or "", name or ""):
+        raise ValidationError(_l("The password must not contain your e-mail address or your name."))
 
 
 class SignUpForm(BaseForm):
@@ -37,6 +43,34 @@ class SignUpForm(BaseForm):
 
 class LoginForm(BaseForm):
     email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254, message=TOO_LONG)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=TOO_LONG)])
+
+
+class ForgotPasswordForm(BaseForm):
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter your e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
+
+
+class ResetPasswordForm(BaseForm):
+    password = PasswordField(_l("New password"), description=_l("At least 8 characters; a long phrase is best."), validators=[DataRequired(_l("Choose a password.")), strong_password])
+    password_again = PasswordField(_l("New password again"), validators=[DataRequired(_l("Type the password again.")), EqualTo("password", _l("The two passwords differ."))])
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=TOO_LONG)])
+
+
+class MfaCodeForm(BaseForm):
+    code = StringField(_l("Code"), filters=[strip], description=_l("The 6 digits your authenticator app shows, or one of your recovery codes."),
+                       validators=[DataRequired(_l("Enter the code.")), Length(max=20, message=TOO_LONG)])
+
+
+class MfaEnrolForm(BaseForm):
+    code = StringField(_l("Code from the app"), filters=[strip], description=_l("The 6 digits the app shows after adding the account."),
+                       validators=[DataRequired(_l("Enter the code.")), Length(max=20, message=TOO_LONG)])
+
+
+class MfaManageForm(BaseForm):
+    action = RadioField(_l("What to do"), validators=[DataRequired(_l("Choose what to do."))])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=TOO_LONG)])
 
 

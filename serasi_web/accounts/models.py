@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -121,3 +121,29 @@ class LoginFailure(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     remote_addr: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MfaTotp(db.Model):
+    """An account's authenticator app (TOTP, RFC 6238). ``enabled_at`` is empty while enrolment
+    waits for the first code; ``last_step`` is the 30-second step of the last code accepted, so a
+    code is never accepted twice (not even inside its own window)."""
+
+    __tablename__ = "mfa_totp"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    enabled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MfaRecoveryCode(db.Model):
+    """One of an account's ten single-use recovery codes (a SHA-256 of the code: the codes are
+    random and long, so a slow hash adds nothing)."""
+
+    __tablename__ = "mfa_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

@@ -1,19 +1,26 @@
-"""Sign-up, login and logout."""
+"""Sign-up, login and logout; the account page (password, sessions); password reset by e-mail."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+import time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..htmx import see_other
-from .forms import LoginForm, SignUpForm
-from .models import Role
-from .services import authenticate, create_user, find_user_by_email
-from .sessions import end_session, start_session
+from ..audit.services import record
+from ..passwords import verify_password
+from ..rate_limits import allow
+from . import mfa
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, MfaCodeForm, MfaEnrolForm, MfaManageForm, ResetPasswordForm, SignUpForm
+from .models import Role, User
+from .services import authenticate, change_password, create_user, find_user_by_email, send_password_reset, user_for_reset_token
+from ..database import utcnow
+from .sessions import current_session_id, end_other_sessions, end_session, sessions_of, start_session
 
 blueprint = Blueprint("accounts", __name__)
 
@@ -78,10 +85,62 @@ def login():
             form.email.errors.append(_("This account has been disabled. Contact the administrator."))
         elif result.user is None:
             form.password.errors.append(_("The e-mail address or the password is wrong."))
+        elif mfa.has_mfa(result.user):
+            # The password is right; the session starts after the second step.
+            session.clear()
+            session[PENDING_USER] = result.user.id
+            session[PENDING_SINCE] = int(time.time())
+            session[PENDING_NEXT] = _safe_next(request.args.get("next")) or ""
+            return see_other(url_for("accounts.login_code"))
         else:
             start_session(result.user)
             return see_other(_safe_next(request.args.get("next")) or home_for(result.user))
     return render_template("accounts/login.html", form=form)
+
+
+PENDING_USER, PENDING_SINCE, PENDING_NEXT = "serasi_mfa_user", "serasi_mfa_since", "serasi_mfa_next"
+
+
+def _pending_user() -> User | None:
+    """The account whose password was right in this browser, within ``MFA_PENDING_SECONDS``."""
+    user_id, since = session.get(PENDING_USER), session.get(PENDING_SINCE)
+    if not isinstance(user_id, int) or not isinstance(since, int):
+        return None
+    if time.time() - since > current_app.config["MFA_PENDING_SECONDS"]:
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.enabled else None
+
+
+@blueprint.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step of a login: a code from the authenticator app or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    user = _pending_user()
+    if user is None:
+        flash(_("Log in with your password first (it is asked again after 5 minutes)."), "info")
+        return see_other(url_for("accounts.login"))
+    form = MfaCodeForm()
+    if form.validate_on_submit():
+        if not allow(current_app.config["MFA_RATE_LIMIT"], "mfa", str(user.id))[0]:
+            form.code.errors.append(_("Too many wrong codes. Wait a few minutes, then log in again."))
+            return render_template("accounts/login_code.html", form=form)
+        used = mfa.check_second_step(user, form.code.data)
+        db.session.commit()
+        if used is None:
+            form.code.errors.append(_("This code is wrong or has been used already. Wait for the next code in the app."))
+        else:
+            target = session.get(PENDING_NEXT) or home_for(user)
+            start_session(user)
+            if used == "recovery":
+                record("account.mfa_recovery_code_used", user, user)
+                db.session.commit()
+                flash(ngettext("You used a recovery code; %(num)d is left. Set up your app again on your account page if the phone is lost.",
+                               "You used a recovery code; %(num)d are left. Set up your app again on your account page if the phone is lost.",
+                               mfa.unused_recovery_codes(user)), "info")
+            return see_other(target)
+    return render_template("accounts/login_code.html", form=form)
 
 
 @blueprint.route("/logout", methods=["POST"])
@@ -90,3 +149,142 @@ def logout():
     end_session()
     flash(_("You have logged out."), "info")
     return see_other(url_for("pages.index"))
+
+
+# ---- password reset by e-mail -------------------------------------------------------------------
+
+@blueprint.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        send_password_reset(form.email.data, request.remote_addr or "unknown")
+        # The same answer whether or not the address has an account.
+        flash(_("If an account uses this address, we have sent it a link to choose a new password. "
+                "The link works once, for 30 minutes."), "info")
+        return see_other(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@blueprint.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = user_for_reset_token(token)
+    if user is None:
+        return render_template("accounts/reset_password.html", form=None), 404
+    form = ResetPasswordForm()
+    form.account = user
+    if form.validate_on_submit():
+        change_password(user, form.password.data, how="reset")
+        db.session.commit()
+        if current_user.is_authenticated:
+            end_session()
+        flash(_("Your password has been changed and every session of the account has ended. Log in with the new password."),
+              "success")
+        return see_other(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form, token=token)
+
+
+# ---- the account page -----------------------------------------------------------------------------
+
+def _account_page(form: ChangePasswordForm):
+    return render_template("accounts/account.html", form=form, sessions=sessions_of(current_user),
+                           current_session=current_session_id(), has_mfa=mfa.has_mfa(current_user),
+                           mfa_required=mfa.mfa_required(current_user))
+
+
+@blueprint.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Change the password (every other session ends) and see the account's sessions."""
+    form = ChangePasswordForm()
+    form.account = current_user
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current_password.data):
+            form.current_password.errors.append(_("This is not your current password."))
+        else:
+            user = current_user._get_current_object()
+            change_password(user, form.password.data)
+            db.session.commit()
+            start_session(user)
+            flash(_("Your password has been changed. Every other session of the account has ended."), "success")
+            return see_other(url_for("accounts.account"))
+    return _account_page(form)
+
+
+@blueprint.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_others():
+    ended = end_other_sessions(current_user)
+    flash(ngettext("%(num)d other session has ended.", "%(num)d other sessions have ended.", ended), "success")
+    return see_other(url_for("accounts.account"))
+
+
+# ---- two-step login: enrolment and management ---------------------------------------------------
+
+def _manage_choices(user) -> list[tuple[str, str]]:
+    choices = [("codes", _("Make ten new recovery codes (the old ones stop working)")),
+               ("replace", _("Set up a new phone or app (the old one stops working)"))]
+    if not mfa.mfa_required(user):
+        choices.append(("disable", _("Turn two-step login off")))
+    return choices
+
+
+@blueprint.route("/account/two-step", methods=["GET", "POST"])
+@login_required
+def two_step():
+    """Enrol an authenticator app (required for officers, supervision teams and admins before
+    anything else), or manage it: new recovery codes, a new phone, turning it off (operators)."""
+    user = current_user._get_current_object()
+    if mfa.has_mfa(user):
+        form = MfaManageForm()
+        form.action.choices = _manage_choices(user)
+        if form.validate_on_submit():
+            if not verify_password(user.password_hash, form.password.data):
+                form.password.errors.append(_("This is not your current password."))
+            elif form.action.data == "codes":
+                codes = mfa.new_recovery_codes(user)
+                record("account.mfa_recovery_codes_renewed", user, user)
+                db.session.commit()
+                return render_template("accounts/recovery_codes.html", codes=codes)
+            else:
+                mfa.remove_mfa(user)
+                record("account.mfa_removed" if form.action.data == "disable" else "account.mfa_device_replaced", user, user)
+                db.session.commit()
+                flash(_("Two-step login is off.") if form.action.data == "disable"
+                      else _("The old app no longer works. Add the account to the new one."), "success")
+                return see_other(url_for("accounts.two_step"))
+        return render_template("accounts/two_step.html", manage_form=form, unused=mfa.unused_recovery_codes(user))
+
+    pending = mfa.pending_enrolment(user)
+    db.session.commit()
+    form = MfaEnrolForm()
+    if form.validate_on_submit():
+        if mfa.check_totp(pending, form.code.data):
+            pending.enabled_at = utcnow()
+            codes = mfa.new_recovery_codes(user)
+            record("account.mfa_enabled", user, user)
+            db.session.commit()
+            return render_template("accounts/recovery_codes.html", codes=codes, enrolled=True)
+        db.session.commit()
+        form.code.errors.append(_("This code is wrong. Check the phone's clock and type the code the app shows now."))
+    uri = mfa.provisioning_uri(user, pending.secret)
+    return render_template("accounts/two_step.html", enrol_form=form, qr_svg=mfa.qr_svg(uri), secret=mfa.grouped(pending.secret),
+                           required=mfa.mfa_required(user))
+
+
+def require_enrolment():
+    """``before_request``: an account of a role that needs two-step login and has none yet can
+    only enrol (or log out) until it has."""
+    if request.endpoint in ENROLMENT_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated or not mfa.mfa_required(current_user) or mfa.has_mfa(current_user):
+        return None
+    flash(_("Set up two-step login first: your role needs it."), "info")
+    return redirect(url_for("accounts.two_step"), code=303)
+
+
+ENROLMENT_ENDPOINTS = frozenset({"accounts.two_step", "accounts.logout", "static", "pages.set_language", "health.healthz"})
+
+
+blueprint.before_app_request(require_enrolment)

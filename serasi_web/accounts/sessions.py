@@ -4,6 +4,11 @@ The signed Flask cookie carries the user id (Flask-Login) and a random session k
 is stored in ``user_session``; a request is logged in only while that row exists and the account
 is enabled. So logging out, or an admin disabling the account, ends the session everywhere at
 once, even for a copied cookie.
+
+A session also ends by itself: after ``SESSION_IDLE_MINUTES_*`` without a request, or
+``SESSION_ABSOLUTE_MINUTES_*`` after the login, whatever happened since (``*_STAFF`` for
+officers, supervision teams and admins, ``*_OPERATOR`` for operators). The daily job deletes the
+rows of ended sessions (``purge_ended_sessions``).
 """
 from __future__ import annotations
 
@@ -11,13 +16,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import Flask, request, session
+from flask import Flask, current_app, flash, request, session
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from ..database import utcnow
 from ..extensions import db, login_manager
-from .models import User, UserSession
+from .models import Role, User, UserSession
 
 SESSION_KEY = "serasi_session_key"
 # Writing last_seen_at on every request would turn every page view into a write.
@@ -38,16 +44,75 @@ def load_user(user_id: str) -> User | None:
         return None
     # One query for the session row and its user: this runs on every request.
     row = db.session.execute(
-        select(User, UserSession.id, UserSession.last_seen_at).join(UserSession, UserSession.user_id == User.id)
+        select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.key_hash == _hash(key), User.id == int(user_id))
     ).first()
     if row is None or not row.User.enabled:
         return None
     now = utcnow()
+    idle, absolute = session_limits(row.User.role)
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        db.session.execute(delete(UserSession).where(UserSession.id == row.id))
+        db.session.commit()
+        session.pop(SESSION_KEY, None)
+        flash(_("Your session has ended. Please log in again."), "info")
+        return None
     if now - row.last_seen_at > _LAST_SEEN_RESOLUTION:
         db.session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
         db.session.commit()
     return row.User
+
+
+STAFF_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+
+
+def session_limits(role: str) -> tuple[timedelta, timedelta]:
+    """(idle, absolute) limits of a session of an account with ``role``."""
+    config = current_app.config
+    kind = "STAFF" if role in STAFF_ROLES else "OPERATOR"
+    return (timedelta(minutes=config[f"SESSION_IDLE_MINUTES_{kind}"]),
+            timedelta(minutes=config[f"SESSION_ABSOLUTE_MINUTES_{kind}"]))
+
+
+def current_session_id() -> int | None:
+    """The ``user_session`` row of this request's login, if any."""
+    key = session.get(SESSION_KEY)
+    if not key:
+        return None
+    return db.session.execute(select(UserSession.id).where(UserSession.key_hash == _hash(key))).scalar_one_or_none()
+
+
+def sessions_of(user: User) -> list[UserSession]:
+    """The account's live sessions, the most recently used first."""
+    return list(db.session.execute(
+        select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ).scalars())
+
+
+def end_other_sessions(user: User) -> int:
+    """End every session of ``user`` but this request's; the number ended."""
+    keep = current_session_id()
+    query = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        query = query.where(UserSession.id != keep)
+    ended = db.session.execute(query).rowcount or 0
+    db.session.commit()
+    return ended
+
+
+def purge_ended_sessions(now=None) -> int:
+    """Delete the rows of sessions past their idle or absolute limit (the daily job)."""
+    now = now or utcnow()
+    conditions = []
+    for roles in (STAFF_ROLES, (Role.OPERATOR,)):
+        idle, absolute = session_limits(roles[0])
+        owners = select(User.id).where(User.role.in_(roles)).scalar_subquery()
+        conditions.append(and_(UserSession.user_id.in_(owners),
+                               or_(UserSession.last_seen_at < now - idle, UserSession.created_at < now - absolute)))
+    deleted = db.session.execute(delete(UserSession).where(or_(*conditions))).rowcount or 0
+    db.session.commit()
+    return deleted
 
 
 def start_session(user: User) -> None:

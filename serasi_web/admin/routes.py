@@ -82,6 +82,27 @@ def enable_user(user_id: int):
     return see_other(url_for("admin.users"))
 
 
+@blueprint.route("/users/<int:user_id>/two-step/reset", methods=["POST"])
+@admin_only
+def reset_two_step(user_id: int):
+    """A user lost the phone and the recovery codes: forget the authenticator (audited). The
+    account's sessions end; at the next login it sets up a new app (officers, supervision teams
+    and admins must)."""
+    from flask_login import current_user
+
+    from ..accounts.mfa import remove_mfa
+    from ..accounts.sessions import end_all_sessions
+    from ..audit.services import record
+
+    user = _user_or_404(user_id)
+    remove_mfa(user)
+    end_all_sessions(user)
+    record("account.mfa_reset_by_admin", user, current_user)
+    db.session.commit()
+    flash(_("Two-step login of %(email)s is reset; its sessions have ended.", email=user.email), "success")
+    return see_other(url_for("admin.users"))
+
+
 @blueprint.route("/officers/new", methods=["GET", "POST"])
 @admin_only
 def new_officer():

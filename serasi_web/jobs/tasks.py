@@ -74,6 +74,15 @@ def register_tasks(huey, app) -> None:
         db.session.commit()
         return removed
 
+    @huey.periodic_task(crontab(minute="53", hour="3"), name="serasi.account_retention")
+    @in_app
+    def account_retention():
+        """Delete sessions past their idle or absolute limit, and login failures past the window."""
+        from ..accounts.services import forget_old_login_failures
+        from ..accounts.sessions import purge_ended_sessions
+
+        return purge_ended_sessions() + forget_old_login_failures()
+
     @huey.task(name="serasi.deliver_now")
     @in_app
     def deliver_now():
@@ -85,4 +94,5 @@ def register_tasks(huey, app) -> None:
 
     huey.serasi_tasks = {"send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
                          "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "capture_photo_retention": capture_photo_retention,
+                         "account_retention": account_retention,
                          "deliver_now": deliver_now}

@@ -1,0 +1,1 @@
+"""The security suite: each rule of docs/security.md held by a test."""
