@@ -96,7 +96,7 @@ def test_a_degraded_start_is_shown_in_red_on_healthz_and_every_admin_page(tmp_pa
     plugins.mkdir()
     _installed_plugin(plugins, "serasi_pms_broken", "import serasi_missing_sdk\n")
     monkeypatch.syspath_prepend(str(plugins))
-    app = plugin_app(tmp_path, ALLOW_DEGRADED_START=True)
+    app = plugin_app(tmp_path, ALLOW_DEGRADED_START=True, MFA_REQUIRED_ROLES=[])  # the admin logs in with a password here
     client = app.test_client()
 
     health = client.get("/healthz")
