@@ -195,6 +195,7 @@ def form_bodies(world) -> dict[str, dict]:
         "roster.index": {"file": (io.BytesIO(roster_csv.encode()), "roster.csv")},
         "roster.show": {"action": "dismiss"},
         "officer.reject": {"reason": "intruder"},
+        "officer.set_legal_hold": {"reason": "intruder"},
     }
 
 

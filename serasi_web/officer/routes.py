@@ -26,7 +26,7 @@ from ..lodgings.models import Lodging, LodgingStatus
 from ..lodgings.services import decide, reopen
 from ..reference import countries, regions
 from . import charts, exports, queries, services, stats
-from .forms import MarkSeenForm, PeriodForm, RejectForm, SearchForm, SilentDaysForm
+from .forms import LegalHoldForm, MarkSeenForm, PeriodForm, RejectForm, SearchForm, SilentDaysForm
 from .scope import Scope, region_choices, scope_for
 
 blueprint = Blueprint("officer", __name__, url_prefix="/officer")
@@ -222,11 +222,55 @@ def _report_or_404(stay_id: int):
 @blueprint.route("/stays/<int:stay_id>")
 @console
 def stay(stay_id: int):
-    from ..stays.services import is_minor
-
     stay = _report_or_404(stay_id)
     services.record_access(current_user, services.STAY_VIEWED, stay=stay)
-    return render_template("officer/stay.html", stay=stay, is_minor=is_minor(stay))
+    return _stay_page(stay, LegalHoldForm(formdata=None))
+
+
+def _stay_page(stay, hold_form: LegalHoldForm):
+    from ..privacy.retention import active_hold, is_held
+    from ..stays.services import is_minor
+
+    return render_template("officer/stay.html", stay=stay, is_minor=is_minor(stay), hold=active_hold(stay),
+                           document_held=is_held(stay), hold_form=hold_form)
+
+
+@blueprint.route("/stays/<int:stay_id>/hold", methods=["POST"])
+@officer_only
+def set_legal_hold(stay_id: int):
+    """Keep this guest's reports past the retention period (an investigation, a court case)."""
+    from ..privacy.retention import HoldRefused, set_hold
+
+    stay = _report_or_404(stay_id)
+    form = LegalHoldForm()
+    if not form.validate_on_submit():
+        # The page the officer just opened (and was logged for) comes back with the message; a
+        # refused form writes nothing, not even to the access log.
+        return _stay_page(stay, form)
+    try:
+        set_hold(stay, form.reason.data, current_user)
+    except HoldRefused as refused:
+        flash(_("This report is already under a legal hold.") if str(refused) == "already_held"
+              else _("This report no longer holds the guest's identity: there is nothing to keep."), "error")
+    else:
+        flash(_("Legal hold set: this guest's reports are kept until the hold is released."), "success")
+    return see_other(url_for("officer.stay", stay_id=stay.id))
+
+
+@blueprint.route("/stays/<int:stay_id>/hold/release", methods=["POST"])
+@officer_only
+def release_legal_hold(stay_id: int):
+    from ..privacy.retention import HoldRefused, release_hold
+
+    stay = _report_or_404(stay_id)
+    if BaseForm().validate_on_submit():
+        try:
+            release_hold(stay, current_user)
+        except HoldRefused:
+            flash(_("This report is not under a legal hold."), "error")
+        else:
+            flash(_("Legal hold released: the retention period applies again."), "info")
+    return see_other(url_for("officer.stay", stay_id=stay.id))
 
 
 @blueprint.route("/stays/<int:stay_id>/timeline")

@@ -1,0 +1,65 @@
+"""personal data lifecycle: retention settings, legal holds, retention runs, stay.pseudonymised_at
+
+Revision ID: 0012
+Revises: 0009
+Create Date: 2026-12-06 01:45:00.000000
+
+``stay.pseudonymised_at`` is added with a plain ``ALTER TABLE ... ADD COLUMN`` (no batch): on
+SQLite a batch operation would rebuild ``stay`` and drop the name-index triggers of 0008.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import serasi_web.database
+
+
+# revision identifiers, used by Alembic.
+revision = "0012"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('retention_setting',
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('updated_at', serasi_web.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=254), nullable=False),
+    sa.PrimaryKeyConstraint('kind', name=op.f('pk_retention_setting'))
+    )
+    op.create_table('retention_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('clock', serasi_web.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', serasi_web.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', serasi_web.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_retention_run'))
+    )
+    op.create_table('legal_hold',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('stay_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('set_at', serasi_web.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('set_by_id', sa.Integer(), nullable=True),
+    sa.Column('released_at', serasi_web.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['released_by_id'], ['user_account.id'], name=op.f('fk_legal_hold_released_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['set_by_id'], ['user_account.id'], name=op.f('fk_legal_hold_set_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['stay_id'], ['stay.id'], name=op.f('fk_legal_hold_stay_id_stay'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_legal_hold'))
+    )
+    op.create_index(op.f('ix_legal_hold_stay_id'), 'legal_hold', ['stay_id'], unique=False)
+    op.add_column('stay', sa.Column('pseudonymised_at', serasi_web.database.UTCDateTime(timezone=True), nullable=True))
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite 3.35+ drops a plain column in place (no table rebuild, the triggers stay).
+        op.execute("ALTER TABLE stay DROP COLUMN pseudonymised_at")
+    else:
+        op.drop_column('stay', 'pseudonymised_at')
+    op.drop_index(op.f('ix_legal_hold_stay_id'), table_name='legal_hold')
+    op.drop_table('legal_hold')
+    op.drop_table('retention_run')
+    op.drop_table('retention_setting')
