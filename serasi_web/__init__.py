@@ -120,8 +120,9 @@ def _register_blueprints(app: Flask) -> None:
     from .lodgings.routes import blueprint as lodgings
     from .officer.routes import blueprint as officer
     from .pages import blueprint as pages
+    from .privacy.routes import blueprint as privacy
     from .reference.routes import blueprint as reference
     from .stays.routes import blueprint as stays
 
-    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, admin):
+    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, privacy, admin):
         app.register_blueprint(blueprint)

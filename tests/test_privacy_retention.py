@@ -112,7 +112,7 @@ def test_a_legal_hold_keeps_the_stay_and_every_stay_of_its_document_until_releas
 
     officer_client = app.test_client()
     login(officer_client, officer.email)
-    page = officer_client.post(f"/officer/stays/{held}/hold", data={"reason": ""})
+    page = officer_client.post(f"/officer/stays/{held}/hold", data={"reason": ""}, headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "Say why the reports must be kept." in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(LegalHold)) == 0
     assert officer_client.post(f"/officer/stays/{held}/hold", data={"reason": "Case 12/2026"}).status_code == 303

@@ -1,4 +1,4 @@
-"""personal data lifecycle: retention settings, legal holds, retention runs, stay.pseudonymised_at
+"""personal data lifecycle: retention settings, legal holds, retention runs, access requests, stay.pseudonymised_at
 
 Revision ID: 0012
 Revises: 0009
@@ -50,6 +50,22 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_legal_hold'))
     )
     op.create_index(op.f('ix_legal_hold_stay_id'), 'legal_hold', ['stay_id'], unique=False)
+    op.create_table('subject_access_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('office_id', sa.Integer(), nullable=False),
+    sa.Column('document_number', sa.String(length=20), nullable=False),
+    sa.Column('issuing_state', sa.String(length=3), nullable=False),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('reference', sa.String(length=120), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', serasi_web.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', serasi_web.database.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['office_id'], ['immigration_office.id'], name=op.f('fk_subject_access_request_office_id_immigration_office'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_subject_access_request_recorded_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_subject_access_request'))
+    )
+    op.create_index(op.f('ix_subject_access_request_office_id'), 'subject_access_request', ['office_id'], unique=False)
     op.add_column('stay', sa.Column('pseudonymised_at', serasi_web.database.UTCDateTime(timezone=True), nullable=True))
 
 
@@ -59,6 +75,8 @@ def downgrade():
         op.execute("ALTER TABLE stay DROP COLUMN pseudonymised_at")
     else:
         op.drop_column('stay', 'pseudonymised_at')
+    op.drop_index(op.f('ix_subject_access_request_office_id'), table_name='subject_access_request')
+    op.drop_table('subject_access_request')
     op.drop_index(op.f('ix_legal_hold_stay_id'), table_name='legal_hold')
     op.drop_table('legal_hold')
     op.drop_table('retention_run')

@@ -2,10 +2,10 @@
 stays, and the log of the retention job's runs."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -51,3 +51,24 @@ class RetentionRun(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SubjectAccessRequest(db.Model):
+    """A foreigner's request to learn what is held about them (Law 27/2022 Art. 30-32), received
+    by one office: the document it names, when and how it came. The answer is produced from it
+    (HTML to print, JSON) as often as needed; each is audited."""
+
+    __tablename__ = "subject_access_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("immigration_office.id", ondelete="RESTRICT"), index=True)
+    document_number: Mapped[str] = mapped_column(String(20))
+    issuing_state: Mapped[str] = mapped_column(String(3))
+    received_on: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(20))  # email, letter, in_person, other
+    reference: Mapped[str] = mapped_column(String(120), default="")  # the letter's or e-mail's own number
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # first time the answer was produced
+
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
