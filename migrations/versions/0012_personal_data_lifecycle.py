@@ -1,4 +1,4 @@
-"""personal data lifecycle: retention settings, legal holds, retention runs, access requests, stay.pseudonymised_at
+"""personal data lifecycle: retention settings, legal holds, retention runs, access requests, stay.pseudonymised_at, office.access_purpose_required
 
 Revision ID: 0012
 Revises: 0009
@@ -67,9 +67,11 @@ def upgrade():
     )
     op.create_index(op.f('ix_subject_access_request_office_id'), 'subject_access_request', ['office_id'], unique=False)
     op.add_column('stay', sa.Column('pseudonymised_at', serasi_web.database.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('immigration_office', sa.Column('access_purpose_required', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade():
+    op.drop_column('immigration_office', 'access_purpose_required')
     if op.get_bind().dialect.name == "sqlite":
         # SQLite 3.35+ drops a plain column in place (no table rebuild, the triggers stay).
         op.execute("ALTER TABLE stay DROP COLUMN pseudonymised_at")

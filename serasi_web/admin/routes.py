@@ -136,6 +136,7 @@ def office_form(office_id: int | None = None):
                 db.session.add(office)
             for name in ("code", "name", "office_class", "address", "phone", "email"):
                 setattr(office, name, getattr(form, name).data or "")
+            office.access_purpose_required = bool(form.access_purpose_required.data)
             db.session.flush()
             replace_areas(office, form.area_codes())
             db.session.commit()

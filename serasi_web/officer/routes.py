@@ -60,8 +60,25 @@ def _scope_label() -> str:
 
 @blueprint.context_processor
 def _console_context():
+    from ..privacy.purpose import current_purpose, label
+
     return {"scope_label": _scope_label, "can_decide": lambda: current_user.is_officer,
-            "console_zone": lambda: current_scope().zone_region}
+            "console_zone": lambda: current_scope().zone_region, "access_purpose": current_purpose, "purpose_label": label}
+
+
+def _purpose_first():
+    """When the user's office asks for a purpose and none was given this session: the answer
+    that sends them to give it (then back to this page), else None."""
+    from ..privacy.purpose import required_but_missing
+
+    if not required_but_missing(current_user):
+        return None
+    target = url_for("purpose.set_purpose", next=request.path)
+    if request.headers.get("HX-Request"):
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target  # a full page, not a fragment in the results
+        return response
+    return redirect(target, code=303)
 
 
 @blueprint.app_template_filter("duration")
@@ -187,6 +204,8 @@ def _country_choices() -> list[tuple[str, str]]:
 @console
 def stays():
     """Search the reports of the scope; with no criteria, every report, newest check-in first."""
+    if (asked := _purpose_first()) is not None:
+        return asked
     scope = current_scope()
     form = SearchForm(request.args)
     form.set_choices(_country_choices(), region_choices(scope))
@@ -278,6 +297,8 @@ def release_legal_hold(stay_id: int):
 def timeline(stay_id: int):
     """Every stay of this guest's document in the scope, with gaps and overlaps."""
     stay = _report_or_404(stay_id)
+    if (asked := _purpose_first()) is not None:
+        return asked
     now = utcnow()
     found = queries.timeline(current_scope(), stay, now)
     services.record_access(current_user, services.TIMELINE_VIEWED, stay=stay, stays=[entry.stay for entry in found.entries],
@@ -371,6 +392,8 @@ def statistics_export(key: str, file_format: str):
     """One statistics table as CSV or XLSX, always of the user's own scope."""
     if key not in stats.TABLES or file_format not in ("csv", "xlsx"):
         abort(404)
+    if (asked := _purpose_first()) is not None:
+        return asked
     form, period = _period_form()
     if period is None:  # bad dates: the page says what is wrong
         return see_other(url_for("officer.statistics", **_query_args(form)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField, ValidationError
+from wtforms import DateField, HiddenField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..database import utcnow
@@ -39,3 +39,19 @@ class SubjectRequestForm(BaseForm):
         # The latest date anywhere in Indonesia (WIT, UTC+9) may be a day ahead of UTC.
         if field.data and field.data > (utcnow() + timedelta(hours=9)).date():
             raise ValidationError(_l("The request cannot arrive in the future."))
+
+
+class PurposeForm(BaseForm):
+    purpose = SelectField(_l("Purpose of access"), validators=[DataRequired(_l("Choose why you need these data."))])
+    text = StringField(_l("In a few words"), filters=[strip], description=_l("For example the case number or what is checked."),
+                       validators=[Length(max=200, message=TOO_LONG)])
+    next = HiddenField()
+
+    def set_choices(self) -> None:
+        from .purpose import PURPOSES
+
+        self.purpose.choices = select_choices([("", _l("Choose"))] + list(PURPOSES.items()))
+
+    def validate_text(self, field):
+        if self.purpose.data == "other" and not field.data:
+            raise ValidationError(_l("Describe the purpose."))

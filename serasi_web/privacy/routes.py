@@ -79,3 +79,38 @@ def answer_json(request_id: int):
     body = json.dumps(access.as_json(result), ensure_ascii=False, indent=2)
     return _private(current_app.response_class(body, mimetype="application/json", headers={
         "Content-Disposition": f"attachment; filename=access-request-{result.request.id}.json"}))
+
+
+# ---- the purpose of access ----------------------------------------------------------------------
+
+purpose_blueprint = Blueprint("purpose", __name__, url_prefix="/officer/purpose")
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go back to: a console path of this site (no query string, so no search terms)."""
+    if value and value.startswith("/officer/") and "//" not in value and "\\" not in value and "?" not in value:
+        return value
+    return url_for("officer.stays")
+
+
+@purpose_blueprint.route("/", methods=["GET", "POST"])
+@role_required(Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+def set_purpose():
+    """Say why you need guests' data in this session; every access-log entry carries it."""
+    from flask import flash
+    from flask_babel import gettext as _
+
+    from .forms import PurposeForm
+    from .purpose import current_purpose, set_purpose as remember
+
+    form = PurposeForm() if request.method == "POST" else PurposeForm(formdata=None)
+    form.set_choices()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"))
+        if (given := current_purpose()) is not None:
+            form.purpose.data, form.text.data = given["code"], given.get("text", "")
+    elif form.validate_on_submit():
+        remember(form.purpose.data, form.text.data or "")
+        flash(_("Purpose noted for this session."), "success")
+        return see_other(safe_next(form.next.data))
+    return _private(current_app.make_response(render_template("privacy/purpose.html", form=form)))
