@@ -535,7 +535,7 @@ NOT_PROBED = {
     "static": "package files; no input",
     "accounts.logout": "ends the session and reads nothing but its CSRF token (see the CSRF test)",
 }
-PUBLIC = {"pages.index", "health.healthz", "accounts.login", "accounts.signup", "stays.verify"}
+PUBLIC = {"pages.index", "health.healthz", "accounts.login", "accounts.signup", "stays.verify", "pages.guest_notice", "pages.operator_notice"}
 AUDIENCES = ("public", "operator", "officer", "admin")
 
 
