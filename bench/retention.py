@@ -5,7 +5,7 @@
 Without ``--database-url`` a fresh SQLite file in a temporary folder is used. The data comes from
 ``serasi_web/demo_data.py`` (the ``demo-data`` command): ``--stays`` reports over two years. The
 stays period is set to ``--keep-days`` so about half of them are past it, then the job runs once
-(the measured run) and again (idempotence: it must find nothing).
+(the measured run) and again with the same clock (idempotence: it must find nothing).
 
 While the job runs, a writer thread inserts one row every 20 ms in its own short transaction, as
 reports arriving from operators would; the longest wait of those writes shows the longest lock
@@ -78,15 +78,16 @@ def run(url: str, folder, args) -> int:
                 stop.wait(WRITER_INTERVAL)
 
     thread = threading.Thread(target=writer, daemon=True)
+    clock = utcnow()  # one clock for both runs: the second must find nothing
     with app.app_context():
         thread.start()
         started = time.perf_counter()
-        counts = run_retention()
+        counts = run_retention(now=clock)
         seconds = time.perf_counter() - started
         stop.set()
         thread.join()
         started = time.perf_counter()
-        again = run_retention()
+        again = run_retention(now=clock)
         second = time.perf_counter() - started
         db.session.remove()
     common.dispose(app)
