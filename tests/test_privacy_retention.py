@@ -268,3 +268,18 @@ def test_recent_reports_are_never_touched(app, operator_client, lodging):
     assert counts["stays_pseudonymised"] == 0 and counts["drafts_deleted"] == 0
     assert db.session.execute(select(Stay.id, Stay.surname, Stay.document_number, Stay.updated_at).order_by(Stay.id)).all() == before
     assert [stay(stay_id).id for stay_id in ids] == ids
+
+
+def test_nobody_edits_or_deletes_the_log_through_the_web(app, admin_client, officer_client, operator_client, lodging):
+    """The log is append-only: its pages only read, and writing to them is refused (the
+    retention job is the only thing that deletes entries, and it logs its own run)."""
+    report_guest(operator_client, lodging)
+    before = db.session.execute(select(AuditEvent.id, AuditEvent.changes).order_by(AuditEvent.id)).all()
+    for rule in app.url_map.iter_rules():
+        if "audit" in rule.rule:
+            assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule.rule
+    for client in (admin_client, officer_client):
+        for method in ("post", "put", "patch", "delete"):
+            assert getattr(client, method)("/admin/audit", data={"id": "1"}).status_code in (404, 405)
+    after = db.session.execute(select(AuditEvent.id, AuditEvent.changes).order_by(AuditEvent.id)).all()
+    assert after[:len(before)] == before
