@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from serasi_web.extensions import db
 from serasi_web.privacy.retention import set_period
 
 from .helpers import make_lodging, report_guest
