@@ -138,8 +138,10 @@ def _register_blueprints(app: Flask) -> None:
     from .lodgings.routes import blueprint as lodgings
     from .officer.routes import blueprint as officer
     from .pages import blueprint as pages
+    from .privacy.routes import blueprint as privacy
+    from .privacy.routes import purpose_blueprint as purpose
     from .reference.routes import blueprint as reference
     from .stays.routes import blueprint as stays
 
-    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, admin):
+    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, privacy, purpose, admin):
         app.register_blueprint(blueprint)

@@ -183,3 +183,43 @@ def offices_export(csv_file):
     csv_file.write(export_offices())
     if csv_file is not sys.stdout:
         click.echo("Exported.", err=True)
+
+
+@serasi_cli.group("retention")
+def retention_cli():
+    """The retention policy of personal data (docs/privacy.md)."""
+
+
+@retention_cli.command("show")
+@with_appcontext
+def retention_show():
+    """Print the period of each kind of record, in days (0: kept for ever)."""
+    from .privacy.retention import DEFAULT_DAYS, policy
+
+    for kind, days in policy().items():
+        note = "" if days == DEFAULT_DAYS[kind] else f" (default {DEFAULT_DAYS[kind]})"
+        click.echo(f"{kind:16} {days:>6}{note}")
+
+
+@retention_cli.command("set")
+@click.argument("kind")
+@click.argument("days", type=click.IntRange(0, 100 * 365))
+@with_appcontext
+def retention_set(kind: str, days: int):
+    """Keep records of KIND for DAYS days (0: for ever); the change is audited."""
+    from .privacy.retention import DEFAULT_DAYS, set_period
+
+    if kind not in DEFAULT_DAYS:
+        raise click.ClickException(f"unknown kind {kind!r}; one of: {', '.join(DEFAULT_DAYS)}")
+    set_period(kind, days, by="cli")
+    click.echo(f"{kind}: {days} days.")
+
+
+@retention_cli.command("run")
+@with_appcontext
+def retention_run():
+    """Apply the policy now, in this process (the worker does it daily), and print what it did."""
+    from .privacy.retention import run_retention
+
+    for name, count in run_retention().items():
+        click.echo(f"{name:24} {count:>9,}")

@@ -176,7 +176,7 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
 
     instance = Path(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        instance.mkdir(parents=True, exist_ok=True)
+        instance.mkdir(mode=0o700, parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'serasi.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
@@ -252,7 +252,7 @@ def _normalise_database_url(url: str) -> str:
 
 def _instance_secret_key(instance: Path) -> str:
     """The embedded default: a key generated once and kept in the instance folder."""
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file = instance / "secret_key"
     if not key_file.exists():
         key = secrets.token_hex(32)

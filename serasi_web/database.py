@@ -59,6 +59,12 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     read-then-write), which measured 0 SQLITE_BUSY errors with 16 writers.
     """
 
+    @event.listens_for(engine, "do_connect")
+    def _private_file(dialect, connection_record, cargs, cparams):
+        # The database holds guests' personal data: create it readable by its owner only
+        # (SQLite gives its -wal and -shm files the same permissions as the database file).
+        create_private_file(engine.url.database)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, connection_record):  # pragma: no cover - trivial
         cursor = dbapi_connection.cursor()
@@ -67,6 +73,19 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def create_private_file(path: str | None) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (an empty file is an empty SQLite
+    database); in-memory and URI databases are left alone."""
+    import os
+
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 # Tables the database keeps itself, outside the models: SQLite's full-text index of names

@@ -12,3 +12,4 @@ from .officer.models import InboxMark  # noqa: F401,E402
 from .officer import indexes as _officer_indexes  # noqa: F401,E402  (indexes the console adds to stay tables)
 from .delivery.models import OutboxEvent  # noqa: F401,E402
 from .notifications.models import NotificationPreference, NotificationSent  # noqa: F401,E402
+from .privacy.models import LegalHold, RetentionRun, RetentionSetting, SubjectAccessRequest  # noqa: F401,E402

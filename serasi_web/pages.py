@@ -30,3 +30,18 @@ def set_language():
             current_user.locale = language
             db.session.commit()
     return response
+
+
+@blueprint.route("/privacy/guests")
+def guest_notice():
+    """The privacy notice for guests (Indonesian, English, Chinese), to print or link to."""
+    from .privacy.notices import guest_notice as sections
+    from .privacy.retention import policy
+
+    return render_template("pages/guest_notice.html", sections=sections(policy()["stays"]))
+
+
+@blueprint.route("/privacy/operators")
+def operator_notice():
+    """What a lodging must tell its guests, in the reader's language."""
+    return render_template("pages/operator_notice.html")

@@ -57,3 +57,9 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["format_date"] = lambda value, style="medium": format_date(value, style) if value else ""
     app.jinja_env.filters["local_time"] = local_time
+    from .audit.labels import action_label
+
+    app.jinja_env.filters["action_label"] = action_label
+    from .privacy.purpose import label as purpose_label
+
+    app.jinja_env.globals["purpose_label"] = purpose_label

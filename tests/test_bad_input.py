@@ -24,7 +24,7 @@ import re
 import secrets
 import traceback
 from dataclasses import dataclass, field as dataclass_field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -426,6 +426,15 @@ class World:
         db.session.commit()
         return user.id
 
+    def make_access_request(self):
+        from datetime import date
+
+        from serasi_web.accounts.models import User
+        from serasi_web.privacy.access import record_request
+
+        officer = db.session.execute(select(User).where(User.email == "officer.ngurahrai@example.com")).scalar_one()
+        return record_request(officer, document_number=self.document(), issuing_state="SWE", received_on=date.today(), channel="email").id
+
     def make_victim(self):
         return make_user(f"victim{self.number()}@example.com").id
 
@@ -467,6 +476,7 @@ PARAMETERS = {  # name -> (world, endpoint) -> a value, or a list of values (eac
     "office_id": lambda w, endpoint: w.get("office"),
     "user_id": lambda w, endpoint: w.get("supervisor" if endpoint == "admin.supervisor_regions" else "victim"),
     "visa_index_id": lambda w, endpoint: w.get("visa_index"),
+    "request_id": lambda w, endpoint: w.get("access_request"),
     "photo_id": lambda w, endpoint: 1,  # photos are not kept (CAPTURE_KEEP_PHOTOS is off): answers 404
     "token": lambda w, endpoint: w.get("reset_token" if endpoint == "accounts.reset_password" else "receipt_token"),
     "key": lambda w, endpoint: "per_day",
@@ -505,6 +515,9 @@ BASELINES = {
     "roster.show": lambda w: {"checked_out_at": local_now(), "action": "confirm"},
     "spreadsheet_import.run": lambda w: {"rows": "valid"},
     "officer.reject": lambda w: {"reason": "The address does not exist"},
+    "officer.set_legal_hold": lambda w: {"reason": "Case 12/2026"},
+    "privacy.index": lambda w: {"document_number": w.document(), "issuing_state": "SWE", "received_on": date.today().isoformat(),
+                                "channel": "email", "reference": ""},
     "officer.inbox_seen": lambda w: {"until": datetime.now(timezone.utc).isoformat()},
     "admin.new_officer": lambda w: {"full_name": "Officer Baru", "email": f"officer{w.number()}@example.com",
                                     "office_id": str(w.offices["denpasar"]), "password": TEST_PASSWORD},
@@ -531,7 +544,7 @@ NOT_PROBED = {
     "accounts.logout": "ends the session and reads nothing but its CSRF token (see the CSRF test)",
 }
 PUBLIC = {"pages.index", "health.healthz", "accounts.login", "accounts.signup", "stays.verify", "accounts.forgot_password",
-          "accounts.reset_password"}
+          "accounts.reset_password", "pages.guest_notice", "pages.operator_notice"}
 AUDIENCES = ("public", "operator", "officer", "admin")
 
 

@@ -85,7 +85,14 @@ ISOLATION_TABLE: dict[str, Ids] = {
     "office_id": Ids(foreign=lambda w: {"Kanim Denpasar": w.denpasar}),
     "delivery_id": Ids(foreign=lambda w: {"a failed delivery of B's report": w.delivery}),
     "visa_index_id": Ids(foreign=lambda w: {"a visa index": w.visa_index}),
+    # Data subjects' access requests belong to the office that received them.
+    "request_id": Ids(foreign=lambda w: {"Kanim Denpasar's access request": w.denpasar_request},
+                      own=lambda w: {"Kanim Ngurah Rai's access request": w.ngurah_rai_request}),
 }
+
+# Console routes a control viewer cannot reach by role, so its control is not asked of it.
+NOT_FOR_CONTROL = {("privacy.answer", "Timpora Kuta Selatan"): "only officers answer access requests",
+                   ("privacy.answer_json", "Timpora Kuta Selatan"): "only officers answer access requests"}
 
 # Parameters that name no tenant's object, by (endpoint, parameter): the value used.
 FIXED_PARAMETERS = {("spreadsheet_import.template", "kind"): "csv"}
@@ -196,6 +203,7 @@ def form_bodies(world) -> dict[str, dict]:
         "roster.index": {"file": (io.BytesIO(roster_csv.encode()), "roster.csv")},
         "roster.show": {"action": "dismiss"},
         "officer.reject": {"reason": "intruder"},
+        "officer.set_legal_hold": {"reason": "intruder"},
     }
 
 
@@ -361,11 +369,18 @@ def world(app, offices, operator, other_operator):
     supervisor = create_supervisor(email="timpora@example.com", password=TEST_PASSWORD, full_name="Timpora Kuta Selatan",
                                    region_codes=["51.03.05"])  # A's mess is in Kuta Selatan, B's in Denpasar
     admin = make_user("admin@example.com", role="admin")
+    from datetime import date
+
+    from serasi_web.privacy.access import record_request
+
+    requests = {user.office_id: record_request(user, document_number="BR000001", issuing_state="SWE", received_on=date.today(),
+                                               channel="email").id for user in (denpasar_officer, officer)}
     run_once()  # the reports' events become deliveries, refused by the receiver
     delivery = db.session.execute(select(Delivery.id).where(Delivery.stay_id == b.report).order_by(Delivery.id)).scalars().first()
     assert delivery is not None
     return SimpleNamespace(
-        a=a, b=b, denpasar=offices["denpasar"].id, supervisor=supervisor.id, delivery=delivery,
+        a=a, b=b, denpasar=offices["denpasar"].id, denpasar_request=requests[offices["denpasar"].id],
+        ngurah_rai_request=requests[offices["ngurah_rai"].id], supervisor=supervisor.id, delivery=delivery,
         visa_index=db.session.execute(select(VisaIndex.id).order_by(VisaIndex.code)).scalars().first(),
         operator=a.client, officer=logged_in(app, officer.email), supervisor_client=logged_in(app, supervisor.email),
         denpasar_officer=denpasar_officer_client, admin=logged_in(app, admin.email),
@@ -391,6 +406,8 @@ def check_routes(subtests, app, world, audience: str, viewers: dict, controls: d
             assert not parameter_problems(rule), parameter_problems(rule)
             failures = []
             for name, client in controls.items() if "GET" in rule.methods else ():
+                if (rule.endpoint, name) in NOT_FOR_CONTROL:
+                    continue
                 answers = {url: client.get(url).status_code for url in control_urls(rule, world)}
                 if all(status == 404 for status in answers.values()):
                     failures.append(f"control: {name} gets 404 on their own objects too ({', '.join(answers)}): "

@@ -157,6 +157,7 @@ def office_form(office_id: int | None = None):
                 db.session.add(office)
             for name in ("code", "name", "office_class", "address", "phone", "email"):
                 setattr(office, name, getattr(form, name).data or "")
+            office.access_purpose_required = bool(form.access_purpose_required.data)
             db.session.flush()
             replace_areas(office, form.area_codes())
             db.session.commit()
@@ -270,12 +271,13 @@ def _audit_filters():
 
     from ..officer.forms import AuditFilterForm
     from ..officer.scope import WESTERN_INDONESIA
+    from ..audit.labels import action_label
     from ..officer.services import ACCESS_ACTIONS, STAY_ACTIONS, audit_query
 
     form = AuditFilterForm(request.args)
     form.action.choices = select_choices(
         [("", _("Anything")), ("access", _("Views, searches and exports")), ("stay.*", _("Changes to reports"))]
-        + [(action, action) for action in ACCESS_ACTIONS + STAY_ACTIONS])
+        + [(action, action_label(action)) for action in ACCESS_ACTIONS + STAY_ACTIONS])
     if not form.validate():
         return form, None
 

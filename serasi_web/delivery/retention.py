@@ -20,9 +20,11 @@ from .models import Delivery, DeliveryStatus, OutboxEvent
 CHUNK = 1000  # events per transaction: SQLite's write lock is never held long
 
 
-def purge_delivered(now: datetime | None = None) -> int:
-    """Delete the events delivered everywhere more than ``OUTBOX_KEEP_DAYS`` ago; returns how many."""
-    days = current_app.config["OUTBOX_KEEP_DAYS"]
+def purge_delivered(now: datetime | None = None, days: int | None = None) -> int:
+    """Delete the events delivered everywhere more than ``days`` (by default ``OUTBOX_KEEP_DAYS``)
+    ago; returns how many. The retention job passes the period of its policy."""
+    if days is None:
+        days = current_app.config["OUTBOX_KEEP_DAYS"]
     if not days or days <= 0:
         return 0
     cutoff = (now or utcnow()) - timedelta(days=days)

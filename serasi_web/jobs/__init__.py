@@ -45,4 +45,7 @@ def _make_huey(app: Flask):
 
     path = app.config.get("HUEY_SQLITE_PATH") or str(Path(app.instance_path) / "huey.db")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    from ..database import create_private_file
+
+    create_private_file(path)  # queued tasks may carry ids and addresses: owner only
     return SqliteHuey(name, filename=path, immediate=immediate, utc=True)

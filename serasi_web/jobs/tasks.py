@@ -83,6 +83,15 @@ def register_tasks(huey, app) -> None:
 
         return purge_ended_sessions() + forget_old_login_failures()
 
+    @huey.periodic_task(crontab(minute="7", hour="19"), name="serasi.retention")
+    @in_app
+    def retention():
+        """Apply the retention policy: pseudonymise old stays, delete old records (docs/privacy.md).
+        19:07 UTC is 02:07 WIB, 03:07 WITA, 04:07 WIT: the quietest hour in every zone."""
+        from ..privacy.retention import run_retention
+
+        return run_retention()
+
     @huey.task(name="serasi.deliver_now")
     @in_app
     def deliver_now():
@@ -95,4 +104,6 @@ def register_tasks(huey, app) -> None:
     huey.serasi_tasks = {"send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
                          "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "capture_photo_retention": capture_photo_retention,
                          "account_retention": account_retention,
+
+                         "retention": retention,
                          "deliver_now": deliver_now}

@@ -145,6 +145,12 @@ class RejectForm(BaseForm):
                            validators=[DataRequired(_l("Say why the lodging is rejected.")), Length(max=1000, message=TOO_LONG)])
 
 
+class LegalHoldForm(BaseForm):
+    reason = TextAreaField(_l("Reason for the legal hold"), filters=[strip],
+                           description=_l("For example the case number. The hold keeps this guest's reports past the retention period."),
+                           validators=[DataRequired(_l("Say why the reports must be kept.")), Length(max=1000, message=TOO_LONG)])
+
+
 class MarkSeenForm(BaseForm):
     """Mark the inbox as read up to the newest event the user was shown (not "now": an event
     that arrived meanwhile must stay unread)."""

@@ -26,7 +26,7 @@ from ..lodgings.models import Lodging, LodgingStatus
 from ..lodgings.services import decide, reopen
 from ..reference import countries, regions
 from . import charts, exports, queries, services, stats
-from .forms import MarkSeenForm, PeriodForm, RejectForm, SearchForm, SilentDaysForm
+from .forms import LegalHoldForm, MarkSeenForm, PeriodForm, RejectForm, SearchForm, SilentDaysForm
 from .scope import Scope, region_choices, scope_for
 
 blueprint = Blueprint("officer", __name__, url_prefix="/officer")
@@ -60,8 +60,25 @@ def _scope_label() -> str:
 
 @blueprint.context_processor
 def _console_context():
+    from ..privacy.purpose import current_purpose, label
+
     return {"scope_label": _scope_label, "can_decide": lambda: current_user.is_officer,
-            "console_zone": lambda: current_scope().zone_region}
+            "console_zone": lambda: current_scope().zone_region, "access_purpose": current_purpose, "purpose_label": label}
+
+
+def _purpose_first():
+    """When the user's office asks for a purpose and none was given this session: the answer
+    that sends them to give it (then back to this page), else None."""
+    from ..privacy.purpose import required_but_missing
+
+    if not required_but_missing(current_user):
+        return None
+    target = url_for("purpose.set_purpose", next=request.path)
+    if request.headers.get("HX-Request"):
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target  # a full page, not a fragment in the results
+        return response
+    return redirect(target, code=303)
 
 
 @blueprint.app_template_filter("duration")
@@ -187,6 +204,8 @@ def _country_choices() -> list[tuple[str, str]]:
 @console
 def stays():
     """Search the reports of the scope; with no criteria, every report, newest check-in first."""
+    if (asked := _purpose_first()) is not None:
+        return asked
     scope = current_scope()
     form = SearchForm(request.args)
     form.set_choices(_country_choices(), region_choices(scope))
@@ -222,11 +241,55 @@ def _report_or_404(stay_id: int):
 @blueprint.route("/stays/<int:stay_id>")
 @console
 def stay(stay_id: int):
-    from ..stays.services import is_minor
-
     stay = _report_or_404(stay_id)
     services.record_access(current_user, services.STAY_VIEWED, stay=stay)
-    return render_template("officer/stay.html", stay=stay, is_minor=is_minor(stay))
+    return _stay_page(stay, LegalHoldForm(formdata=None))
+
+
+def _stay_page(stay, hold_form: LegalHoldForm):
+    from ..privacy.retention import active_hold, is_held
+    from ..stays.services import is_minor
+
+    return render_template("officer/stay.html", stay=stay, is_minor=is_minor(stay), hold=active_hold(stay),
+                           document_held=is_held(stay), hold_form=hold_form)
+
+
+@blueprint.route("/stays/<int:stay_id>/hold", methods=["POST"])
+@officer_only
+def set_legal_hold(stay_id: int):
+    """Keep this guest's reports past the retention period (an investigation, a court case)."""
+    from ..privacy.retention import HoldRefused, set_hold
+
+    stay = _report_or_404(stay_id)
+    form = LegalHoldForm()
+    if not form.validate_on_submit():
+        # The page the officer just opened (and was logged for) comes back with the message; a
+        # refused form writes nothing, not even to the access log.
+        return _stay_page(stay, form)
+    try:
+        set_hold(stay, form.reason.data, current_user)
+    except HoldRefused as refused:
+        flash(_("This report is already under a legal hold.") if str(refused) == "already_held"
+              else _("This report no longer holds the guest's identity: there is nothing to keep."), "error")
+    else:
+        flash(_("Legal hold set: this guest's reports are kept until the hold is released."), "success")
+    return see_other(url_for("officer.stay", stay_id=stay.id))
+
+
+@blueprint.route("/stays/<int:stay_id>/hold/release", methods=["POST"])
+@officer_only
+def release_legal_hold(stay_id: int):
+    from ..privacy.retention import HoldRefused, release_hold
+
+    stay = _report_or_404(stay_id)
+    if BaseForm().validate_on_submit():
+        try:
+            release_hold(stay, current_user)
+        except HoldRefused:
+            flash(_("This report is not under a legal hold."), "error")
+        else:
+            flash(_("Legal hold released: the retention period applies again."), "info")
+    return see_other(url_for("officer.stay", stay_id=stay.id))
 
 
 @blueprint.route("/stays/<int:stay_id>/timeline")
@@ -234,6 +297,8 @@ def stay(stay_id: int):
 def timeline(stay_id: int):
     """Every stay of this guest's document in the scope, with gaps and overlaps."""
     stay = _report_or_404(stay_id)
+    if (asked := _purpose_first()) is not None:
+        return asked
     now = utcnow()
     found = queries.timeline(current_scope(), stay, now)
     services.record_access(current_user, services.TIMELINE_VIEWED, stay=stay, stays=[entry.stay for entry in found.entries],
@@ -327,6 +392,8 @@ def statistics_export(key: str, file_format: str):
     """One statistics table as CSV or XLSX, always of the user's own scope."""
     if key not in stats.TABLES or file_format not in ("csv", "xlsx"):
         abort(404)
+    if (asked := _purpose_first()) is not None:
+        return asked
     form, period = _period_form()
     if period is None:  # bad dates: the page says what is wrong
         return see_other(url_for("officer.statistics", **_query_args(form)))

@@ -37,7 +37,11 @@ def record_access(user: User, action: str, *, stay: Stay | None = None, details:
     through its own connection and transaction: committing the page's session would expire
     every object the page is about to render and reload them one by one.
     """
+    from ..privacy.purpose import current_purpose
+
     changes = dict(details or {})
+    if (purpose := current_purpose()) is not None:
+        changes["purpose"] = purpose
     if stays is not None:
         changes["stay_ids"] = [shown.id for shown in stays[:MAX_RECORDED_IDS]]
     with db.engine.begin() as connection:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, StringField, TextAreaField, ValidationError
+from wtforms import BooleanField, EmailField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..forms import TOO_LONG, BaseForm, phone_number, strip
@@ -18,6 +18,7 @@ class OfficeForm(BaseForm):
     address = TextAreaField(_l("Address"), filters=[strip], validators=[Length(max=300, message=TOO_LONG)])
     phone = StringField(_l("Phone"), filters=[strip], validators=[Optional(), Length(max=40, message=TOO_LONG), phone_number])
     email = EmailField(_l("E-mail"), filters=[strip], validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
+    access_purpose_required = BooleanField(_l("Officers must give the purpose before searching, following a timeline or exporting"))
     region_codes = TextAreaField(_l("Area: region codes"), description=_l("One regency/city (e.g. 51.71) or district (e.g. 51.03.05) code per line. The most specific code wins."),
                                  validators=[Length(max=20000, message=TOO_LONG)])
 

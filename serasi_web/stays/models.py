@@ -120,6 +120,8 @@ class Stay(db.Model):
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set by the retention job when the guest's identity was removed (docs/privacy.md).
+    pseudonymised_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     lodging: Mapped["Lodging"] = relationship()
     group: Mapped[Optional[StayGroup]] = relationship(back_populates="members")

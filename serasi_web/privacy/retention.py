@@ -1,0 +1,282 @@
+"""The retention policy and the daily job that applies it (docs/privacy.md).
+
+Each kind of record has a period in days (0: kept for ever): the default below, or the row of
+``retention_setting`` that overrides it. The job works through each kind in batches of
+``BATCH_SIZE`` rows, one short transaction each, so neither SQLite's write lock nor PostgreSQL's
+row locks are held for long while reports keep coming in. Every statement repeats the conditions
+it was selected by, so a row that changed between the read and the write (a correction, a
+check-out, a new legal hold) is left alone. Running it twice does nothing the second time.
+
+A stay past its period is pseudonymised, not deleted: it keeps its lodging, dates, nationality,
+sex, birth year, permit kind and status for the statistics, and loses the name, the document
+number, the exact birth date, the permit number, the entry-stamp text, the notes and the other
+system's id; its versions and its audit entries lose their snapshots and differences. A draft
+never submitted is no report: it is deleted. A stay under a legal hold, and every stay of the
+same travel document, is kept as it is.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from ..audit.models import AuditEvent
+from ..database import utcnow
+from ..extensions import db
+from ..stays.models import Stay, StayStatus, StayVersion
+from .models import LegalHold, RetentionRun, RetentionSetting
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 250  # measured: bench/retention.py (docs/privacy.md)
+
+
+@dataclass(frozen=True)
+class RetentionKind:
+    key: str
+    default_days: int
+
+
+# The defaults and why: docs/privacy.md, "Retention".
+KINDS = (
+    RetentionKind("stays", 5 * 365),  # stays and their versions, counted from the last change
+    RetentionKind("audit_events", 5 * 365),
+    RetentionKind("import_jobs", 90),  # spreadsheet import jobs (their error rows) and roster syncs
+    RetentionKind("capture_photos", 30),
+    RetentionKind("outbox", 90),  # events every forwarder received, counted from delivery
+    RetentionKind("sessions", 30),  # counted from the last request
+    RetentionKind("login_failures", 30),
+    RetentionKind("notices_sent", 5 * 365),  # never shorter than stays: a draft's reminder would go again
+)
+DEFAULT_DAYS = {kind.key: kind.default_days for kind in KINDS}
+MAX_DAYS = 100 * 365
+
+
+class UnknownKind(ValueError):
+    pass
+
+
+def policy() -> dict[str, int]:
+    """Days per kind: the defaults with the stored settings over them."""
+    from flask import current_app
+
+    days = dict(DEFAULT_DAYS, outbox=current_app.config["OUTBOX_KEEP_DAYS"])  # the older setting is the default
+    for setting in db.session.execute(select(RetentionSetting)).scalars():
+        if setting.kind in days:
+            days[setting.kind] = setting.days
+    return days
+
+
+def set_period(kind: str, days: int, by: str = "") -> None:
+    """Store ``days`` for ``kind`` (0: for ever) and audit the change; commits."""
+    if kind not in DEFAULT_DAYS:
+        raise UnknownKind(kind)
+    if not 0 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be between 0 and {MAX_DAYS}")
+    before = policy()[kind]
+    setting = db.session.get(RetentionSetting, kind)
+    if setting is None:
+        setting = RetentionSetting(kind=kind, days=days, updated_by=by)
+        db.session.add(setting)
+    else:
+        setting.days, setting.updated_by = days, by
+    db.session.add(AuditEvent(action="retention.policy_changed", object_type="RetentionSetting", object_id=0,
+                              actor_label=by or "cli", changes={"kind": kind, "days": [before, days]}))
+    db.session.commit()
+
+
+# ---- legal holds --------------------------------------------------------------------------------
+
+def held_document():
+    """A condition on ``Stay``: some stay of the same travel document is under a legal hold."""
+    held = aliased(Stay)
+    return exists().where(LegalHold.released_at.is_(None), LegalHold.stay_id == held.id,
+                          held.document_number == Stay.document_number, held.issuing_state == Stay.issuing_state)
+
+
+def active_hold(stay: Stay) -> LegalHold | None:
+    return db.session.execute(select(LegalHold).where(LegalHold.stay_id == stay.id, LegalHold.released_at.is_(None))
+                              .order_by(LegalHold.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def is_held(stay: Stay) -> bool:
+    """This stay or another stay of its travel document is under a legal hold."""
+    return bool(db.session.scalar(select(held_document()).select_from(Stay).where(Stay.id == stay.id)))
+
+
+class HoldRefused(ValueError):
+    pass
+
+
+def set_hold(stay: Stay, reason: str, officer) -> LegalHold:
+    """Put ``stay`` (and so its document's timeline) under a legal hold; audited, commits."""
+    from ..audit.services import record
+
+    if stay.pseudonymised_at is not None:
+        raise HoldRefused("pseudonymised")
+    if active_hold(stay) is not None:
+        raise HoldRefused("already_held")
+    hold = LegalHold(stay_id=stay.id, reason=reason, set_by_id=officer.id, set_at=utcnow())
+    db.session.add(hold)
+    db.session.flush()
+    record("stay.legal_hold_set", stay, officer, lodging_id=stay.lodging_id, changes={"hold": hold.id, "reason": reason})
+    db.session.commit()
+    return hold
+
+
+def release_hold(stay: Stay, officer) -> LegalHold:
+    """End the stay's legal hold; the retention period applies again from the next run."""
+    from ..audit.services import record
+
+    hold = active_hold(stay)
+    if hold is None:
+        raise HoldRefused("not_held")
+    hold.released_at, hold.released_by_id = utcnow(), officer.id
+    record("stay.legal_hold_released", stay, officer, lodging_id=stay.lodging_id, changes={"hold": hold.id})
+    db.session.commit()
+    return hold
+
+
+# ---- the job ------------------------------------------------------------------------------------
+
+def run_retention(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> dict[str, int]:
+    """Apply the policy as of ``now`` (a test clock, or the real time): returns the counts, which
+    are also kept in ``retention_run`` and in the audit log (the job's own entry)."""
+    from ..audit.services import record
+
+    now = now or utcnow()
+    days = policy()
+    run = RetentionRun(clock=now, started_at=utcnow(), counts={})
+    db.session.add(run)
+    db.session.commit()
+
+    def cutoff(kind: str) -> datetime | None:
+        return now - timedelta(days=days[kind]) if days[kind] > 0 else None
+
+    counts: dict[str, int] = {}
+    if (moment := cutoff("stays")) is not None:
+        counts["stays_pseudonymised"] = _pseudonymise_stays(moment, batch_size)
+        counts["drafts_deleted"] = _delete_drafts(moment, batch_size)
+    if (moment := cutoff("audit_events")) is not None:
+        counts["audit_events_deleted"] = _delete_in_batches(AuditEvent, AuditEvent.at < moment, batch_size)
+    if (moment := cutoff("import_jobs")) is not None:
+        from ..integrations.models import ImportJob, RosterSync
+
+        counts["import_jobs_deleted"] = _delete_in_batches(ImportJob, and_(ImportJob.created_at < moment, ImportJob.status != "importing"), batch_size)
+        counts["roster_syncs_deleted"] = _delete_in_batches(RosterSync, RosterSync.created_at < moment, batch_size)
+    if (moment := cutoff("capture_photos")) is not None:
+        from ..capture.models import CapturePhoto
+
+        counts["capture_photos_deleted"] = _delete_in_batches(CapturePhoto, CapturePhoto.created_at < moment, batch_size)
+    if days["outbox"] > 0:
+        from ..delivery.retention import purge_delivered
+
+        counts["outbox_events_deleted"] = purge_delivered(now, days=days["outbox"])
+    if (moment := cutoff("sessions")) is not None:
+        from ..accounts.models import UserSession
+
+        counts["sessions_deleted"] = _delete_in_batches(UserSession, UserSession.last_seen_at < moment, batch_size)
+    if (moment := cutoff("login_failures")) is not None:
+        from ..accounts.models import LoginFailure
+
+        counts["login_failures_deleted"] = _delete_in_batches(LoginFailure, LoginFailure.created_at < moment, batch_size)
+    if (moment := cutoff("notices_sent")) is not None:
+        from ..notifications.models import NotificationSent
+
+        counts["notices_deleted"] = _delete_in_batches(NotificationSent, NotificationSent.sent_at < moment, batch_size)
+
+    run.finished_at, run.counts = utcnow(), counts
+    record("retention.run", run, actor_label="retention", changes=counts)
+    db.session.commit()
+    log.info("retention run %s: %s", run.id, counts)
+    return counts
+
+
+def _delete_in_batches(model, condition, batch_size: int) -> int:
+    removed = 0
+    while True:
+        ids = db.session.execute(select(model.id).where(condition).order_by(model.id).limit(batch_size)).scalars().all()
+        if not ids:
+            return removed
+        result = db.session.execute(delete(model).where(model.id.in_(ids), condition).execution_options(synchronize_session=False))
+        db.session.commit()
+        removed += result.rowcount
+        if len(ids) < batch_size:
+            return removed
+
+
+def _stay_past(moment: datetime):
+    """A stay whose last change is older than ``moment``, not pseudonymised, not under a hold; a
+    guest still in the house by a planned check-out after ``moment`` is kept."""
+    return and_(Stay.pseudonymised_at.is_(None), Stay.updated_at < moment, ~held_document(),
+                or_(Stay.status != StayStatus.REPORTED, Stay.planned_check_out.is_(None), Stay.planned_check_out < moment.date()))
+
+
+def _birth_year_only(born: date) -> date:
+    return date(born.year, 1, 1)
+
+
+def _pseudonymise_stays(moment: datetime, batch_size: int) -> int:
+    table = Stay.__table__
+    done = 0
+    after = 0
+    while True:
+        rows = db.session.execute(select(Stay.id, Stay.date_of_birth, Stay.void_reason)
+                                  .where(Stay.id > after, Stay.status != StayStatus.DRAFT, _stay_past(moment))
+                                  .order_by(Stay.id).limit(batch_size)).all()
+        if not rows:
+            return done
+        after = rows[-1].id
+        stamp = utcnow()
+        # One statement per row with the selection repeated: a stay corrected since it was read
+        # (its updated_at moved) or put under a hold is not touched.
+        statement = update(table).where(
+            table.c.id == bindparam("stay_id"), table.c.pseudonymised_at.is_(None), table.c.updated_at < moment,
+            ~held_document(),
+        ).values(
+            surname="", given_names="", name_folded="", place_of_birth="", document_number="", permit_number="",
+            entry_stamp_qr="", notes="", external_id=None, external_hash=None,
+            date_of_birth=bindparam("birth_year"), void_reason=bindparam("no_reason"), pseudonymised_at=stamp,
+        )
+        db.session.execute(statement, [{"stay_id": row.id, "birth_year": _birth_year_only(row.date_of_birth),
+                                        "no_reason": None if row.void_reason is None else ""} for row in rows])
+        ids = [row.id for row in rows]
+        changed = db.session.execute(select(Stay.id).where(Stay.id.in_(ids), Stay.pseudonymised_at == stamp)).scalars().all()
+        if changed:
+            _forget_history(changed)
+        db.session.commit()
+        done += len(changed)
+        if len(rows) < batch_size:
+            return done
+
+
+def _forget_history(stay_ids: list[int]) -> None:
+    """The versions and audit entries of these stays lose the values they recorded."""
+    plain = {"synchronize_session": False}
+    db.session.execute(update(StayVersion).where(StayVersion.stay_id.in_(stay_ids))
+                       .values(snapshot={}, changes={}, reason="", changed_by_label="").execution_options(**plain))
+    db.session.execute(update(AuditEvent).where(AuditEvent.object_type == "Stay", AuditEvent.object_id.in_(stay_ids),
+                                                AuditEvent.action.like("stay.%"))
+                       .values(changes={}).execution_options(**plain))
+
+
+def _delete_drafts(moment: datetime, batch_size: int) -> int:
+    removed = 0
+    while True:
+        condition = and_(Stay.status == StayStatus.DRAFT, _stay_past(moment))
+        ids = db.session.execute(select(Stay.id).where(condition).order_by(Stay.id).limit(batch_size)).scalars().all()
+        if not ids:
+            return removed
+        # Delete what still qualifies (the versions go with it, by the foreign key), then clear
+        # the audit entries of exactly those: one transaction, so both or neither.
+        deleted = db.session.execute(delete(Stay).where(Stay.id.in_(ids), condition).returning(Stay.id)
+                                     .execution_options(synchronize_session=False)).scalars().all()
+        if deleted:
+            _forget_history(deleted)
+        db.session.commit()
+        removed += len(deleted)
+        if len(ids) < batch_size:
+            return removed
