@@ -1,7 +1,7 @@
 """Error pages: clear words in the user's language, never a stack trace."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -27,7 +27,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         title, text = MESSAGES.get(error.code or 500, (error.name, error.description))
-        return _render(error.code or 500, title, text)
+        response = _render(error.code or 500, title, text)
+        allow = dict(error.get_headers()).get("Allow")
+        if allow:  # a 405 names the methods the address accepts (RFC 9110)
+            response = make_response(response)
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -45,5 +50,5 @@ def init_app(app: Flask) -> None:
 
 def _render(code: int, title, text):
     if request.path.startswith("/api/") or request.path == "/healthz":
-        return {"title": str(title), "status": code, "detail": str(text)}, code, {"Content-Type": "application/problem+json"}
+        return {"type": "about:blank", "title": str(title), "status": code, "detail": str(text)}, code, {"Content-Type": "application/problem+json"}
     return render_template("errors/error.html", code=code, title=title, text=text), code
