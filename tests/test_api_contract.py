@@ -56,3 +56,24 @@ def test_every_problem_has_a_documented_type_and_batch_items_have_complete_probl
     for kind in ("invalid-stay", "conflict", "not-found", "unauthorized", "forbidden", "rate-limited", "malformed-json",
                  "too-large", "unsupported-media-type", "invalid-batch", "invalid-check-out", "invalid-void", "invalid-query"):
         assert f"`urn:serasi-web:problem:{kind}`" in documented, kind
+
+
+def test_a_void_reason_over_1000_characters_is_refused_not_cut(client, token, lodging):
+    call(client, "put", "/stays/RES-1", token, stay_body())
+    long = call(client, "delete", "/stays/RES-1", token, {"reason": "x" * 1001})
+    assert long.status_code == 422 and long.json["errors"] == [{"pointer": "/reason", "detail": "at most 1000 characters"}]
+    assert call(client, "delete", "/stays/RES-1", token, {"reason": "Booking cancelled"}).json["status"] == "voided"
+
+
+def test_a_batch_item_is_one_flat_object_that_strict_json_schema_accepts(client):
+    from jsonschema_rs import Draft202012Validator
+
+    document = client.get("/api/v1/openapi.json").json
+    schemas = document["components"]["schemas"]
+    item = dict(stay_body(), external_id="RES-1")
+    Draft202012Validator(schemas["BatchItem"]).validate(item)  # external_id is no "additional property"
+    assert "external_id" in schemas["BatchItem"]["required"]
+    Draft202012Validator(schemas["StayBody"]).validate(stay_body())
+    assert not Draft202012Validator(schemas["StayBody"]).is_valid(stay_body(guest__nationality="ZZZ"))
+    assert not Draft202012Validator(schemas["StayBody"]).is_valid(stay_body(document__number="TZ-1"))
+    Draft202012Validator(schemas["StayBody"]).validate(stay_body(permit__valid_until=None))  # null is accepted: the docs send it

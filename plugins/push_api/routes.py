@@ -169,7 +169,10 @@ def void(external_id: str):
             return failure
         if isinstance(body, dict) and isinstance(body.get("reason"), str):
             reason = body["reason"]
-    reason = reason.replace("\x00", "").strip()[:1000]  # a NUL is no text (and PostgreSQL refuses it)
+    reason = reason.replace("\x00", "").strip()  # a NUL is no text (and PostgreSQL refuses it)
+    if len(reason) > 1000:
+        return problem(422, "Unprocessable Content", "The reason may be at most 1000 characters.", "invalid-void",
+                       errors=[{"pointer": "/reason", "detail": "at most 1000 characters"}])
     if not reason:
         return problem(422, "Unprocessable Content", "Voiding needs a reason (?reason=... or {\"reason\": \"...\"}).", "invalid-void",
                        errors=[{"pointer": "/reason", "detail": "required"}])
