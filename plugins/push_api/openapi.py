@@ -5,7 +5,7 @@ from flask import request
 
 from serasi_web.reference.permits import DOCUMENT_TYPES, PURPOSES, SEXES, STAY_PERMITS
 
-from serasi_web.reference.countries import ICAO_ONLY_CODES, _alpha3_to_alpha2
+from serasi_web.reference import countries
 
 DATE = {"type": "string", "format": "date", "examples": ["2026-11-20"]}
 # Letters (the server takes any script's; this pattern, which code generators can check, names
@@ -32,7 +32,7 @@ def _optional(schema: dict) -> dict:
 
 
 def _country() -> dict:
-    return {"type": "string", "enum": sorted(set(_alpha3_to_alpha2()) | set(ICAO_ONLY_CODES)),
+    return {"type": "string", "enum": countries.codes(),
             "description": "ICAO code: ISO 3166 alpha-3, or D, GBD, UNO, XXA ..."}
 
 
