@@ -1,7 +1,8 @@
 """Error pages: clear words in the user's language, never a stack trace."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -27,7 +28,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         title, text = MESSAGES.get(error.code or 500, (error.name, error.description))
-        return _render(error.code or 500, title, text)
+        response = _render(error.code or 500, title, text)
+        allow = dict(error.get_headers()).get("Allow")
+        if allow:  # a 405 names the methods the address accepts (RFC 9110)
+            response = make_response(response)
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -39,11 +45,47 @@ def init_app(app: Flask) -> None:
             db.session.rollback()  # on a dead connection this can fail too
         except Exception:  # noqa: BLE001
             db.session.remove()
-        title, text = MESSAGES[503]
-        return _render(503, title, text)
+        return database_unavailable()
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
 
 
 def _render(code: int, title, text):
-    if request.path.startswith("/api/") or request.path == "/healthz":
-        return {"title": str(title), "status": code, "detail": str(text)}, code, {"Content-Type": "application/problem+json"}
-    return render_template("errors/error.html", code=code, title=title, text=text), code
+    if _is_api():
+        return {"type": "about:blank", "title": str(title), "status": code, "detail": str(text)}, code, {"Content-Type": "application/problem+json"}
+    try:
+        return render_template("errors/error.html", code=code, title=title, text=text), code
+    except (OperationalError, InterfaceError):  # base.html reads current_user: the database went away
+        return database_unavailable()
+
+
+def database_unavailable():
+    """The 503 answer while the database cannot be reached. Nothing in making it may touch the
+    database: no base.html (it reads ``current_user``), no context processors, no user's saved
+    language (the language cookie or Accept-Language decide); otherwise the error handler fails
+    the same way and the user gets a bare 500."""
+    from .extensions import db
+    from .i18n import LANGUAGE_COOKIE
+
+    try:
+        db.session.remove()
+    except Exception:  # noqa: BLE001 - the connection is gone; nothing of it is left to undo
+        db.session.registry.clear()
+    headers = {"Retry-After": "30", "Cache-Control": "no-store"}
+    title, text = MESSAGES[503]
+    languages = current_app.config["LANGUAGES"]
+    language = request.cookies.get(LANGUAGE_COOKIE)
+    if language not in languages:
+        language = request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(language):
+        if _is_api():
+            return ({"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": str(text)}, 503,
+                    {**headers, "Content-Type": "application/problem+json"})
+        page = current_app.jinja_env.get_template("errors/unavailable.html").render(
+            lang=language, title=str(title), text=str(text), again=str(_l("Try again")),
+            request_path=request.full_path.rstrip("?") if request.method == "GET" else request.path)
+    if request.headers.get("HX-Request"):  # htmx swaps a 503 (base.html's responseHandling): the whole page, not a fragment
+        headers |= {"HX-Retarget": "body", "HX-Reswap": "innerHTML", "HX-Push-Url": "false"}
+    return page, 503, {**headers, "Content-Type": "text/html; charset=utf-8", "Vary": "HX-Request"}

@@ -1070,7 +1070,7 @@ def test_hostile_csrf_tokens_answer_400_and_change_nothing(app, another_app, aud
 
 # ---- the JSON API -----------------------------------------------------------------------------------
 
-API_ROUTES = ("/api/v1/openapi.json", "/api/v1/roster", "/api/v1/stays", "/api/v1/stays/<path:external_id>",
+API_ROUTES = ("/api/v1/openapi.json", "/api/v1/roster", "/api/v1/stays", "/api/v1/stays/<external_id:external_id>",
               "/api/v1/stays/<path:external_id>/check-out", "/api/v1/stays:batch")
 
 API_VALUES = {  # hostile JSON values for one field of a stay

@@ -315,3 +315,115 @@ def test_events_delivered_everywhere_are_forgotten_after_the_keeping_period_and_
     # The report and its history stay.
     assert db.session.get(Stay, delivered).status == "reported"
     assert db.session.execute(select(StayVersion).where(StayVersion.stay_id == delivered)).scalars().all()
+
+
+def test_events_written_while_no_forwarder_loads_wait_and_are_delivered_once_one_appears(
+        admin_client, operator_client, operator, offices, recorder, idle):
+    """A forwarder plugin that failed to load (or none set up yet) must not swallow events: they
+    stay undispatched, the admin sees them waiting, and each forwarder gets each one once."""
+    recorder._configured = False
+    lodging = make_lodging(operator)
+    stay_id = report_guest(operator_client, lodging)
+    assert run_once() == 0 and deliver_everything() is None
+    event = db.session.execute(select(OutboxEvent)).scalar_one()
+    assert event.dispatched_at is None and deliveries() == []
+    page = admin_client.get("/admin/deliveries/").get_data(as_text=True)
+    assert 'id="no-forwarder"' in page
+
+    recorder._configured = idle._configured = True  # the plugin loads again
+    deliver_everything()
+    deliver_everything()
+    db.session.refresh(event)
+    assert event.dispatched_at is not None
+    assert sorted((d.forwarder, d.status) for d in deliveries()) == [("idle", "delivered"), (RECORDER, "delivered")]
+    assert [(sid, name) for sid, name, _, _ in recorder.received] == [(stay_id, "reported")]
+    assert recorder.received[0][3] == event.payload["idempotency_key"]
+    assert 'id="no-forwarder"' not in admin_client.get("/admin/deliveries/").get_data(as_text=True)
+
+
+class DatabaseBlip:
+    """The database goes away for the app while a forwarder is being called, the way a restart
+    looks to it: on SQLite another process holds the write lock past the app's busy timeout; on
+    PostgreSQL the app's connection is terminated while it waits for a lock."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.thread = None
+
+    def start(self):
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            self.holder = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+            self.holder.execute("BEGIN EXCLUSIVE")
+            return
+        import threading
+
+        import psycopg
+
+        self.holder = psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"))
+        self.holder.execute("LOCK TABLE delivery IN ACCESS EXCLUSIVE MODE")
+        self.thread = threading.Thread(target=self._terminate_the_waiting_connection)
+        self.thread.start()
+
+    def _terminate_the_waiting_connection(self):
+        import time
+
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as watcher:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # poll the server's own view until the app waits on the lock
+                pids = watcher.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    " AND pid <> %s", (self.holder.info.backend_pid,)).fetchall()
+                if pids:
+                    for (pid,) in pids:
+                        watcher.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                    break
+                time.sleep(0.01)
+        self.holder.rollback()
+
+    def end(self):
+        if self.thread is not None:
+            self.thread.join()
+        else:
+            self.holder.execute("ROLLBACK")
+        self.holder.close()
+
+
+def test_an_outcome_the_database_could_not_record_is_recorded_on_the_next_turn_not_sent_after_the_lease(
+        another_app, app_config, operator_client, operator, offices, recorder):
+    """After a blip the delivery is settled on the loop's next turn (seconds later), from the
+    outcome kept in memory: the receiver got it once, and nothing waits for the 120 s lease."""
+    from sqlalchemy.exc import OperationalError
+
+    from serasi_web.delivery.dispatcher import DeliveryTurns
+
+    lodging = make_lodging(operator)
+    report_guest(operator_client, lodging)
+    worker = another_app(SQLITE_BUSY_TIMEOUT_MS=100)  # the worker gives up on a locked SQLite quickly
+    blip = DatabaseBlip(app_config["SQLALCHEMY_DATABASE_URI"])
+    deliver = recorder.deliver
+
+    def deliver_then_lose_the_database(event):
+        result = deliver(event)
+        if len(recorder.received) == 1:
+            blip.start()
+        return result
+
+    recorder.deliver = deliver_then_lose_the_database
+    turns = DeliveryTurns()
+    with worker.app_context():
+        with pytest.raises(OperationalError):
+            turns.turn()
+    blip.end()
+    assert len(turns.unrecorded) == 1 and recorder.received and deliveries()[0].status == "pending"
+    with worker.app_context():
+        assert turns.turn() == 1  # the kept outcome, recorded
+        assert turns.unrecorded == []
+    db.session.expire_all()
+    delivery = deliveries()[0]
+    assert delivery.status == "delivered" and delivery.attempts == 1 and delivery.claim_token is None
+    deliver_everything()
+    assert len(recorder.received) == 1

@@ -5,7 +5,13 @@ from flask import request
 
 from serasi_web.reference.permits import DOCUMENT_TYPES, PURPOSES, SEXES, STAY_PERMITS
 
+from serasi_web.reference import countries
+
 DATE = {"type": "string", "format": "date", "examples": ["2026-11-20"]}
+# Letters (the server takes any script's; this pattern, which code generators can check, names
+# the Latin ones), with spaces, hyphens, apostrophes, dots or commas between them.
+LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+NAME_PATTERN = f"^[{LETTERS}]+(?:[ '\\-.,][{LETTERS}]*)*$"
 
 
 def _object(properties: dict, required: list[str] = ()) -> dict:
@@ -19,26 +25,48 @@ def _text(max_length: int, **extra) -> dict:
     return {"type": "string", "maxLength": max_length, **extra}
 
 
-STAY_BODY = _object({
-    "guest": _object({
-        "surname": _text(100, minLength=1), "given_names": _text(100), "sex": {"type": "string", "enum": list(SEXES)},
-        "date_of_birth": DATE, "place_of_birth": _text(100),
-        "nationality": _text(3, minLength=1, description="ICAO code: ISO 3166 alpha-3 or D, GBD, UNO, XXA ..."),
-    }, ["surname", "sex", "date_of_birth", "nationality"]),
-    "document": _object({
-        "type": {"type": "string", "enum": list(DOCUMENT_TYPES)}, "number": _text(30, minLength=1),
-        "issuing_state": _text(3, minLength=1), "expiry_date": DATE,
-    }, ["number", "issuing_state", "expiry_date"]),
-    "permit": _object({
-        "kind": {"type": "string", "enum": list(STAY_PERMITS), "description": "Stay permit; suggested from visa_index when missing."},
-        "visa_index": _text(12, examples=["C1", "E33G"]), "number": _text(40), "entry_date": DATE, "port_of_entry": _text(100),
-        "valid_until": DATE, "entry_stamp_qr": _text(4000),
-    }, ["entry_date"]),
-    "stay": _object({
-        "check_in": {"type": "string", "format": "date-time", "description": "With an offset, or the lodging's local time without one."},
-        "planned_check_out": DATE, "room": _text(40), "purpose": {"type": "string", "enum": list(PURPOSES)}, "notes": _text(2000),
-    }, ["check_in", "purpose"]),
-}, ["guest", "document", "permit", "stay"])
+def _optional(schema: dict) -> dict:
+    """A field that may be left out or sent as null (null is the same as leaving it out)."""
+    kind = schema.get("type", "string")
+    return {**schema, "type": [kind, "null"]} if "enum" not in schema else {**schema, "enum": [*schema["enum"], None], "type": [kind, "null"]}
+
+
+def _country() -> dict:
+    return {"type": "string", "enum": countries.codes(),
+            "description": "ICAO code: ISO 3166 alpha-3, or D, GBD, UNO, XXA ..."}
+
+
+def stay_body_properties() -> dict:
+    return {
+        "guest": _object({
+            "surname": _text(100, minLength=1, pattern=NAME_PATTERN), "given_names": _optional(_text(100, pattern=f"^$|{NAME_PATTERN}")),
+            "sex": {"type": "string", "enum": list(SEXES)}, "date_of_birth": DATE, "place_of_birth": _optional(_text(100)),
+            "nationality": _country(),
+        }, ["surname", "sex", "date_of_birth", "nationality"]),
+        "document": _object({
+            "type": _optional({"type": "string", "enum": list(DOCUMENT_TYPES)}),
+            "number": {"type": "string", "pattern": "^[A-Z0-9]{3,20}$", "description": "3-20 letters and digits, as in the MRZ."},
+            "issuing_state": _country(), "expiry_date": DATE,
+        }, ["number", "issuing_state", "expiry_date"]),
+        "permit": _object({
+            "kind": _optional({"type": "string", "enum": list(STAY_PERMITS), "description": "Stay permit; suggested from visa_index when missing."}),
+            "visa_index": _optional(_text(12, pattern="^$|^[A-Z][0-9]{1,2}[A-Z]?$", examples=["C1", "E33G"])),
+            "number": _optional(_text(40, pattern="^$|^[A-Z0-9][A-Z0-9/.\\-]{0,39}$")), "entry_date": DATE,
+            "port_of_entry": _optional(_text(100)), "valid_until": _optional(DATE), "entry_stamp_qr": _optional(_text(4000)),
+        }, ["entry_date"]),
+        "stay": _object({
+            "check_in": {"type": "string", "format": "date-time", "description": "With an offset, or the lodging's local time without one."},
+            "planned_check_out": _optional(DATE), "room": _optional(_text(40)), "purpose": {"type": "string", "enum": list(PURPOSES)},
+            "notes": _optional(_text(2000)),
+        }, ["check_in", "purpose"]),
+    }
+
+
+STAY_BODY = _object(stay_body_properties(), ["guest", "document", "permit", "stay"])
+# A batch item is a stay body with its external id beside it: one flat object (not allOf), so a
+# strict validator or a generated client accepts external_id.
+BATCH_ITEM = _object({"external_id": {"type": "string", "minLength": 1, "maxLength": 100}, **stay_body_properties()},
+                     ["external_id", "guest", "document", "permit", "stay"])
 
 STAY = {"type": "object", "properties": {
     "id": {"type": "integer"}, "external_id": {"type": ["string", "null"]},
@@ -68,17 +96,30 @@ EXTERNAL_ID = {"name": "external_id", "in": "path", "required": True, "descripti
                "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[\\x21-\\x7e]+$"}}
 
 
+# Every operation: no or a bad token (401), a disabled account (403), the rate limit (429), the
+# database down (503). Each operation adds its own.
+ALWAYS = (401, 403, 429, 503)
+BODY = (400, 413, 415, 422)  # malformed JSON, too large, not JSON, invalid fields
+
+
+def _statuses(*codes: int) -> dict:
+    return _problems(*sorted(set(ALWAYS) | set(codes)))
+
+
 def openapi_document() -> dict:
     stay_ref = {"$ref": "#/components/schemas/Stay"}
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
     return {
         "openapi": "3.1.0",
         "info": {"title": "SERASI Web push API", "version": "1",
-                 "description": "Keep a lodging's foreign guests reported from a property system. One bearer token per lodging; see docs/api.md."},
+                 "description": "Keep a lodging's foreign guests reported from a property system. One bearer token per lodging; see docs/api.md. "
+                                "Problem types are URNs (urn:serasi-web:problem:...), listed in docs/api.md; a method an address does not "
+                                "take answers 405 with Allow."},
         "servers": [{"url": request.host_url.rstrip("/") + "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"StayBody": STAY_BODY, "Stay": STAY, "Problem": PROBLEM},
+            "schemas": {"StayBody": STAY_BODY, "BatchItem": BATCH_ITEM, "Stay": STAY, "Problem": PROBLEM},
         },
         "paths": {
             "/stays/{external_id}": {
@@ -86,28 +127,32 @@ def openapi_document() -> dict:
                 "put": {"summary": "Create or update a stay (idempotent)", "operationId": "putStay",
                         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StayBody"}}}},
                         "responses": {"201": _json(stay_ref, "Created and reported"), "200": _json(stay_ref, "Unchanged, or corrected"),
-                                      **_problems(400, 401, 403, 409, 413, 415, 422, 429)}},
-                "get": {"summary": "Read a stay", "operationId": "getStay", "responses": {"200": _json(stay_ref), **_problems(401, 404, 429)}},
+                                      **_statuses(*BODY, 409)}},
+                "get": {"summary": "Read a stay", "operationId": "getStay", "responses": {"200": _json(stay_ref), **_statuses(404)}},
                 "delete": {"summary": "Void a stay (reported by mistake)", "operationId": "voidStay",
-                           "parameters": [{"name": "reason", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 1000}}],
-                           "responses": {"200": _json(stay_ref), **_problems(401, 404, 422, 429)}},
+                           "description": "The reason comes as ?reason=... or as a JSON body {\"reason\": ...} (the body wins).",
+                           "parameters": [{"name": "reason", "in": "query", "required": False,
+                                           "schema": {"type": "string", "minLength": 1, "maxLength": 1000}}],
+                           "requestBody": {"required": False, "content": {"application/json": {"schema": _object(
+                               {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}}, ["reason"])}}},
+                           "responses": {"200": _json(stay_ref, "Voided (or already voided)"), **_statuses(400, 404, 413, 422)}},
             },
             "/stays/{external_id}/check-out": {
                 "parameters": [EXTERNAL_ID],
                 "post": {"summary": "Check a guest out", "operationId": "checkOut",
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _object(
                              {"checked_out_at": {"type": "string", "format": "date-time"}}, ["checked_out_at"])}}},
-                         "responses": {"200": _json(stay_ref), **_problems(400, 401, 404, 409, 415, 422, 429)}},
+                         "responses": {"200": _json(stay_ref), **_statuses(*BODY, 404, 409)}},
             },
             "/stays:batch": {
                 "post": {"summary": "Create or update up to 500 stays; one result per item", "operationId": "batch",
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _object({"items": {
-                             "type": "array", "maxItems": 500, "items": {"allOf": [{"$ref": "#/components/schemas/StayBody"}],
-                                                                         "properties": {"external_id": {"type": "string"}}}}}, ["items"])}}},
-                         "responses": {"200": _json({"type": "object", "properties": {"results": {"type": "array", "items": {
-                             "type": "object", "properties": {"external_id": {"type": ["string", "null"]}, "status": {"type": "integer"},
-                                                              "stay": stay_ref, "problem": {"type": "object"}}}}}}),
-                                       **_problems(400, 401, 413, 415, 422, 429)}},
+                             "type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/BatchItem"}}}, ["items"])}}},
+                         "responses": {"200": _json({"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
+                             "type": "object", "required": ["external_id", "status"],
+                             "properties": {"external_id": {"type": ["string", "null"]}, "status": {"type": "integer"},
+                                            "stay": stay_ref, "problem": problem_ref}}}}}),
+                                       **_statuses(*BODY)}},
             },
             "/stays": {
                 "get": {"summary": "List stays, oldest change first, with a cursor", "operationId": "listStays",
@@ -117,9 +162,11 @@ def openapi_document() -> dict:
                             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
                         ],
-                        "responses": {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": stay_ref},
-                                                                                     "next_cursor": {"type": "string"}}}),
-                                      **_problems(401, 422, 429)}},
+                        "responses": {"200": _json({"type": "object", "required": ["items"], "properties": {
+                            "items": {"type": "array", "items": stay_ref}, "next_cursor": {"type": "string"},
+                            "links": {"type": "object", "properties": {"next": {"type": "string", "format": "uri"}},
+                                      "description": "With next_cursor: the next page's address."}}}),
+                                      **_statuses(422)}},
             },
         },
     }

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from flask import jsonify
 
-PROBLEM_TYPES = "https://serasi-web.example/problems/"  # stable identifiers; documented in docs/api.md
+# Stable identifiers that need no server of their own to resolve; each is listed in docs/api.md.
+PROBLEM_TYPES = "urn:serasi-web:problem:"
+
+
+def problem_type(kind: str) -> str:
+    return PROBLEM_TYPES + kind
 
 
 def problem(status: int, title: str, detail: str = "", kind: str = "", errors: list[dict] | None = None, **extra):
-    body = {"type": PROBLEM_TYPES + (kind or str(status)), "title": title, "status": status}
+    body = {"type": problem_type(kind) if kind else "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:

@@ -11,6 +11,7 @@ from datetime import timezone
 
 from flask import Blueprint, current_app, g, request
 from sqlalchemy import and_, or_, select
+from werkzeug.routing import PathConverter
 
 from serasi_web.extensions import db
 from serasi_web.forms import parse_id
@@ -22,10 +23,21 @@ from serasi_web.stays.receipts import verification_token
 from .auth import authenticate, json_body
 from .mapping import check_in_as_local_text, is_unicode_text, pointer_errors, read_body, valid_external_id
 from .openapi import openapi_document
-from .problems import problem
+from .problems import problem, problem_type
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 SOURCE = "api"
+
+
+class ExternalIdConverter(PathConverter):
+    """A stay's external id in a path: it may hold ``/``, but a path ending in a sub-resource
+    (``/check-out``) is that sub-resource, never the external id ``X/check-out``: such a request
+    with another method answers 405 with ``Allow``."""
+
+    regex = r"(?!.*/check-out$)[^/].*?"
+
+
+api.record_once(lambda state: state.app.url_map.converters.setdefault("external_id", ExternalIdConverter))
 
 
 @api.before_request
@@ -91,7 +103,7 @@ def answer(result: sync.UpsertResult, pointer_prefix: str = "") -> tuple[int, di
     return (201 if result.outcome == "created" else 200), result.stay
 
 
-@api.put("/stays/<path:external_id>")
+@api.put("/stays/<external_id:external_id>")
 def put_stay(external_id: str):
     if not valid_external_id(external_id):
         return problem(422, "Unprocessable Content", "external_id must be 1-100 printable characters.", "invalid-stay",
@@ -109,7 +121,7 @@ def put_stay(external_id: str):
     return stay_json(payload), status
 
 
-@api.get("/stays/<path:external_id>")
+@api.get("/stays/<external_id:external_id>")
 def get_stay(external_id: str):
     stay = _own_external_stay(external_id)
     if stay is None:
@@ -146,7 +158,7 @@ def check_out(external_id: str):
     return stay_json(stay)
 
 
-@api.delete("/stays/<path:external_id>")
+@api.delete("/stays/<external_id:external_id>")
 def void(external_id: str):
     stay = _own_external_stay(external_id)
     if stay is None:
@@ -158,7 +170,10 @@ def void(external_id: str):
             return failure
         if isinstance(body, dict) and isinstance(body.get("reason"), str):
             reason = body["reason"]
-    reason = reason.replace("\x00", "").strip()[:1000]  # a NUL is no text (and PostgreSQL refuses it)
+    reason = reason.replace("\x00", "").strip()  # a NUL is no text (and PostgreSQL refuses it)
+    if len(reason) > 1000:
+        return problem(422, "Unprocessable Content", "The reason may be at most 1000 characters.", "invalid-void",
+                       errors=[{"pointer": "/reason", "detail": "at most 1000 characters"}])
     if not reason:
         return problem(422, "Unprocessable Content", "Voiding needs a reason (?reason=... or {\"reason\": \"...\"}).", "invalid-void",
                        errors=[{"pointer": "/reason", "detail": "required"}])
@@ -188,13 +203,13 @@ def batch():
         prefix = f"/items/{index}"
         external_id = item.get("external_id") if isinstance(item, dict) else None
         if not valid_external_id(external_id):
-            results.append({"external_id": external_id if isinstance(external_id, str) else None, "status": 422,
-                            "problem": {"title": "Unprocessable Content", "errors": [{"pointer": prefix + "/external_id", "detail": "required: 1-100 printable characters"}]}})
+            results.append({"external_id": external_id if isinstance(external_id, str) else None, "status": 422, "problem": _item_problem(422, {
+                "title": "Unprocessable Content", "detail": "The stay has invalid fields.", "kind": "invalid-stay",
+                "errors": [{"pointer": prefix + "/external_id", "detail": "required: 1-100 printable characters"}]})})
             continue
         values, problem_fields = read_item(item, prefix)
         if problem_fields:
-            problem_fields.pop("kind")
-            results.append({"external_id": external_id, "status": 422, "problem": problem_fields})
+            results.append({"external_id": external_id, "status": 422, "problem": _item_problem(422, problem_fields)})
         else:
             writable.append((len(results), external_id, values))
             results.append({"external_id": external_id})
@@ -204,11 +219,16 @@ def batch():
     for (index, _, _), result in zip(writable, upserted):
         status, payload = answer(result, f"/items/{index}")
         if status >= 400:
-            payload.pop("kind", None)
-            results[index] |= {"status": status, "problem": payload}
+            results[index] |= {"status": status, "problem": _item_problem(status, payload)}
         else:  # the stays are written (and have their ids) only now
             results[index] |= {"status": status, "stay": stay_json(payload)}
     return {"results": results}
+
+
+def _item_problem(status: int, fields: dict) -> dict:
+    """A batch item's problem: the same members as a whole request's problem details."""
+    fields = dict(fields)
+    return {"type": problem_type(fields.pop("kind")), "title": fields.pop("title"), "status": status, **fields}
 
 
 LIST_STATUSES = {"in_house", "reported", "checked_out", "voided", "draft"}

@@ -54,8 +54,14 @@ def _is_postgres() -> bool:
 
 
 def dispatch_new_events(limit: int = 500) -> int:
-    """Create the deliveries of up to ``limit`` undispatched outbox events; returns how many events."""
+    """Create the deliveries of up to ``limit`` undispatched outbox events; returns how many events.
+
+    With no forwarder configured (none installed, or the plugin that brings them failed to load)
+    the events stay undispatched: marked dispatched with no delivery row they would never be
+    sent. They are dispatched, in order, on the first turn that finds a forwarder."""
     names = sorted(configured_forwarders())
+    if not names:
+        return 0
     now = utcnow()
     skip_locked = " FOR UPDATE SKIP LOCKED" if _is_postgres() else ""
     try:
@@ -63,7 +69,7 @@ def dispatch_new_events(limit: int = 500) -> int:
             "UPDATE outbox_event SET dispatched_at = :now WHERE id IN ("
             " SELECT id FROM outbox_event WHERE dispatched_at IS NULL ORDER BY id LIMIT :limit" + skip_locked +
             ") RETURNING id, stay_id"), {"now": _bind_time(now), "limit": limit}).all()
-        if rows and names:
+        if rows:
             db.session.execute(Delivery.__table__.insert(), [
                 {"outbox_event_id": event_id, "stay_id": stay_id, "forwarder": name, "status": DeliveryStatus.PENDING,
                  "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
@@ -89,6 +95,7 @@ class Outcome:
     status_code: int | None = None
     error: str | None = None
     retry_after: float | None = None
+    attempts: int | None = None  # the delivery's attempts so far, this one included
 
 
 def claim_due(limit: int, lease_seconds: float) -> tuple[str, list[int]]:
@@ -161,7 +168,7 @@ def record(outcomes: list[Outcome], attempts: dict[int, int] | None = None) -> N
     for outcome in outcomes:
         if outcome.delivered:
             continue
-        tries = (attempts or {}).get(outcome.delivery_id)
+        tries = (attempts or {}).get(outcome.delivery_id, outcome.attempts)
         if tries is None:
             tries = db.session.scalar(select(Delivery.attempts).where(Delivery.id == outcome.delivery_id)) or 0
         values = {"updated_at": now, "last_status_code": outcome.status_code, "last_error": outcome.error,
@@ -180,8 +187,11 @@ def record(outcomes: list[Outcome], attempts: dict[int, int] | None = None) -> N
     db.session.commit()
 
 
-def deliver_due(limit: int | None = None, executor: ThreadPoolExecutor | None = None) -> int:
-    """Claim, deliver and record one batch; returns the number of attempts made."""
+def deliver_due(limit: int | None = None, executor: ThreadPoolExecutor | None = None,
+                unrecorded: list[Outcome] | None = None) -> int:
+    """Claim, deliver and record one batch; returns the number of attempts made. When the
+    outcomes cannot be recorded (the database went away while the forwarders were called), they
+    are added to ``unrecorded`` for the caller to record later, and the error is raised."""
     config = current_app.config
     token, ids = claim_due(limit or config["DELIVERY_BATCH_SIZE"], config["DELIVERY_LEASE_SECONDS"])
     if not ids:
@@ -205,14 +215,40 @@ def deliver_due(limit: int | None = None, executor: ThreadPoolExecutor | None = 
         outcomes = list(executor.map(run, work))
     else:
         outcomes = [run(item) for item in work]
-    record(outcomes, attempts)
+    for outcome in outcomes:
+        outcome.attempts = attempts.get(outcome.delivery_id)
+    try:
+        record(outcomes, attempts)
+    except Exception:
+        if unrecorded is not None:
+            unrecorded.extend(outcomes)
+        raise
     return len(outcomes)
 
 
 def run_once(executor: ThreadPoolExecutor | None = None) -> int:
     """Dispatch new events and deliver one batch (what a worker does on each turn)."""
-    dispatched = dispatch_new_events()
-    return dispatched + deliver_due(executor=executor)
+    return DeliveryTurns(executor).turn()
+
+
+class DeliveryTurns:
+    """One delivery loop's turns. Outcomes that could not be recorded (the database went away
+    after the forwarders answered) are kept in memory and recorded first on the next turn, a few
+    seconds later: a blip neither resends them after the lease nor loses a failure's backoff.
+    Only the rows this loop still holds are written (the claim token), so if the database stays
+    away past the lease, another worker's claim wins and sends again with the same idempotency
+    key. A worker that dies with unrecorded outcomes leaves them to the lease."""
+
+    def __init__(self, executor: ThreadPoolExecutor | None = None):
+        self.executor = executor
+        self.unrecorded: list[Outcome] = []
+
+    def turn(self) -> int:
+        recorded = 0
+        if self.unrecorded:
+            record(self.unrecorded)
+            recorded, self.unrecorded = len(self.unrecorded), []
+        return recorded + dispatch_new_events() + deliver_due(executor=self.executor, unrecorded=self.unrecorded)
 
 
 def deliver_everything(timeout: float = 30.0) -> None:
@@ -228,10 +264,11 @@ def delivery_loop(app: Flask, stop: threading.Event) -> None:
     a database that is down (log, wait, try again)."""
     poll = app.config["DELIVERY_POLL_SECONDS"]
     with ThreadPoolExecutor(max_workers=app.config["DELIVERY_CONCURRENCY"], thread_name_prefix="deliver") as executor:
+        turns = DeliveryTurns(executor)
         while not stop.is_set():
             try:
                 with app.app_context():
-                    done = run_once(executor)
+                    done = turns.turn()
                     db.session.remove()
             except Exception:  # noqa: BLE001 - a database restart must not kill the worker
                 log.warning("delivery turn failed; retrying shortly", exc_info=True)

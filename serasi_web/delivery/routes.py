@@ -50,6 +50,7 @@ def _filtered(query, args: dict):
 @admin_only
 def index():
     from ..officer.queries import fetch_page
+    from .dispatcher import configured_forwarders
 
     args = _filters()
     # Each row shows its event's name and version: load them with the page, not one query per row
@@ -62,7 +63,8 @@ def index():
     undispatched = db.session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None)))
     return render_page_or_fragment("delivery/index.html", "delivery/_deliveries.html", page=page, query_args=args,
                                    counts=counts, forwarders=forwarders, statuses=DeliveryStatus.ALL,
-                                   undispatched=undispatched, events=EVENTS)
+                                   undispatched=undispatched, events=EVENTS,
+                                   forwarder_configured=bool(configured_forwarders()) if undispatched else True)
 
 
 def _deliver_soon() -> None:

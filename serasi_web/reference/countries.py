@@ -53,6 +53,11 @@ def is_known(code: str) -> bool:
     return code in ICAO_ONLY_CODES or code in _alpha3_to_alpha2()
 
 
+def codes() -> list[str]:
+    """Every code ``is_known`` accepts, sorted (the API's OpenAPI document lists them)."""
+    return sorted(set(ICAO_ONLY_CODES) | set(_alpha3_to_alpha2()))
+
+
 @lru_cache(maxsize=1)
 def _alpha3_to_alpha2() -> dict[str, str]:
     return {country.alpha_3: country.alpha_2 for country in pycountry.countries}
