@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -14,6 +15,13 @@ class MailNotConfigured(RuntimeError):
 
 def mail_configured(app=None) -> bool:
     return bool((app or current_app).config.get("SMTP_HOST"))
+
+
+def tls_context(config) -> ssl.SSLContext:
+    """The TLS settings of STARTTLS: the server's certificate is verified against the system's
+    certificate authorities, or the file ``SMTP_CA_FILE`` names (a private CA or a server's own
+    self-signed certificate that the office decided to trust)."""
+    return ssl.create_default_context(cafile=config.get("SMTP_CA_FILE") or None)
 
 
 def build_message(to: str | list[str], subject: str, text_body: str, html_body: str | None = None,
@@ -39,7 +47,7 @@ def send_message(message: EmailMessage) -> None:
         raise MailNotConfigured("SMTP_HOST is not set")
     with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=config["SMTP_TIMEOUT_SECONDS"]) as smtp:
         if config.get("SMTP_STARTTLS"):
-            smtp.starttls()
+            smtp.starttls(context=tls_context(config))
         if config.get("SMTP_USERNAME"):
             smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
         smtp.send_message(message)
