@@ -288,8 +288,11 @@ def restore_backup(archive_path: Path, force: bool = False) -> RestoreResult:
 
     with tempfile.TemporaryDirectory(prefix=".serasi-restore-") as work:
         extracted = _extract(archive_path, manifest, Path(work))
-        with db.engine.connect() as connection:
-            existing = _table_names(connection)
+        if dialect == "sqlite" and not _sqlite_path().exists():
+            existing = []  # a new file: nothing to connect to yet
+        else:
+            with db.engine.connect() as connection:
+                existing = _table_names(connection)
         if existing and not force:
             raise BackupError(f"the database already has {len(existing)} tables: restore into an empty database, "
                               "or add --force to replace everything in it")
