@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -223,3 +224,60 @@ def retention_run():
 
     for name, count in run_retention().items():
         click.echo(f"{name:24} {count:>9,}")
+
+
+@serasi_cli.command("backup")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=".", show_default=True,
+              help="A folder (the archive gets a dated name) or the archive's file name.")
+@with_appcontext
+def backup_command(output: Path):
+    """Back up the database and the instance folder into one .tar.gz (safe while running)."""
+    from .backup import BackupError, create_backup
+
+    try:
+        result = create_backup(output)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    manifest = result.manifest
+    click.echo(f"Backup written to {result.path}: schema revision {manifest['alembic_revision']}, "
+               f"{len(manifest['row_counts'])} tables, {sum(manifest['row_counts'].values())} rows, "
+               f"{len(manifest['instance_files'])} instance files.")
+
+
+@serasi_cli.command("restore")
+@click.argument("archive", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace everything in a database that already has tables.")
+@with_appcontext
+def restore_command(archive: Path, force: bool):
+    """Restore ARCHIVE (made by ``backup``) into the configured database and instance folder.
+    Stop the web server and the worker first."""
+    from .backup import BackupError, restore_backup
+
+    try:
+        result = restore_backup(archive, force=force)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    counts = result.manifest["row_counts"]
+    click.echo(f"Restored the backup of {result.manifest['created_at']}: {len(counts)} tables with the same row counts "
+               f"as the backup ({sum(counts.values())} rows), {len(result.instance_files)} instance files.")
+    if result.upgrade_needed:
+        click.echo(f"The backup is at schema revision {result.manifest['alembic_revision']}, older than this version: "
+                   "run `serasi-web db upgrade` before starting.")
+
+
+@serasi_cli.command("doctor")
+@click.option("--min-free-mb", type=click.IntRange(0), default=1024, show_default=True,
+              help="Free space the instance folder's disk needs.")
+@with_appcontext
+def doctor_command(min_free_mb: int):
+    """Check the configuration and surroundings; one line per check; exit status 1 on a problem."""
+    from .doctor import run_checks
+
+    problems = 0
+    for check in run_checks(min_free_bytes=min_free_mb * 1024 * 1024):
+        click.echo(check.line())
+        problems += not check.ok
+    if problems:
+        click.echo(f"{problems} problem{'s' if problems > 1 else ''} found.", err=True)
+        sys.exit(1)
+    click.echo("No problems found.")

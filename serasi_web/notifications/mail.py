@@ -23,6 +23,13 @@ def mail_configured(app=None) -> bool:
     return bool((app or current_app).config.get("SMTP_HOST"))
 
 
+def tls_context(config) -> ssl.SSLContext:
+    """The TLS settings of STARTTLS: the server's certificate is verified against the system's
+    certificate authorities, or the file ``SMTP_CA_FILE`` names (a private CA or a server's own
+    self-signed certificate that the office decided to trust)."""
+    return ssl.create_default_context(cafile=config.get("SMTP_CA_FILE") or None)
+
+
 def build_message(to: str | list[str], subject: str, text_body: str, html_body: str | None = None,
                   headers: dict | None = None) -> EmailMessage:
     config = current_app.config
@@ -68,11 +75,6 @@ class _SMTPS(smtplib.SMTP_SSL):
         except BaseException:
             plain.close()
             raise
-
-
-def tls_context(config) -> ssl.SSLContext:
-    """A client context that verifies the server's certificate and host name."""
-    return ssl.create_default_context(cafile=config.get("SMTP_CA_FILE") or None)
 
 
 def send_mail(to, subject: str, text_body: str, html_body: str | None = None, headers: dict | None = None) -> None:
