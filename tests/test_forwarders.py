@@ -184,7 +184,7 @@ def test_email_forwarder_sends_each_event_to_a_real_smtp_server(app, another_app
         deliver_everything()
     (recipients, message), = smtp_server.messages
     assert recipients == ["arsip@kanim.example", "backup@kanim.example"]
-    assert message["Message-ID"] == f"<stay-{stay_id}-v1-reported@serasi.invalid>" and "reported" in message["Subject"]
+    assert message["Message-ID"] == f"<stay-{stay_id}-v1-reported@serasi.invalid>" and message["Subject"].startswith("[SERASI] Laporan diterima: STT-") and "Eriksson" not in message["Subject"]
     attachment = next(message.iter_attachments())
     assert attachment.get_filename() == f"stay-{stay_id}-v1-reported.json" and b'"receipt_number"' in attachment.get_content()
 
