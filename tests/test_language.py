@@ -15,9 +15,8 @@ from flask_babel import force_locale
 
 from serasi_web.extensions import db
 from serasi_web.lodgings.services import decide
-from serasi_web.stays.models import Stay
 
-from .helpers import guest_form, local_now, login, make_lodging, make_user
+from .helpers import guest_form, local_now, login, make_lodging
 
 CATALOGUE = Path(__file__).parents[1] / "serasi_web" / "translations" / "id" / "LC_MESSAGES" / "messages.po"
 MAX_PAGES = 120
