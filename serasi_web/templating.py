@@ -41,6 +41,7 @@ def extra_field_label(type_key: str, name: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from .audit import labels
     from .plugins import plugin_failures
 
     app.jinja_env.globals.update(
@@ -54,6 +55,13 @@ def init_app(app: Flask) -> None:
         has_endpoint=lambda endpoint: endpoint in app.view_functions,
         lodging_time_zone=lambda lodging: regions.time_zone_label(lodging.province_code),
         plugin_failures=plugin_failures,
+        audit_action_label=labels.audit_action_label,
+        object_type_label=labels.object_type_label,
+        version_action_label=labels.version_action_label,
+        stay_event_label=labels.stay_event_label,
+        describe_changes=labels.describe_changes,
+        describe_details=labels.describe_details,
+        visa_index_description=permits.visa_index_description,
     )
     app.jinja_env.filters["format_date"] = lambda value, style="medium": format_date(value, style) if value else ""
     app.jinja_env.filters["local_time"] = local_time

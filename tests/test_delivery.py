@@ -281,7 +281,7 @@ def test_the_operator_sees_the_forwarding_status_on_the_stay(operator_client, op
     recorder.failures = [DeliveryFailed("HTTP 503", status_code=503)]
     run_once()
     page = operator_client.get(f"/stays/{stay_id}").get_data(as_text=True)
-    assert "recorder (reported v1)" in page and "delivery-pending" in page
+    assert "recorder (Laporan diterima · versi 1)" in page and "delivery-pending" in page
     make_due_now()
     deliver_everything()
     assert "delivery-delivered" in operator_client.get(f"/stays/{stay_id}").get_data(as_text=True)

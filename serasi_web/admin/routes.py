@@ -271,13 +271,13 @@ def _audit_filters():
 
     from ..officer.forms import AuditFilterForm
     from ..officer.scope import WESTERN_INDONESIA
-    from ..audit.labels import action_label
+    from ..audit.labels import audit_action_label
     from ..officer.services import ACCESS_ACTIONS, STAY_ACTIONS, audit_query
 
     form = AuditFilterForm(request.args)
     form.action.choices = select_choices(
         [("", _("Anything")), ("access", _("Views, searches and exports")), ("stay.*", _("Changes to reports"))]
-        + [(action, action_label(action)) for action in ACCESS_ACTIONS + STAY_ACTIONS])
+        + [(action, audit_action_label(action)) for action in ACCESS_ACTIONS + STAY_ACTIONS])
     if not form.validate():
         return form, None
 

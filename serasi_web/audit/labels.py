@@ -1,33 +1,163 @@
-"""Audit actions in words, in the reader's language: the log shows no internal codes."""
+"""Audit events, report history and stay events in the reader's language.
+
+The database keeps stable codes (``stay.checked_out``, ``room``, ``itk``); people read labels.
+Everything shown of a history or an audit entry goes through here, so no internal name reaches
+a page or an e-mail (tests/test_language.py renders the pages in Indonesian and checks).
+"""
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
-ACTION_LABELS = {
-    "stay.created": _l("Draft created"),
-    "stay.edited": _l("Draft edited"),
-    "stay.submitted": _l("Submitted"),
-    "stay.corrected": _l("Corrected"),
-    "stay.checked_out": _l("Checked out"),
-    "stay.voided": _l("Voided"),
+# Actions written by the core and the bundled plugins. A plugin's own action shows as its code.
+AUDIT_ACTIONS = {
+    "stay.created": _l("Draft report created"),
+    "stay.edited": _l("Draft report edited"),
+    "stay.submitted": _l("Report submitted"),
+    "stay.corrected": _l("Report corrected"),
+    "stay.checked_out": _l("Guest checked out"),
+    "stay.voided": _l("Report voided"),
+    "console.stay_viewed": _l("Officer viewed a report"),
+    "console.timeline_viewed": _l("Officer viewed a guest's timeline"),
+    "console.search": _l("Officer searched reports"),
+    "console.inbox_viewed": _l("Officer viewed the inbox"),
+    "console.watch_list_viewed": _l("Officer viewed a watch list"),
+    "console.export": _l("Officer exported reports"),
+    "admin.audit_export": _l("Audit log exported"),
+    "import.completed": _l("Spreadsheet import completed"),
     "stay.legal_hold_set": _l("Legal hold set"),
     "stay.legal_hold_released": _l("Legal hold released"),
-    "console.stay_viewed": _l("Report viewed by the office"),
-    "console.timeline_viewed": _l("Stays of the document viewed by the office"),
-    "console.search": _l("Reports searched"),
-    "console.inbox_viewed": _l("Report inbox read"),
-    "console.watch_list_viewed": _l("Watch list read"),
-    "console.export": _l("Statistics exported"),
-    "admin.audit_export": _l("Audit log exported"),
-    "import.completed": _l("Spreadsheet imported"),
     "privacy.request_recorded": _l("Data access request recorded"),
     "privacy.request_answered": _l("Data access request answered"),
     "retention.run": _l("Retention job run"),
     "retention.policy_changed": _l("Retention period changed"),
 }
 
+OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),
+                "Lodging": _l("Lodging"), "StayGroup": _l("Group")}
+
+# Versions of a report (stay_version.action) and the stay events other systems receive.
+VERSION_ACTIONS = {
+    "created": _l("Draft created"), "edited": _l("Draft edited"), "submitted": _l("Submitted"),
+    "corrected": _l("Corrected"), "checked_out": _l("Checked out"), "voided": _l("Voided"),
+}
+STAY_EVENTS = {"reported": _l("Report received"), "corrected": _l("Report corrected"),
+               "checked_out": _l("Guest checked out"), "voided": _l("Report voided")}
+STAY_STATUSES = {"draft": _l("Draft"), "reported": _l("Reported"), "checked_out": _l("Checked out"), "voided": _l("Voided")}
+
+# Fields of a report that are not on the report form.
+_OTHER_FIELDS = {"status": _l("Status"), "accompanying_stay_id": _l("Accompanying adult"), "checked_out_at": _l("Check-out"),
+                 "version": _l("Version"), "reason": _l("Reason"), "changes": _l("Changes")}
+
+# Detail keys of the access log.
+_DETAIL_KEYS = {"list": _l("List"), "page": _l("Page"), "filters": _l("Filters"), "count": _l("Number"),
+                "stay_ids": _l("Reports"), "rows": _l("Rows"), "format": _l("Format"), "criteria": _l("Search"),
+                "table": _l("Table"), "start": _l("From"), "end": _l("To"), "created": _l("Created"), "updated": _l("Updated"),
+                "unchanged": _l("Unchanged"), "skipped": _l("Skipped"), "name": _l("Name"), "region": _l("Region"),
+                "check_in_from": _l("Check-in from"), "check_in_to": _l("Check-in to"), "actor": _l("Who"), "action": _l("What")}
+_WATCH_LISTS = {"overstays": _l("Overstays"), "late": _l("Late reports"), "planned": _l("Planned check-out passed"),
+                "silent": _l("Silent lodgings")}
+
+
+def audit_action_label(action: str) -> str:
+    label = AUDIT_ACTIONS.get(action)
+    return str(label) if label is not None else action
+
 
 def action_label(action: str) -> str:
-    """The action in words; an action of a plugin that has no words yet reads "Other event"."""
-    label = ACTION_LABELS.get(action)
+    """The action in words for the log and a data subject's answer; a plugin's action that has no
+    words yet reads "Other event" (never a raw code in the Indonesian UI)."""
+    label = AUDIT_ACTIONS.get(action)
     return str(label) if label is not None else str(_l("Other event"))
+
+
+def audit_action_choices() -> list[tuple[str, str]]:
+    """(code, label) of every action, for the audit log's filter."""
+    return [(code, str(label)) for code, label in AUDIT_ACTIONS.items()]
+
+
+def object_type_label(object_type: str) -> str:
+    label = OBJECT_TYPES.get(object_type)
+    return str(label) if label is not None else object_type
+
+
+def version_action_label(action: str) -> str:
+    label = VERSION_ACTIONS.get(action)
+    return str(label) if label is not None else action
+
+
+def stay_event_label(event: str) -> str:
+    label = STAY_EVENTS.get(event)
+    return str(label) if label is not None else event
+
+
+def report_field_label(name: str) -> str:
+    """The form's label of a report field (``room`` -> "Kamar"), for histories and audit details."""
+    from ..stays.forms import CorrectionForm
+
+    unbound = getattr(CorrectionForm, name, None)
+    if unbound is not None and getattr(unbound, "args", None):
+        return str(unbound.args[0])
+    label = _OTHER_FIELDS.get(name) or _DETAIL_KEYS.get(name)
+    return str(label) if label is not None else name.replace("_", " ")
+
+
+def report_value(name: str, value) -> str:
+    """A value of a report field as people read it: labels for codes, local dates, "—" for none."""
+    from ..reference import countries
+    from ..templating import label_of
+
+    if value in (None, "", [], {}):
+        return "—"
+    if name in ("sex", "purpose", "document_type", "stay_permit"):
+        return label_of(name, value)
+    if name in ("nationality", "issuing_state"):
+        return countries.country_name(value, str(get_locale()))
+    if name == "status":
+        return str(STAY_STATUSES.get(value, value))
+    if name == "list":
+        return str(_WATCH_LISTS.get(value, value))
+    if name == "action":
+        return audit_action_label(value)
+    if isinstance(value, bool):
+        return str(_l("yes") if value else _l("no"))
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[:4].isdigit():
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return format_datetime(moment, "short") if len(value) > 10 else format_date(moment.date(), "medium")
+    if isinstance(value, datetime):
+        return format_datetime(value, "short")
+    if isinstance(value, date):
+        return format_date(value, "medium")
+    return str(value)
+
+
+def describe_changes(changes: dict) -> list[str]:
+    """``{"room": ["A3", "B1"]}`` as ["Kamar: A3 → B1"]."""
+    lines = []
+    for name, change in (changes or {}).items():
+        if isinstance(change, (list, tuple)) and len(change) == 2:
+            lines.append(f"{report_field_label(name)}: {report_value(name, change[0])} → {report_value(name, change[1])}")
+        else:
+            lines.append(f"{report_field_label(name)}: {report_value(name, change)}")
+    return lines
+
+
+def describe_details(details: dict) -> list[str]:
+    """The details of an audit event, readable: the version, the reason, each change by its label."""
+    lines = []
+    for key, value in (details or {}).items():
+        if key == "changes" and isinstance(value, dict):
+            lines.extend(describe_changes(value))
+        elif isinstance(value, dict):
+            inner = ", ".join(f"{report_field_label(k)}: {report_value(k, v)}" for k, v in value.items())
+            lines.append(f"{report_field_label(key)}: {inner or '—'}")
+        elif isinstance(value, list):
+            lines.append(f"{report_field_label(key)}: {', '.join(str(item) for item in value[:20]) or '—'}")
+        else:
+            lines.append(f"{report_field_label(key)}: {report_value(key, value)}")
+    return lines

@@ -28,7 +28,7 @@ class LodgingForm(BaseForm):
     district_code = SelectField(_l("District"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the district."))])
     village_code = SelectField(_l("Village"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the village."))])
     postal_code = StringField(_l("Postal code"), filters=[strip], description=_l("Suggested from the village; change it if yours differs."), validators=[Optional(), digits_only(5, _l("A postal code has 5 digits."))])
-    nib = StringField(_l("Business identification number (NIB)"), filters=[strip], description=_l("13 digits; not needed for a private residence."), validators=[digits_only(13, _l("The NIB has 13 digits."))])  # no Optional(): it would skip validate_nib
+    nib = StringField(_l("Business identification number (NIB)"), filters=[strip], description=_l("13 digits, from OSS (oss.go.id). Needed for hotels, guest houses, kos and other commercial lodgings; not for a private residence."), validators=[digits_only(13, _l("The NIB has 13 digits."))])  # no Optional(): it would skip validate_nib
     room_count = IntegerField(_l("Number of rooms"), validators=[Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number from %(min)d to %(max)d."))])
     person_in_charge = StringField(_l("Person in charge"), filters=[strip], validators=[DataRequired(_l("Enter the name of the person in charge.")), Length(max=120, message=TOO_LONG)])
     phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(_l("Enter a phone number.")), Length(max=30, message=TOO_LONG), phone_number])
@@ -37,6 +37,14 @@ class LodgingForm(BaseForm):
         super().__init__(*args, **kwargs)
         self.lodging_type.choices = select_choices([("", _l("Choose ..."))] + [(t.key, t.label) for t in lodging_types()])
         self.populate_region_choices()
+        chosen = lodging_type(self.lodging_type.data or "")
+        if chosen is not None:
+            # Marked as it is checked (validate_nib): required for a commercial type only.
+            self.nib.flags.marked_required = chosen.commercial
+            self.nib.description = (_l("13 digits, from OSS (oss.go.id). No NIB yet? Register the business at oss.go.id "
+                                       "(free; a small business usually gets its NIB the same day), then come back and save. "
+                                       "A room let in your own home is a private residence and needs none.")
+                                    if chosen.commercial else _l("Not needed for this lodging type; give it if you have one."))
 
     def populate_region_choices(self) -> None:
         """Offer the children of each chosen parent; drop a choice that does not fit its parent."""

@@ -33,3 +33,30 @@ def suggested_permit(visa_index: str) -> str:
         select(visa.suggested_permit).where(visa.code == visa_index.strip().upper(), visa.active.is_(True))
     ).first()
     return row[0] if row else ""
+
+
+# The descriptions the visa index table starts with (migration 0002), in the reader's language.
+# An administrator's own text is shown as written.
+SEEDED_VISA_INDEX_DESCRIPTIONS = {
+    "Visa on arrival (tourism, government visit, business talks, transit)": _l("Visa on arrival (tourism, government visit, business talks, transit)"),
+    "Single-entry visit visa: tourism": _l("Single-entry visit visa: tourism"),
+    "Single-entry visit visa: business": _l("Single-entry visit visa: business"),
+    "Single-entry visit visa: medical treatment": _l("Single-entry visit visa: medical treatment"),
+    "Single-entry visit visa: family": _l("Single-entry visit visa: family"),
+    "Single-entry visit visa: arts, culture, sport": _l("Single-entry visit visa: arts, culture, sport"),
+    "Multiple-entry visit visa: tourism": _l("Multiple-entry visit visa: tourism"),
+    "Multiple-entry visit visa: business": _l("Multiple-entry visit visa: business"),
+    "Limited stay visa: work": _l("Limited stay visa: work"),
+    "Limited stay visa: investment": _l("Limited stay visa: investment"),
+    "Limited stay visa: study": _l("Limited stay visa: study"),
+    "Limited stay visa: family unification with an Indonesian citizen": _l("Limited stay visa: family unification with an Indonesian citizen"),
+    "Limited stay visa: repeat traveller": _l("Limited stay visa: repeat traveller"),
+    "Limited stay visa: retirement": _l("Limited stay visa: retirement"),
+    "Limited stay visa: remote worker": _l("Limited stay visa: remote worker"),
+}
+
+
+def visa_index_description(description: str) -> str:
+    """A visa index's description: translated when it is one the table started with."""
+    found = SEEDED_VISA_INDEX_DESCRIPTIONS.get(description or "")
+    return str(found) if found is not None else (description or "")

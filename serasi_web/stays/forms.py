@@ -73,7 +73,7 @@ class GuestFields(BaseForm):
     entry_date = DateField(_l("Date of entry"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the date of entry into Indonesia."))])
     port_of_entry = StringField(_l("Port of entry"), filters=[strip], description=_l("Airport, seaport or land crossing (TPI)."), validators=[Length(max=100, message=TOO_LONG)])
     visa_index = StringField(_l("Visa index"), filters=[upper_strip], description=_l("For example C1, B1 or E33G; the stay permit is suggested from it."), validators=[Length(max=12, message=TOO_LONG)])
-    stay_permit = SelectField(_l("Stay permit"), choices=[], validate_choice=False, validators=[Optional(), one_of(STAY_PERMITS, _l("Choose a stay permit from the list."))])
+    stay_permit = SelectField(_l("Stay permit"), choices=[], validate_choice=False, description=_l("Needed to submit the report; a draft can be saved without it."), validators=[Optional(), one_of(STAY_PERMITS, _l("Choose a stay permit from the list."))])
     permit_number = StringField(_l("Permit number"), filters=[upper_compact], validators=[Length(max=40, message=TOO_LONG)])
     permit_valid_until = DateField(_l("Permit valid until"), format=DATE_FORMATS, validators=[Optional()])
     entry_stamp_qr = TextAreaField(_l("Entry-stamp QR"), filters=[strip], description=_l("The text of the QR code on the entry-permit sticker, if there is one."), validators=[Length(max=4000, message=TOO_LONG)])
@@ -85,6 +85,7 @@ class GuestFields(BaseForm):
         self.nationality.choices = country_choices(locale)
         self.issuing_state.choices = country_choices(locale)
         self.stay_permit.choices = select_choices([("", _l("Choose ..."))] + list(STAY_PERMITS.items()))
+        self.stay_permit.flags.marked_required = True  # to submit (a draft may wait): see report_problems
         self.accompanying_stay_id.choices = select_choices([("", _l("None"))])
 
     def validate_document_number(self, field):
@@ -125,6 +126,17 @@ class GroupForm(StayFields):
 
 class ReasonForm(BaseForm):
     reason = TextAreaField(_l("Reason"), filters=[strip], validators=[DataRequired(_l("Give a reason.")), Length(max=1000, message=TOO_LONG)])
+
+
+class VoidForm(ReasonForm):
+    """Voiding a report; for an adult with minors linked to them, what becomes of the minors."""
+
+    minors = RadioField(_l("The minors travelling with this guest"), choices=select_choices([
+        ("void", _l("Void their reports too (they did not stay either)")),
+        ("move", _l("They stay: the adult below accompanies them now")),
+    ]), validate_choice=False)
+    new_adult_id = SelectField(_l("Adult who accompanies them now"), choices=[], validate_choice=False,
+                               description=_l("Only for \"they stay\": a guest of 18 or over in this lodging."))
 
 
 class CorrectionForm(StayForm):

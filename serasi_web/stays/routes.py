@@ -23,7 +23,7 @@ from ..lodgings.models import Lodging
 from ..lodgings.services import get_own_lodging_or_404, lodgings_of
 from ..reference.permits import suggested_permit
 from . import services
-from .forms import CheckOutForm, CorrectionForm, GroupForm, GuestFields, ReasonForm, StayForm
+from .forms import CheckOutForm, CorrectionForm, GroupForm, GuestFields, StayForm, VoidForm
 from .models import Stay, StayGroup, StayStatus
 from .queries import VIEWS, count, stays_query
 from .receipts import receipt_number_from_token, verification_token
@@ -154,12 +154,34 @@ def _accompanying_value(form) -> tuple[int | None, bool]:
 
 
 def _apply_errors(form, error: services.StayError) -> None:
+    """Messages of broken rules at their fields; the others (a plugin's rule about no field of
+    the form) at the top of the form, in the error summary, never under an internal name."""
     for field_name, message in error.field_errors.items():
-        field = getattr(form, field_name, None)
-        if field is not None:
+        field = getattr(form, field_name, None) if field_name else None
+        if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + [message]
         else:
-            flash(f"{field_name}: {message}" if field_name else message, "error")
+            form.form_errors = list(getattr(form, "form_errors", [])) + [message]
+
+
+def _validate_in_one_pass(form, lodging: Lodging, *, submit: bool, fields=services.REPORT_FIELDS, known: dict | None = None) -> bool:
+    """Validate the form; when it fails, check the report's own rules on the values that did
+    parse too, so every mistake (a birth date in the future, an expired document, a permit
+    ending before entry, a check-out before the check-in, a missing stay permit) comes back in
+    the first round. ``known``: values that come from elsewhere (a group's dates)."""
+    if form.validate_on_submit():
+        return True
+    if request.method != "POST":
+        return False
+    values = {name: getattr(form, name).data for name in fields if hasattr(form, name) and not getattr(form, name).errors}
+    if values.get("check_in_at"):
+        values["check_in_at"] = services.to_utc(values["check_in_at"], lodging)
+    values |= known or {}
+    for name, message in services.rule_problems(lodging, services.complete_values(values), submit=submit).items():
+        field = getattr(form, name, None)
+        if field is not None and not field.errors:
+            field.errors = [message]
+    return False
 
 
 def _fill_from_stay(form, stay: Stay) -> None:
@@ -187,7 +209,7 @@ def new(lodging_id: int):
         _prefill_check_in(form, lodging)
     elif _capture_into(form, lodging):
         pass
-    elif form.validate_on_submit():
+    elif _validate_in_one_pass(form, lodging, submit=request.form.get("action") == "submit"):
         accompanying, ok = _accompanying_value(form)
         if not ok:
             form.accompanying_stay_id.errors = [_("Choose an adult from the list.")]
@@ -224,7 +246,7 @@ def permit_field():
     if not form.stay_permit.data:
         form.stay_permit.data = suggested_permit(form.visa_index.data or "")
         if form.stay_permit.data:
-            form.stay_permit.description = _("Suggested from the visa index; check it.")
+            form.stay_permit.description = _("Suggested from the visa index; check it. Needed to submit the report.")
     return render_page_or_fragment("stays/permit_page.html", "stays/_permit_field.html", form=form)
 
 
@@ -262,7 +284,7 @@ def edit(stay_id: int):
         _fill_from_stay(form, stay)
     elif _capture_into(form, stay.lodging, stay):
         pass
-    elif form.validate_on_submit():
+    elif _validate_in_one_pass(form, stay.lodging, submit=request.form.get("action") == "submit"):
         accompanying, ok = _accompanying_value(form)
         if not ok:
             form.accompanying_stay_id.errors = [_("Choose an adult from the list.")]
@@ -309,7 +331,7 @@ def correct(stay_id: int):
     _accompanying_choices(form, stay.lodging, exclude_id=stay.id)
     if request.method == "GET":
         _fill_from_stay(form, stay)
-    elif form.validate_on_submit():
+    elif _validate_in_one_pass(form, stay.lodging, submit=True):
         accompanying, ok = _accompanying_value(form)
         if not ok:
             form.accompanying_stay_id.errors = [_("Choose an adult from the list.")]
@@ -334,15 +356,38 @@ def correct(stay_id: int):
 @blueprint.route("/stays/<int:stay_id>/void", methods=["GET", "POST"])
 @operator_only
 def void(stay_id: int):
+    from ..forms import select_choices
+
     stay = get_own_stay_or_404(stay_id)
-    form = ReasonForm()
+    form = VoidForm()
     if stay.status == StayStatus.VOIDED:
         return see_other(url_for("stays.show", stay_id=stay.id))
-    if form.validate_on_submit():
-        services.void(stay, form.reason.data, current_user)
-        flash(_("The report was voided. It stays in the history."), "info")
-        return see_other(url_for("stays.show", stay_id=stay.id))
-    return render_template("stays/void.html", form=form, stay=stay)
+    minors = services.linked_minors(stay)
+    adults = []
+    if minors:
+        # Other adults who could accompany the minors: open reports of this lodging, 18 or over.
+        candidates = db.session.execute(select(Stay).where(
+            Stay.lodging_id == stay.lodging_id, Stay.status.in_(("draft", "reported")), Stay.id != stay.id)
+            .order_by(Stay.surname).limit(200)).scalars().all()
+        adults = [s for s in candidates if not services.is_minor(s)]
+        form.new_adult_id.choices = select_choices([("", _("Choose ..."))] + [(s.id, f"{s.full_name} ({s.document_number})") for s in adults])
+        form.minors.flags.marked_required = True
+    valid = form.validate_on_submit()
+    if request.method == "POST" and minors and request.form.get("minors") not in ("void", "move"):
+        form.minors.errors = list(form.minors.errors) + [_("Choose what happens to the minors travelling with this guest.")]
+        valid = False
+    if valid:
+        new_adult = next((s for s in adults if s.id == parse_id(form.new_adult_id.data or "")), None)
+        try:
+            services.void_with_minors(stay, form.reason.data, current_user, minors=form.minors.data if minors else None, new_adult=new_adult)
+        except services.StayError as error:
+            db.session.rollback()
+            stay = get_own_stay_or_404(stay_id)
+            _apply_errors(form, error)
+        else:
+            flash(_("The report was voided. It stays in the history."), "info")
+            return see_other(url_for("stays.show", stay_id=stay.id))
+    return render_template("stays/void.html", form=form, stay=stay, minors=minors, adults=adults)
 
 
 @blueprint.route("/stays/<int:stay_id>/check-out", methods=["GET", "POST"])
@@ -418,7 +463,7 @@ def new_group(lodging_id: int):
     form = GroupForm()
     if request.method == "GET":
         _prefill_check_in(form, lodging)
-    elif form.validate_on_submit():
+    elif _validate_in_one_pass(form, lodging, submit=False, fields=services.STAY_FIELDS):
         values = _report_values(form, lodging, fields=("name", "check_in_at", "planned_check_out", "room", "purpose", "notes"))
         try:
             group = services.create_group(lodging, values, current_user)
@@ -447,15 +492,22 @@ def add_group_guest(group_id: int):
         form.form_token.data = secrets.token_urlsafe(32)
     elif _capture_into(form, lodging):
         pass
-    elif form.validate_on_submit():
+    else:
+        # A guest joins the group only with everything the report needs (the stay permit, an
+        # adult for a minor): "send all reports" must not fail later, guest by guest.
+        valid = _validate_in_one_pass(form, lodging, submit=True, fields=services.GUEST_FIELDS, known=services.group_stay_values(group))
         accompanying, ok = _accompanying_value(form)
-        values = _report_values(form, lodging, fields=services.GUEST_FIELDS) | services.group_stay_values(group)
-        minor = values.get("date_of_birth") and services.age_on(values["date_of_birth"], services.to_local(group.check_in_at, lodging).date()) < services.ADULT_AGE
+        birth = form.date_of_birth.data if not form.date_of_birth.errors else None
+        minor = birth and services.age_on(birth, services.to_local(group.check_in_at, lodging).date()) < services.ADULT_AGE
         if not ok:
             form.accompanying_stay_id.errors = [_("Choose an adult from the list.")]
         elif minor and accompanying is None:
             form.accompanying_stay_id.errors = [_("A guest under 18 needs an accompanying adult: add the adult first, then choose them here.")]
-        else:
+        values = _report_values(form, lodging, fields=services.GUEST_FIELDS) | services.group_stay_values(group)
+        problems = services.report_problems(lodging, services.complete_values(values), submit=True) if valid and not form.accompanying_stay_id.errors else {}
+        if problems:
+            _apply_errors(form, services.StayError(problems))
+        elif valid and not form.accompanying_stay_id.errors:
             try:
                 services.create_stay(lodging, values | {"accompanying_stay_id": accompanying}, current_user, submit=False,
                                      form_token=form.form_token.data or None, group=group)

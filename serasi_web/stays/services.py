@@ -265,10 +265,17 @@ def report_problems(lodging: Lodging, values: dict, *, submit: bool, now: dateti
     ``complete_values`` returns them. The form, the API, imports and rosters all go through it."""
     from ..plugins import validate_stay
 
+    return validate_stay(lodging, values) | rule_problems(lodging, values, submit=submit, now=now)
+
+
+def rule_problems(lodging: Lodging, values: dict, *, submit: bool, now: datetime | None = None) -> dict[str, str]:
+    """Our own rules of a report (the date rules; a stay permit once submitted), without the
+    plugins': safe on a partial report, so a form with other mistakes reports these in the same
+    round (the values that did not parse are simply absent)."""
     errors = check_dates(values, lodging, now)
     if submit and not values.get("stay_permit"):
         errors["stay_permit"] = str(_l("Choose the stay permit."))
-    return validate_stay(lodging, values) | errors
+    return errors
 
 
 def find_open_duplicate(lodging: Lodging, document_number: str, issuing_state: str, exclude_id: int | None = None) -> Stay | None:
@@ -598,6 +605,40 @@ def void(stay: Stay, reason: str, actor=None, now: datetime | None = None, actor
     stay.version += 1
     _add_version(stay, "voided", actor, reason=reason, actor_label=actor_label)
     commit()
+
+
+def linked_minors(stay: Stay) -> list[Stay]:
+    """The open reports (draft, in the house) of minors who travel with ``stay``'s guest."""
+    return db.session.execute(select(Stay).where(Stay.accompanying_stay_id == stay.id, Stay.status.in_(OPEN_STATUSES))
+                              .order_by(Stay.surname, Stay.given_names)).scalars().all()
+
+
+def void_with_minors(stay: Stay, reason: str, actor=None, *, minors: str | None = None, new_adult: Stay | None = None,
+                     now: datetime | None = None, actor_label: str = "") -> list[Stay]:
+    """Void ``stay`` and decide for the minors linked to it, all or nothing: ``minors="void"``
+    voids their reports with the same reason; ``"move"`` makes ``new_adult`` their accompanying
+    adult (a correction of each, with the reason). A minor is never left attached to a voided
+    report: with linked minors and no decision, StayError on ``minors``. Returns the minors."""
+    now = now or utcnow()
+    found = linked_minors(stay)
+    if found and minors not in ("void", "move"):
+        raise StayError({"minors": str(_l("Choose what happens to the minors travelling with this guest."))})
+    if found and minors == "move" and (new_adult is None or new_adult.id == stay.id or new_adult.lodging_id != stay.lodging_id
+                                       or new_adult.status not in OPEN_STATUSES or is_minor(new_adult)):
+        raise StayError({"new_adult_id": str(_l("Choose an adult from the list."))})
+    with one_transaction():
+        for minor in found:
+            if minors == "void":
+                void(minor, reason, actor, now=now, actor_label=actor_label)
+                continue
+            note = str(_l("The accompanying adult's report was voided: %(reason)s", reason=reason))
+            values = {name: getattr(minor, name) for name in REPORT_FIELDS} | {"accompanying_stay_id": new_adult.id}
+            if minor.status == StayStatus.DRAFT:
+                update_draft(minor, values, actor, submit=False, now=now, actor_label=actor_label)
+            else:
+                correct(minor, values, note, actor, now=now, actor_label=actor_label)
+        void(stay, reason, actor, now=now, actor_label=actor_label)
+    return found
 
 
 def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: datetime | None = None, actor_label: str = "") -> list[Stay]:
