@@ -44,7 +44,7 @@ def test_officer_answers_a_data_access_request(app, offices, operator, officer, 
 
         main = page.inner_text("main")
         assert "Answer to a data access request" in main and "MV1234567" in main
-        assert "Max Mover" in main and "Villa Jimbaran" in main and "Report viewed by the office" in main
+        assert "Max Mover" in main and "Villa Jimbaran" in main and "Officer viewed a report" in main
         assert officer.email in main
         assert "Kanim Denpasar: 1 report" in main and "Villa Sanur" not in main and "Other" not in main.split("Other offices")[0]
         assert page.locator("script:not([src])").count() == 0 and page.locator("[style]").count() == 0

@@ -60,7 +60,7 @@ def test_an_officer_answers_a_request_with_the_offices_reports_history_and_acces
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert "Anna María Eriksson" in text and "Villa Jimbaran" in text and "Late arrival" in text
-    assert "Report viewed by the office" in text and officer.email in text  # who accessed it, readable
+    assert "Officer viewed a report" in text and officer.email in text  # who accessed it, readable
     assert "Tanaka" not in text  # another guest
     assert "Kanim Denpasar" in text and "1 report" in text  # named and counted, nothing of theirs shown
     assert "Villa Sanur" not in text
@@ -70,7 +70,7 @@ def test_an_officer_answers_a_request_with_the_offices_reports_history_and_acces
     assert saved.answered_at is not None
 
     indonesian = officer_client.get(f"/officer/requests/{request_id}").get_data(as_text=True)
-    assert "Laporan dilihat oleh kantor" in indonesian
+    assert "Petugas melihat laporan" in indonesian
 
     exported = officer_client.get(f"/officer/requests/{request_id}/answer.json")
     assert exported.status_code == 200 and exported.headers["Cache-Control"] == "no-store"
