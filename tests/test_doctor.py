@@ -168,3 +168,30 @@ def test_the_mailer_refuses_a_self_signed_certificate_too(another_app, tls_smtp_
         send_mail("desk@example.org", "Test", "body")
     with another_app(**smtp, SMTP_CA_FILE=str(self_signed[0])).app_context():
         send_mail("desk@example.org", "Test", "body")
+
+
+@pytest.fixture
+def https_receiver(self_signed):
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    server = make_server("127.0.0.1", free_port(), lambda environ, start: Response("ok")(environ, start),
+                         ssl_context=(str(self_signed[0]), str(self_signed[1])))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_webhook_must_answer_over_tls_with_a_trusted_certificate(another_app, https_receiver, self_signed, monkeypatch):
+    webhook = dict(WEBHOOK_URL=https_receiver, WEBHOOK_SECRET="s")
+    [line] = problems(run_command(another_app(**webhook), "doctor").output)
+    assert line.startswith("PROBLEM  forwarder webhook") and "TLS failed" in line and "REQUESTS_CA_BUNDLE" in line
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(self_signed[0]))
+    result = run_command(another_app(**webhook), "doctor")
+    assert result.exit_code == 0, result.output
+    assert "answers over TLS" in result.output
