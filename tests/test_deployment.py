@@ -195,6 +195,8 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
                    "plugins.forwarders"):
         assert re.search(rf"^plugin\s+{re.escape(module)}$", listing, re.M), listing
     assert re.search(r"^forwarder\s+webhook \(configured\)$", listing, re.M), listing
+    doctor = run("doctor")  # every check of docs/deploy.md step 8 passes on this setup
+    assert "No problems found." in doctor and "PROBLEM" not in doctor, doctor
     run("demo")  # offices, an operator and a verified lodging to report at
     operator_password = re.search(r"kos\.jimbaran@serasi\.test\s+(\S+)", (workdir / "instance/demo-logins.txt").read_text()).group(1)
     static = run("static-folder").strip()
@@ -260,6 +262,11 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
         from plugins.forwarders.webhook import verify_signature
 
         assert verify_signature(WEBHOOK_SECRET, headers["X-Serasi-Timestamp"], body, headers["X-Serasi-Signature"])
+
+        # The nightly backup of deploy/systemd/serasi-backup.service, while the app runs.
+        (tmp_path / "backups").mkdir()
+        assert "Backup written to" in run("backup", "--output", str(tmp_path / "backups"))
+        assert len(list((tmp_path / "backups").glob("serasi-backup-*.tar.gz"))) == 1
         engine.dispose()
     finally:
         for process in processes:
