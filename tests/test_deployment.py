@@ -221,7 +221,7 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
         assert health.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
         plain = browser.get(f"http://127.0.0.1:{http_port}/login?next=/stays", allow_redirects=False, timeout=5)
-        assert plain.status_code == 301 and plain.headers["Location"] == f"https://127.0.0.1/login?next=/stays"
+        assert plain.status_code == 301 and plain.headers["Location"] == "https://127.0.0.1/login?next=/stays"
 
         css = browser.get(f"{https}/static/style.css", timeout=5)
         assert css.status_code == 200 and "public" in css.headers.get("Cache-Control", "") and css.headers.get("Expires")

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from serasi_web import create_app, hookspecs
-from serasi_web.plugins import PluginLoadError, listener_name
+from serasi_web.plugins import PluginLoadError
 
 from .helpers import TEST_PASSWORD, guest_form, login
 
