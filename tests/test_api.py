@@ -293,3 +293,14 @@ def test_a_batch_answers_with_its_stays_read_in_a_fixed_number_of_queries(client
         again = call(client, "post", "/stays:batch", token, {"items": items}).json["results"]  # unchanged: 200 each
     assert {r["status"] for r in again} == {200} and all(r["stay"]["receipt_number"] for r in again)
     assert len([s for s in selects(statements) if " FROM stay " in s + " "]) <= 4  # not one per stay
+
+
+def test_every_problem_of_a_body_comes_in_one_answer(client, token, lodging):
+    """A field the form's validators refuse and a rule between fields (a document that expired
+    before the check-in, a planned check-out before it) are named together, as on the form."""
+    body = stay_body(guest__nationality="ZZZ", document__expiry_date="2020-01-01", stay__planned_check_out="2001-01-01")
+    response = call(client, "put", "/stays/ONE-PASS", token, body)
+    assert response.status_code == 422
+    pointers = {error["pointer"] for error in response.json["errors"]}
+    assert {"/guest/nationality", "/stay/planned_check_out"} <= pointers, response.json
+    assert db.session.scalar(select(func.count()).select_from(Stay)) == 0

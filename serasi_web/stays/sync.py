@@ -67,6 +67,11 @@ def read_values(lodging: Lodging, raw: dict[str, Any], locale: str = "en") -> tu
     values = {name: getattr(form, name).data for name in services.REPORT_FIELDS if name not in errors}
     if values.get("check_in_at"):
         values["check_in_at"] = services.to_utc(values["check_in_at"], lodging)
+    if errors:
+        # The report's own rules (dates, stay permit) on what did parse, so that a system
+        # sending a bad body hears every problem in one answer, as the form does.
+        for name, message in services.rule_problems(lodging, services.complete_values(values), submit=True).items():
+            errors.setdefault(name, message)
     return values, errors
 
 
