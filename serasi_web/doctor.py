@@ -7,12 +7,10 @@ they write nothing (a SQLite database that does not exist is reported, not creat
 from __future__ import annotations
 
 import ipaddress
-import math
 import shutil
 import smtplib
 import ssl
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,8 +22,6 @@ from sqlalchemy.engine import make_url
 
 from .extensions import db
 
-SECRET_KEY_MIN_LENGTH = 32
-SECRET_KEY_MIN_BITS = 128  # estimated from the key's own character frequencies
 CLOCK_TOLERANCE_SECONDS = 30.0
 INDONESIAN_ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 NETWORK_TIMEOUT_SECONDS = 5.0
@@ -66,23 +62,15 @@ def run_checks(min_free_bytes: int = 1024 * 1024 * 1024) -> list[Check]:
 
 # ---- secret key ----------------------------------------------------------------------------
 
-def estimated_bits(key: str) -> float:
-    """Bits of a key estimated from its own character frequencies (Shannon entropy times length):
-    a repeated character has none, a random hex key of 64 characters about 250."""
-    if not key:
-        return 0.0
-    counts = Counter(key)
-    per_character = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
-    return per_character * len(key)
-
-
 def check_secret_key() -> Check:
+    """The same rule production starts with (``config.secret_key_problem``), so doctor and the
+    start never disagree about a key."""
+    from .config import secret_key_problem
+
     key = str(current_app.config.get("SECRET_KEY") or "")
-    fix = "set SERASI_SECRET_KEY to the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'"
-    if len(key) < SECRET_KEY_MIN_LENGTH:
-        return Check("secret key", False, f"only {len(key)} characters (at least {SECRET_KEY_MIN_LENGTH} needed): {fix}")
-    if estimated_bits(key) < SECRET_KEY_MIN_BITS:
-        return Check("secret key", False, f"too predictable (repeated characters or a pattern): {fix}")
+    problem = secret_key_problem(key)
+    if problem:
+        return Check("secret key", False, problem)
     instance_key = Path(current_app.instance_path) / "secret_key"
     source = "generated in the instance folder" if instance_key.exists() and instance_key.read_text().strip() == key else "from the settings"
     return Check("secret key", True, f"{len(key)} characters, {source}")

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
@@ -211,3 +215,37 @@ def admin_client(app, admin):
 
 
 __all__ = ["REQUIRE_ALL", "TEST_PASSWORD"]
+
+
+# ---- Redis (jobs, rate limits, doctor) -------------------------------------------------------
+
+REDIS_URL = os.environ.get("SERASI_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """Redis db 9 on the machine's server, or a private redis-server started for the session."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        yield REDIS_URL
+        return
+    except redis.ConnectionError:
+        pass
+    if not shutil.which("redis-server"):
+        skip_or_fail(f"no Redis at {REDIS_URL} and no redis-server to start (apt-get install redis-server)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path_factory.mktemp("redis"))], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/9"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)

@@ -9,7 +9,6 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 
 from .browser import live_server
 from .helpers import local_now, make_lodging, skip_or_fail

@@ -146,7 +146,6 @@ def office_instance(sqlite_template, tmp_path):
 
 def test_federation_forwards_reports_corrections_check_outs_and_voids_to_another_instance(
         app, another_app, operator_client, operator, offices, office_instance):
-    from serasi_web.stays.models import Stay
 
     chain = another_app(FEDERATION_URL=office_instance.base_url, FEDERATION_TOKEN=office_instance.token, FEDERATION_EXTERNAL_ID_PREFIX="chain")
     lodging = make_lodging(operator)

@@ -1,9 +1,7 @@
 """Background jobs: huey on SQLite by default, on Redis when configured; the worker command runs
 the periodic jobs and delivers the outbox, and stops on Ctrl-C."""
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,41 +15,9 @@ from serasi_web import create_app
 from serasi_web.jobs import get_huey
 
 from .conftest import BASE_CONFIG
-from .helpers import make_lodging, report_guest, skip_or_fail
+from .helpers import make_lodging, report_guest
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("SERASI_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    """Redis db 9 on the machine's server, or a private redis-server started for the session."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-        yield REDIS_URL
-        return
-    except redis.ConnectionError:
-        pass
-    if not shutil.which("redis-server"):
-        skip_or_fail(f"no Redis at {REDIS_URL} and no redis-server to start (apt-get install redis-server)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                               "--dir", str(tmp_path_factory.mktemp("redis"))], stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/9"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-
-
 @pytest.fixture
 def redis_db(redis_url):
     client = redis.Redis.from_url(redis_url)

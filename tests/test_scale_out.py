@@ -13,7 +13,7 @@ from bench.delivery_receiver import WebhookReceiver
 
 from .helpers import TEST_PASSWORD, guest_form, make_lodging, make_offices, make_user
 from .test_faults import SECRET, fault_app, fault_database, free_port, process_env, processes, wait_for  # noqa: F401
-from .test_jobs import redis_db, redis_url  # noqa: F401  (Redis db 9, or a private redis-server)
+from .test_jobs import redis_db  # noqa: F401  (Redis db 9; redis_url comes from conftest)
 
 def api_body(number: int, room: str = "1") -> dict:
     form = guest_form(document_number=f"S{number:07d}", room=room)

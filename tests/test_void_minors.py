@@ -68,7 +68,7 @@ def test_the_minors_report_can_be_voided_with_the_adults(operator_client, family
 
 
 def test_an_adult_without_minors_is_voided_as_before(operator_client, family):
-    john, jane, lily = family
+    _john, jane, lily = family
     page = operator_client.get(f"/stays/{jane.id}/void", headers=EN).get_data(as_text=True)
     assert "Minors travelling" not in page
     assert operator_client.post(f"/stays/{jane.id}/void", data={"reason": "Duplicate"}).status_code == 303

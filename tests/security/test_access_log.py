@@ -3,7 +3,6 @@ Referer: a search by name or document number in a URL does not land in it."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys

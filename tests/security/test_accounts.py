@@ -42,7 +42,7 @@ def is_logged_in(client) -> bool:
 
 
 def reset_link(smtp_server) -> str:  # noqa: F811
-    (recipients, message), = smtp_server.messages
+    (_recipients, message), = smtp_server.messages
     found = re.search(r"https://serasi\.example(/password/reset/\S+)", message.get_content())
     assert found, message.get_content()
     return found.group(1)

@@ -135,7 +135,7 @@ def test_every_get_route_of_every_audience_sends_the_security_headers_and_no_inl
                             for name, client in viewers.items()]
                 if rule.rule.startswith("/api/"):
                     api = app.test_client()
-                    requests.append(("API token", lambda url=url, **kw: call(api, "get", url.removeprefix("/api/v1"), world.a.token, **kw),
+                    requests.append(("API token", lambda url=url, api=api, **kw: call(api, "get", url.removeprefix("/api/v1"), world.a.token, **kw),
                                      True))
                 for viewer, get, logged_in in requests:
                     response = get()
