@@ -88,8 +88,22 @@ def _problems(*codes: int) -> dict:
             for code in codes}
 
 
-def _json(schema: dict, description: str = "OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(schema: dict, description: str = "OK", links: dict | None = None) -> dict:
+    answer = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if links:
+        answer["links"] = links
+    return answer
+
+
+# OpenAPI links: what a client (and schemathesis' stateful tests) may do next with a stay it has
+# just written. The stay is addressed by the external id the client chose, so each link passes
+# the request's own path parameter on.
+_SAME_STAY = {"external_id": "$request.path.external_id"}
+STAY_LINKS = {
+    "GetStay": {"operationId": "getStay", "parameters": _SAME_STAY, "description": "Read the stay back."},
+    "CheckOut": {"operationId": "checkOut", "parameters": _SAME_STAY, "description": "Check the guest out."},
+    "VoidStay": {"operationId": "voidStay", "parameters": _SAME_STAY, "description": "Void the stay."},
+}
 
 
 EXTERNAL_ID = {"name": "external_id", "in": "path", "required": True, "description": "The property system's own id of the stay.",
@@ -126,7 +140,8 @@ def openapi_document() -> dict:
                 "parameters": [EXTERNAL_ID],
                 "put": {"summary": "Create or update a stay (idempotent)", "operationId": "putStay",
                         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StayBody"}}}},
-                        "responses": {"201": _json(stay_ref, "Created and reported"), "200": _json(stay_ref, "Unchanged, or corrected"),
+                        "responses": {"201": _json(stay_ref, "Created and reported", STAY_LINKS),
+                                      "200": _json(stay_ref, "Unchanged, or corrected", STAY_LINKS),
                                       **_statuses(*BODY, 409)}},
                 "get": {"summary": "Read a stay", "operationId": "getStay", "responses": {"200": _json(stay_ref), **_statuses(404)}},
                 "delete": {"summary": "Void a stay (reported by mistake)", "operationId": "voidStay",
@@ -142,7 +157,8 @@ def openapi_document() -> dict:
                 "post": {"summary": "Check a guest out", "operationId": "checkOut",
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _object(
                              {"checked_out_at": {"type": "string", "format": "date-time"}}, ["checked_out_at"])}}},
-                         "responses": {"200": _json(stay_ref), **_statuses(*BODY, 404, 409)}},
+                         "responses": {"200": _json(stay_ref, links={"GetStay": STAY_LINKS["GetStay"], "VoidStay": STAY_LINKS["VoidStay"]}),
+                                      **_statuses(*BODY, 404, 409)}},
             },
             "/stays:batch": {
                 "post": {"summary": "Create or update up to 500 stays; one result per item", "operationId": "batch",
