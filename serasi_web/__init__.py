@@ -139,9 +139,10 @@ def _register_blueprints(app: Flask) -> None:
     from .officer.routes import blueprint as officer
     from .pages import blueprint as pages
     from .privacy.routes import blueprint as privacy
+    from .privacy.routes import access_log_blueprint as access_log
     from .privacy.routes import purpose_blueprint as purpose
     from .reference.routes import blueprint as reference
     from .stays.routes import blueprint as stays
 
-    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, privacy, purpose, admin):
+    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, privacy, purpose, access_log, admin):
         app.register_blueprint(blueprint)

@@ -21,3 +21,17 @@ def role_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def console_required(view):
+    """The office console: officers, supervision teams and an admin also given an office; anyone
+    else gets 404. Running the instance alone shows no guest data (UU PDP: need to know)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.sees_guest_data:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_ABSOLUTE_MINUTES_OPERATOR": 30 * 24 * 60,
     # Two-step login (TOTP): required for these roles, optional for the others; wrong codes allowed
     # per account, and how long a password stays good for the second step.
-    "MFA_REQUIRED_ROLES": ["officer", "supervisor", "admin"],
+    "MFA_REQUIRED_ROLES": ["officer", "supervisor", "admin", "dpo"],
     "MFA_RATE_LIMIT": "5 per 5 minutes",
     "MFA_PENDING_SECONDS": 300,
     "PASSWORD_MIN_LENGTH": 8,

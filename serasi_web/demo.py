@@ -68,6 +68,7 @@ def load_demo_data() -> list[tuple[str, str, str]]:
     account(Role.OFFICER, "petugas.ngurahrai@serasi.test", "Made Petugas", office_id=offices["KANIM-NGURAH-RAI"].id)
     account(Role.OFFICER, "petugas.denpasar@serasi.test", "Ketut Petugas", office_id=offices["KANIM-DENPASAR"].id)
     account(Role.OFFICER, "petugas.jakbar@serasi.test", "Budi Petugas", office_id=offices["KANIM-JAKBAR"].id)
+    account(Role.DPO, "pdp.ngurahrai@serasi.test", "Putu Pelindung Data", office_id=offices["KANIM-NGURAH-RAI"].id)
     operator = account(Role.OPERATOR, "kos.jimbaran@serasi.test", "Wayan Pemilik", account_kind=AccountKind.LODGING_BUSINESS)
     db.session.commit()
 

@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
         lodging_time_zone=lambda lodging: regions.time_zone_label(lodging.province_code),
         plugin_failures=plugin_failures,
         audit_action_label=labels.audit_action_label,
+        details_for_admin=labels.details_for_admin,
         object_type_label=labels.object_type_label,
         version_action_label=labels.version_action_label,
         stay_event_label=labels.stay_event_label,

@@ -1,5 +1,6 @@
 """Supervision teams (Timpora, police) read the console for their regions only and change
-nothing; admins create them, see everything, and browse and export the audit log."""
+nothing; admins create them and browse and export the audit log, and see guests only when also
+given an office role."""
 import csv
 import io
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ from serasi_web.audit.models import AuditEvent
 from serasi_web.extensions import db
 from serasi_web.officer.services import create_supervisor
 
-from .helpers import DENPASAR_SANUR, KUTA_SELATAN_JIMBARAN, TEST_PASSWORD, login, make_lodging, report_guest
+from .helpers import DENPASAR_SANUR, KUTA_SELATAN_JIMBARAN, TEST_PASSWORD, csrf_token, login, make_lodging, report_guest
 
 EN = {"Accept-Language": "en"}
 KUTA_LEGIAN = dict(province_code="51", regency_code="51.03", district_code="51.03.01", village_code="51.03.01.1004")
@@ -137,12 +138,43 @@ def test_regions_page_is_only_for_supervision_teams(admin_client, officer, area)
     assert admin_client.get("/admin/supervisors/999999/regions").status_code == 404
 
 
-def test_admins_see_every_area_in_the_console(admin_client, area):
+def test_an_admin_sees_no_guest_data_until_given_an_office_role(admin_client, admin, offices, area):
+    """Running the instance is not a reason to read passports (UU PDP): the console answers 404
+    to an admin without an office; given Kanim Ngurah Rai's role, the admin sees that office's
+    guests only, and still decides nothing about lodgings."""
+    assert admin_client.get("/officer/stays", headers=EN).status_code == 404
+    assert admin_client.get(f"/officer/stays/{area.jimbaran_guest}").status_code == 404
+    assert 'href="/officer/stays"' not in text(admin_client.get("/admin/", headers=EN))
+
+    page = text(admin_client.get("/admin/users", headers=EN))
+    assert "None: sees no guest data" in page
+    response = admin_client.post(f"/admin/users/{admin.id}/office", data={
+        "office_id": offices["ngurah_rai"].id, "csrf_token": csrf_token(admin_client, "/admin/users")})
+    assert response.status_code == 303
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "account.office_role_changed")).scalar_one()
+    assert event.actor_id == admin.id and event.changes["office"] == ["", offices["ngurah_rai"].name]
+
     page = text(admin_client.get("/officer/stays", headers=EN))
-    assert "Jimbaranson" in page and "Legianson" in page and "Sanurson" in page
-    assert "Area: All offices" in page
-    assert admin_client.get(f"/officer/stays/{area.sanur_guest}").status_code == 200
+    assert "Jimbaranson" in page and "Legianson" in page and "Sanurson" not in page
+    assert admin_client.get(f"/officer/stays/{area.jimbaran_guest}").status_code == 200
+    assert admin_client.get(f"/officer/stays/{area.sanur_guest}").status_code == 404
     assert admin_client.post(f"/officer/lodgings/{area.pending.id}/verify").status_code == 404  # officers decide
+
+    admin_client.post(f"/admin/users/{admin.id}/office", data={"office_id": "0", "csrf_token": csrf_token(admin_client, "/admin/users")})
+    assert admin_client.get("/officer/stays", headers=EN).status_code == 404
+
+
+def test_only_admin_accounts_get_an_office_role_and_bad_offices_change_nothing(admin_client, officer, admin, area):
+    token = csrf_token(admin_client, "/admin/users")
+    assert admin_client.post(f"/admin/users/{officer.id}/office", data={"office_id": "0", "csrf_token": token}).status_code == 404
+    assert admin_client.post("/admin/users/999999/office", data={"office_id": "0", "csrf_token": token}).status_code == 404
+    for bad in ("999999", "x", ""):
+        response = admin_client.post(f"/admin/users/{admin.id}/office", data={"office_id": bad, "csrf_token": token})
+        assert response.status_code == 303
+        db.session.refresh(admin)
+        assert admin.office_id is None
+    db.session.refresh(officer)
+    assert officer.office_id is not None
 
 
 def test_admin_browses_filters_and_exports_the_audit_log(admin_client, officer_client, admin, officer, area):
@@ -154,6 +186,7 @@ def test_admin_browses_filters_and_exports_the_audit_log(admin_client, officer_c
     assert "console.stay_viewed" not in page and "stay.submitted" not in page
     page = events_of(admin_client.get("/admin/audit?action=access", headers=EN))
     assert "Officer searched reports" in page and "Report submitted" not in page
+    assert "HYPERLINK" not in page and "Jimbaranson" not in page  # what names guests is the DPO's to read
     page = events_of(admin_client.get(f"/admin/audit?actor={officer.email}&action=console.stay_viewed", headers=EN))
     assert "Officer viewed a report" in page and "Officer searched reports" not in page
     response = admin_client.get("/admin/audit.csv?action=access")
@@ -162,6 +195,7 @@ def test_admin_browses_filters_and_exports_the_audit_log(admin_client, officer_c
     assert rows[0] == ["at_utc", "actor", "action", "object_type", "object_id", "lodging_id", "details"]
     assert {row[2] for row in rows[1:]} == {"console.stay_viewed", "console.search", "admin.audit_export"}
     assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+    assert "HYPERLINK" not in text(response)
     exported = db.session.execute(select(AuditEvent).where(AuditEvent.action == "admin.audit_export")).scalar_one()
     assert exported.actor_id == admin.id and exported.changes["filters"] == {"action": "access"}
 

@@ -75,8 +75,17 @@ class MfaManageForm(BaseForm):
 
 
 class OfficerForm(BaseForm):
+    role = SelectField(_l("Role"), choices=select_choices([("officer", _l("Officer")), ("dpo", _l("Data-protection officer"))]), default="officer",
+                       description=_l("A data-protection officer reads the office's access log and answers data access requests, without the console."),
+                       invalid_choice_message=_l("Choose the role."))
     full_name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(_l("Enter the officer's name.")), Length(max=120, message=TOO_LONG)])
     email = EmailField(_l("E-mail"), filters=[strip], validators=[DataRequired(_l("Enter an e-mail address.")), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])
     office_id = SelectField(_l("Immigration office"), coerce=int, invalid_choice_message=_l("Choose the office."),
                             validators=[DataRequired(_l("Choose the office."))])
     password = PasswordField(_l("Initial password"), description=_l("Give it to the officer in person; at least 8 characters."), validators=[DataRequired(_l("Choose a password.")), strong_password])
+
+
+class OfficeRoleForm(BaseForm):
+    """Gives an administrator an office (and so that office's console), or takes it away."""
+
+    office_id = SelectField(_l("Office role"), coerce=int, invalid_choice_message=_l("Choose the office."))

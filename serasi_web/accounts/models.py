@@ -20,7 +20,8 @@ class Role(StrEnum):
     OPERATOR = "operator"  # reports guests of their own lodgings
     OFFICER = "officer"  # works for exactly one immigration office
     SUPERVISOR = "supervisor"  # read-only supervision team (Timpora, police), scoped to chosen regions
-    ADMIN = "admin"  # runs this instance
+    ADMIN = "admin"  # runs this instance; sees guest data only when also given an office (office_id)
+    DPO = "dpo"  # data-protection officer of one office: the access log and data-subject requests, no console
 
 
 class AccountKind(StrEnum):
@@ -34,8 +35,8 @@ class AccountKind(StrEnum):
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ('operator', 'officer', 'supervisor', 'admin')", name="role_known"),
-        CheckConstraint("role <> 'officer' OR office_id IS NOT NULL", name="officer_has_office"),
+        CheckConstraint("role IN ('operator', 'officer', 'supervisor', 'admin', 'dpo')", name="role_known"),
+        CheckConstraint("role NOT IN ('officer', 'dpo') OR office_id IS NOT NULL", name="officer_has_office"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +75,16 @@ class User(UserMixin, db.Model):
     @property
     def is_supervisor(self) -> bool:
         return self.role == Role.SUPERVISOR
+
+    @property
+    def is_dpo(self) -> bool:
+        return self.role == Role.DPO
+
+    @property
+    def sees_guest_data(self) -> bool:
+        """May open the office console: officers, supervision teams, and an admin who was also
+        given an office (running the instance alone shows no guest, UU PDP's need to know)."""
+        return self.role in (Role.OFFICER, Role.SUPERVISOR) or (self.role == Role.ADMIN and self.office_id is not None)
 
 
 class SupervisionRegion(db.Model):

@@ -42,6 +42,8 @@ def home_for(user) -> str:
         return url_for("officer.lodgings")
     if user.role == Role.SUPERVISOR:
         return url_for("officer.inbox")
+    if user.role == Role.DPO:
+        return url_for("access_log.index")
     return url_for("stays.dashboard")
 
 

@@ -64,7 +64,7 @@ def load_user(user_id: str) -> User | None:
     return row.User
 
 
-STAFF_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+STAFF_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN, Role.DPO)
 
 
 def session_limits(role: str) -> tuple[timedelta, timedelta]:

@@ -49,7 +49,7 @@ def users():
         pattern = "%" + escape_like(term) + "%"
         query = query.where(or_(User.email.ilike(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\")))
     page = fetch_page(query, page_arg(), 50)  # no count: the page shows none
-    return render_template("admin/users.html", page=page, term=term)
+    return render_template("admin/users.html", page=page, term=term, offices=offices_ordered())
 
 
 def _user_or_404(user_id: int) -> User:
@@ -103,6 +103,37 @@ def reset_two_step(user_id: int):
     return see_other(url_for("admin.users"))
 
 
+@blueprint.route("/users/<int:user_id>/office", methods=["POST"])
+@admin_only
+def set_office_role(user_id: int):
+    """An administrator who also works for an office sees that office's console; without one, no
+    guest data at all. Audited, and the account's sessions end so the change applies at once."""
+    from flask_login import current_user
+
+    from ..accounts.forms import OfficeRoleForm
+    from ..accounts.sessions import end_all_sessions
+    from ..audit.services import record
+
+    user = _user_or_404(user_id)
+    if user.role != Role.ADMIN:
+        abort(404)
+    form = OfficeRoleForm()
+    form.office_id.choices = select_choices([(0, "")] + [(office.id, office.name) for office in offices_ordered()])
+    if not form.validate_on_submit():
+        flash(_("Choose the office."), "error")
+        return see_other(url_for("admin.users"))
+    before = user.office.name if user.office else ""
+    user.office_id = form.office_id.data or None
+    db.session.flush()
+    db.session.refresh(user)
+    record("account.office_role_changed", user, current_user, changes={"office": [before, user.office.name if user.office else ""]})
+    if user.id != current_user.id:
+        end_all_sessions(user)
+    db.session.commit()
+    flash(_("Office role of %(email)s saved.", email=user.email), "success")
+    return see_other(url_for("admin.users"))
+
+
 @blueprint.route("/officers/new", methods=["GET", "POST"])
 @admin_only
 def new_officer():
@@ -115,9 +146,12 @@ def new_officer():
             form.email.errors.append(_("An account with this e-mail already exists."))
         else:
             create_user(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
-                        role=Role.OFFICER, office_id=form.office_id.data)
+                        role=Role(form.role.data), office_id=form.office_id.data)
             db.session.commit()
-            flash(_("Officer account created for %(email)s.", email=form.email.data), "success")
+            if form.role.data == Role.DPO:
+                flash(_("Data-protection officer account created for %(email)s.", email=form.email.data), "success")
+            else:
+                flash(_("Officer account created for %(email)s.", email=form.email.data), "success")
             return see_other(url_for("admin.users"))
     return render_template("admin/officer_form.html", form=form)
 

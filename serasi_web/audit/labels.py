@@ -31,12 +31,17 @@ AUDIT_ACTIONS = {
     "stay.legal_hold_released": _l("Legal hold released"),
     "privacy.request_recorded": _l("Data access request recorded"),
     "privacy.request_answered": _l("Data access request answered"),
+    "privacy.access_log_searched": _l("Access log searched for a guest"),
+    "privacy.access_log_exported": _l("Access log exported"),
+    "account.mfa_reset_by_admin": _l("Two-step login reset by an administrator"),
+    "account.office_role_changed": _l("Office role of an administrator changed"),
     "retention.run": _l("Retention job run"),
     "retention.policy_changed": _l("Retention period changed"),
 }
 
 OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),
-                "Lodging": _l("Lodging"), "StayGroup": _l("Group")}
+                "Lodging": _l("Lodging"), "StayGroup": _l("Group"),
+                "User": _l("Account"), "SubjectAccessRequest": _l("Data access request")}
 
 # Versions of a report (stay_version.action) and the stay events other systems receive.
 VERSION_ACTIONS = {
@@ -161,3 +166,16 @@ def describe_details(details: dict) -> list[str]:
         else:
             lines.append(f"{report_field_label(key)}: {report_value(key, value)}")
     return lines
+
+
+# What the administrator's audit log leaves out: the details of reading and changing reports name
+# guests (search terms, corrected names), and running the instance shows no guest data. The
+# office's data-protection officer reads them in the office's access log.
+GUEST_DATA_ACTIONS = ("console.", "stay.", "privacy.")
+
+
+def details_for_admin(action: str, details: dict) -> list[str]:
+    """``describe_details`` for the admin's audit log: nothing about guests."""
+    if action.startswith(GUEST_DATA_ACTIONS):
+        return []
+    return describe_details(details)

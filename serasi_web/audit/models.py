@@ -24,3 +24,16 @@ class AuditEvent(db.Model):
     object_id: Mapped[int] = mapped_column()
     lodging_id: Mapped[Optional[int]] = mapped_column(ForeignKey("lodging.id", ondelete="SET NULL"), index=True)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"field": [old, new]} or details
+
+
+class AuditSubject(db.Model):
+    """One report an access-log event showed (a view, a list page, a search, an export).
+
+    Kept beside the event so that the data-protection officer can ask "who saw this person's
+    reports" with an index on both databases, instead of reading every event's JSON.
+    """
+
+    __tablename__ = "audit_subject"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_event.id", ondelete="CASCADE"), primary_key=True)
+    stay_id: Mapped[int] = mapped_column(ForeignKey("stay.id", ondelete="CASCADE"), primary_key=True, index=True)

@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..accounts.models import Role
-from ..auth import role_required
+from ..auth import console_required, role_required
 from ..database import utcnow
 from ..extensions import db
 from ..forms import BaseForm, page_arg
@@ -31,7 +31,7 @@ from .scope import Scope, region_choices, scope_for
 
 blueprint = Blueprint("officer", __name__, url_prefix="/officer")
 officer_only = role_required(Role.OFFICER)
-console = role_required(Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+
 
 WATCH_LISTS = ("overstays", "late", "planned", "silent")
 DEFAULT_SILENT_DAYS = 14
@@ -93,7 +93,7 @@ def number_filter(value) -> str:
 
 
 @blueprint.route("/")
-@console
+@console_required
 def index():
     return redirect(url_for("officer.inbox"))
 
@@ -111,7 +111,7 @@ def _lodging_or_404(lodging_id: int) -> Lodging:
 
 
 @blueprint.route("/lodgings")
-@console
+@console_required
 def lodgings():
     status = request.args.get("status", LodgingStatus.PENDING.value)
     if status not in STATUS_FILTERS:
@@ -124,7 +124,7 @@ def lodgings():
 
 
 @blueprint.route("/lodgings/<int:lodging_id>")
-@console
+@console_required
 def lodging(lodging_id: int):
     lodging = _lodging_or_404(lodging_id)
     return render_template("officer/lodging.html", lodging=lodging, reject_form=RejectForm())
@@ -165,7 +165,7 @@ def reopen_lodging(lodging_id: int):
 # ---- the report inbox ---------------------------------------------------------------------------
 
 @blueprint.route("/inbox")
-@console
+@console_required
 def inbox():
     now = utcnow()
     since = services.inbox_seen_until(current_user, now)
@@ -180,7 +180,7 @@ def inbox():
 
 
 @blueprint.route("/inbox/seen", methods=["POST"])
-@console
+@console_required
 def inbox_seen():
     form = MarkSeenForm()
     if form.validate_on_submit():
@@ -201,7 +201,7 @@ def _country_choices() -> list[tuple[str, str]]:
 
 
 @blueprint.route("/stays")
-@console
+@console_required
 def stays():
     """Search the reports of the scope; with no criteria, every report, newest check-in first."""
     if (asked := _purpose_first()) is not None:
@@ -239,7 +239,7 @@ def _report_or_404(stay_id: int):
 
 
 @blueprint.route("/stays/<int:stay_id>")
-@console
+@console_required
 def stay(stay_id: int):
     stay = _report_or_404(stay_id)
     services.record_access(current_user, services.STAY_VIEWED, stay=stay)
@@ -293,7 +293,7 @@ def release_legal_hold(stay_id: int):
 
 
 @blueprint.route("/stays/<int:stay_id>/timeline")
-@console
+@console_required
 def timeline(stay_id: int):
     """Every stay of this guest's document in the scope, with gaps and overlaps."""
     stay = _report_or_404(stay_id)
@@ -314,13 +314,13 @@ def timeline(stay_id: int):
 # ---- watch lists --------------------------------------------------------------------------------
 
 @blueprint.route("/watch")
-@console
+@console_required
 def watch_lists():
     return redirect(url_for("officer.watch_list", name="overstays"))
 
 
 @blueprint.route("/watch/<name>")
-@console
+@console_required
 def watch_list(name: str):
     if name not in WATCH_LISTS:
         abort(404)
@@ -362,7 +362,7 @@ def _number(value) -> str:
 
 
 @blueprint.route("/statistics")
-@console
+@console_required
 def statistics():
     form, period = _period_form()
     tables, chart_of = [], {}
@@ -387,7 +387,7 @@ def _chart(table: stats.Table):
 
 
 @blueprint.route("/statistics/<key>.<file_format>")
-@console
+@console_required
 def statistics_export(key: str, file_format: str):
     """One statistics table as CSV or XLSX, always of the user's own scope."""
     if key not in stats.TABLES or file_format not in ("csv", "xlsx"):

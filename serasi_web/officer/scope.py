@@ -2,7 +2,7 @@
 
 Every console query starts from a ``Scope``: an officer sees the lodgings routed to their office,
 a supervision team (Timpora, police) the lodgings whose address lies in its regencies or
-districts, an admin everything. Guests are seen only through their lodging, and only once
+districts; an admin nothing, unless also given an office (then that office's). Guests are seen only through their lodging, and only once
 reported (a draft is the lodging's own business).
 """
 from __future__ import annotations
@@ -78,9 +78,9 @@ def filter_only(column):
 
 def scope_for(user: User) -> Scope:
     """The scope of a console user; an account with no console role sees nothing."""
-    if user.role == Role.ADMIN:
-        return Scope(everything=True)
-    if user.role == Role.OFFICER and user.office_id is not None:
+    if user.role in (Role.OFFICER, Role.DPO, Role.ADMIN) and user.office_id is not None:
+        # An admin sees guests only when also given an office; the data-protection officer's
+        # scope is the office's, for its access log and data-subject requests.
         first_area = db.session.scalar(
             select(OfficeArea.region_code).where(OfficeArea.office_id == user.office_id).order_by(OfficeArea.region_code).limit(1))
         return Scope(office_id=user.office_id, zone_region=first_area or "")

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select
 
 from ..accounts.models import Role, SupervisionRegion, User
 from ..accounts.services import create_user
-from ..audit.models import AuditEvent
+from ..audit.models import AuditEvent, AuditSubject
 from ..database import utcnow
 from ..extensions import db
 from ..stays.models import Stay
@@ -42,14 +42,18 @@ def record_access(user: User, action: str, *, stay: Stay | None = None, details:
     changes = dict(details or {})
     if (purpose := current_purpose()) is not None:
         changes["purpose"] = purpose
+    shown = [] if stay is None else [stay.id]
     if stays is not None:
-        changes["stay_ids"] = [shown.id for shown in stays[:MAX_RECORDED_IDS]]
+        changes["stay_ids"] = [each.id for each in stays[:MAX_RECORDED_IDS]]
+        shown = list(dict.fromkeys(shown + changes["stay_ids"]))  # a timeline may list a report twice
     with db.engine.begin() as connection:
-        connection.execute(insert(AuditEvent.__table__).values(
+        event_id = connection.execute(insert(AuditEvent.__table__).values(
             at=utcnow(), action=action, object_type="Stay" if stay is not None else "Console",
             object_id=stay.id if stay is not None else 0, actor_id=user.id, actor_label=user.email,
             lodging_id=stay.lodging_id if stay is not None else None, changes=changes,
-        ))
+        )).inserted_primary_key[0]
+        if shown:  # who saw whom, for the data-protection officer's log (privacy/access_log.py)
+            connection.execute(insert(AuditSubject.__table__), [{"event_id": event_id, "stay_id": stay_id} for stay_id in shown])
 
 
 def inbox_seen_until(user: User, now: datetime | None = None) -> datetime:
@@ -128,6 +132,10 @@ def audit_rows(query):
     """The events of ``query`` as export rows, read in batches (the log can be long)."""
     import json
 
+    from ..audit.labels import GUEST_DATA_ACTIONS
+
     for event in db.session.execute(query.execution_options(yield_per=1000)).scalars():
+        # The admin's export leaves out what names guests, as the page does (audit/labels.py).
+        details = "" if event.action.startswith(GUEST_DATA_ACTIONS) else json.dumps(event.changes, ensure_ascii=False, default=str)
         yield (event.at.isoformat(), event.actor_label, event.action, event.object_type, event.object_id,
-               event.lodging_id if event.lodging_id is not None else "", json.dumps(event.changes, ensure_ascii=False, default=str))
+               event.lodging_id if event.lodging_id is not None else "", details)

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, HiddenField, SelectField, StringField, ValidationError
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..database import utcnow
-from ..forms import TOO_LONG, BaseForm, plausible_date, select_choices, strip
+from ..forms import MAX_PAGE, TOO_LONG, BaseForm, plausible_date, select_choices, strip
 from ..officer.forms import CountrySelect
 from ..officer.queries import normalise_document_number
 
@@ -55,3 +55,25 @@ class PurposeForm(BaseForm):
     def validate_text(self, field):
         if self.purpose.data == "other" and not field.data:
             raise ValidationError(_l("Describe the purpose."))
+
+
+class AccessLogFilterForm(BaseForm):
+    """Sent by POST: a guest's name or document number never goes into a URL or an access log."""
+
+    actor = StringField(_l("Staff member (e-mail)"), filters=[strip], validators=[Length(max=254, message=TOO_LONG)])
+    guest = StringField(_l("Guest (name or document number)"), filters=[strip], validators=[Length(max=100, message=TOO_LONG)])
+    lodging_id = SelectField(_l("Lodging"), coerce=int, validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional(), plausible_date])
+    end = DateField(_l("Until"), validators=[Optional(), plausible_date])
+    page = HiddenField(default="1")
+
+    def set_choices(self, lodgings) -> None:
+        self.lodging_id.choices = select_choices([(0, _l("Every lodging"))] + [(lodging.id, lodging.name) for lodging in lodgings])
+
+    def validate_end(self, field):
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("The end of the period is before its start."))
+
+    def page_number(self) -> int:
+        text = (self.page.data or "1").strip()
+        return min(max(1, int(text)), MAX_PAGE) if text.isdigit() and len(text) < 6 else 1

@@ -15,7 +15,8 @@ from . import access
 from .forms import CHANNEL_LABELS, SubjectRequestForm
 
 blueprint = Blueprint("privacy", __name__, url_prefix="/officer/requests")
-officer_only = role_required(Role.OFFICER)
+# Data-subject requests are answered by the office's officers and its data-protection officer.
+officer_only = role_required(Role.OFFICER, Role.DPO)
 
 
 def _private(response):
@@ -114,3 +115,82 @@ def set_purpose():
         flash(_("Purpose noted for this session."), "success")
         return see_other(safe_next(form.next.data))
     return _private(current_app.make_response(render_template("privacy/purpose.html", form=form)))
+
+
+# ---- the office's access log (its data-protection officer) -------------------------------------
+
+access_log_blueprint = Blueprint("access_log", __name__, url_prefix="/officer/access-log")
+dpo_only = role_required(Role.DPO)
+
+
+def _access_log_form():
+    """The filter form (POST, so that no guest's name reaches a URL) and the filters it selects."""
+    from datetime import datetime, time, timedelta
+
+    from ..officer.scope import scope_for
+    from .access_log import Filters, office_lodgings
+    from .forms import AccessLogFilterForm
+
+    form = AccessLogFilterForm() if request.method == "POST" else AccessLogFilterForm(formdata=None)
+    lodgings = office_lodgings(current_user)
+    form.set_choices(lodgings)
+    if request.method == "POST" and not form.validate_on_submit():
+        return form, None
+    zone = scope_for(current_user).time_zone
+
+    def day_start(day):
+        return datetime.combine(day, time(0), tzinfo=zone) if day else None
+
+    return form, Filters(actor=form.actor.data or "", guest=form.guest.data or "",
+                         lodging_id=form.lodging_id.data or None,
+                         start=day_start(form.start.data), end=day_start(form.end.data + timedelta(days=1)) if form.end.data else None)
+
+
+@access_log_blueprint.route("/", methods=["GET", "POST"])
+@dpo_only
+def index():
+    """Who read which guest's data, when and what for; filters by staff, guest, lodging and day."""
+    from ..officer.queries import fetch_page
+    from ..officer.scope import scope_for
+    from ..officer.services import record_access
+    from . import access_log
+
+    form, filters = _access_log_form()
+    page = subjects = None
+    if filters is not None:
+        if filters.names_a_guest():  # looking a person up in the log is itself an access
+            record_access(current_user, access_log.SEARCHED, details={"page": form.page_number()})
+        page = fetch_page(access_log.events_query(current_user, filters), form.page_number(), current_app.config["PAGE_SIZE"])
+        subjects = access_log.subjects_of(page.items)
+    return _private(current_app.make_response(render_template(
+        "privacy/access_log.html", form=form, page=page, subjects=subjects, zone_region=scope_for(current_user).zone_region)))
+
+
+@access_log_blueprint.route("/export", methods=["POST"])
+@dpo_only
+def export():
+    """The filtered log as CSV (every report each event showed), itself logged."""
+    from flask import Response, stream_with_context
+
+    from ..officer.exports import csv_text
+    from ..officer.services import record_access
+    from . import access_log
+
+    form, filters = _access_log_form()
+    if filters is None:
+        return index()
+    record_access(current_user, access_log.EXPORTED)
+
+    def generate():
+        yield "\ufeff" + csv_text(access_log.EXPORT_COLUMNS, [])
+        batch = []
+        for row in access_log.export_rows(current_user, filters):
+            batch.append(row)
+            if len(batch) == 1000:
+                yield csv_text(None, batch)
+                batch = []
+        if batch:
+            yield csv_text(None, batch)
+
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=access-log.csv", "Cache-Control": "no-store"})
