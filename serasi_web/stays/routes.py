@@ -184,6 +184,27 @@ def _validate_in_one_pass(form, lodging: Lodging, *, submit: bool, fields=servic
     return False
 
 
+def _attach_warnings(form, lodging: Lodging) -> None:
+    """Warnings at their fields (the document or the permit ends before the planned check-out),
+    from the values the form holds now: typed, read from the document, or saved."""
+    values = {}
+    for name in ("document_expiry", "planned_check_out", "permit_valid_until", "check_in_at"):
+        field = getattr(form, name, None)
+        if field is not None and not field.errors and field.data:
+            values[name] = field.data
+    if values.get("check_in_at"):
+        values["check_in_at"] = services.to_utc(values["check_in_at"], lodging)
+    for name, message in services.date_warnings(values, lodging).items():
+        field = getattr(form, name)
+        if not field.errors:
+            field.warnings = [message]
+
+
+def _render_report_form(template: str, form, warn_for: Lodging, **context):
+    _attach_warnings(form, warn_for)
+    return render_template(template, form=form, **context)
+
+
 def _fill_from_stay(form, stay: Stay) -> None:
     """What ``obj=stay`` cannot fill: the check-in in the lodging's local time, the adult's id."""
     form.check_in_at.data = services.to_local(stay.check_in_at, stay.lodging).replace(tzinfo=None)
@@ -220,7 +241,7 @@ def new(lodging_id: int):
                 result = services.create_stay(lodging, values, current_user, submit=submit, form_token=form.form_token.data or None)
             except services.DuplicateStay as duplicate:
                 _apply_errors(form, duplicate)
-                return render_template("stays/form.html", form=form, lodging=lodging, stay=None, duplicate=duplicate.existing)
+                return _render_report_form("stays/form.html", form, lodging, lodging=lodging, stay=None, duplicate=duplicate.existing)
             except services.StayError as error:
                 _apply_errors(form, error)
             else:
@@ -229,7 +250,7 @@ def new(lodging_id: int):
                     flash(_("Report submitted. Receipt %(number)s.", number=stay.receipt_number) if stay.receipt_number
                           else _("Draft saved. Submit it before %(deadline)s.", deadline=_deadline_text(stay)), "success")
                 return see_other(url_for("stays.show", stay_id=stay.id))
-    return render_template("stays/form.html", form=form, lodging=lodging, stay=None, duplicate=None)
+    return _render_report_form("stays/form.html", form, lodging, lodging=lodging, stay=None, duplicate=None)
 
 
 def _deadline_text(stay: Stay) -> str:
@@ -294,13 +315,13 @@ def edit(stay_id: int):
                 services.update_draft(stay, values, current_user, submit=request.form.get("action") == "submit")
             except services.DuplicateStay as duplicate:
                 _apply_errors(form, duplicate)
-                return render_template("stays/form.html", form=form, lodging=stay.lodging, stay=stay, duplicate=duplicate.existing)
+                return _render_report_form("stays/form.html", form, stay.lodging, lodging=stay.lodging, stay=stay, duplicate=duplicate.existing)
             except services.StayError as error:
                 _apply_errors(form, error)
             else:
                 flash(_("Report submitted. Receipt %(number)s.", number=stay.receipt_number) if stay.receipt_number else _("Draft saved."), "success")
                 return see_other(url_for("stays.show", stay_id=stay.id))
-    return render_template("stays/form.html", form=form, lodging=stay.lodging, stay=stay, duplicate=None)
+    return _render_report_form("stays/form.html", form, stay.lodging, lodging=stay.lodging, stay=stay, duplicate=None)
 
 
 @blueprint.route("/stays/<int:stay_id>/submit", methods=["POST"])
@@ -341,7 +362,7 @@ def correct(stay_id: int):
                 changed = services.correct(stay, values, form.reason.data, current_user)
             except services.DuplicateStay as duplicate:
                 _apply_errors(form, duplicate)
-                return render_template("stays/correct.html", form=form, stay=stay, duplicate=duplicate.existing)
+                return _render_report_form("stays/correct.html", form, stay.lodging, stay=stay, duplicate=duplicate.existing)
             except services.StayError as error:
                 db.session.rollback()
                 stay = get_own_stay_or_404(stay_id)
@@ -350,7 +371,7 @@ def correct(stay_id: int):
                 flash(_("Correction saved as version %(version)d.", version=stay.version) if changed else _("Nothing was changed."),
                       "success" if changed else "info")
                 return see_other(url_for("stays.show", stay_id=stay.id))
-    return render_template("stays/correct.html", form=form, stay=stay, duplicate=None)
+    return _render_report_form("stays/correct.html", form, stay.lodging, stay=stay, duplicate=None)
 
 
 @blueprint.route("/stays/<int:stay_id>/void", methods=["GET", "POST"])

@@ -129,6 +129,31 @@ def check_dates(values: dict, lodging: Lodging, now: datetime | None = None) -> 
     return errors
 
 
+def date_warnings(values: dict, lodging: Lodging, now: datetime | None = None) -> dict[str, str]:
+    """What the operator should know but may still report (the guest is here): a document or a
+    stay permit that ends before the planned check-out, or a permit already ended. {field: message}."""
+    from flask_babel import format_date
+
+    now = now or utcnow()
+    warnings: dict[str, str] = {}
+    expiry, planned = values.get("document_expiry"), values.get("planned_check_out")
+    valid_until = values.get("permit_valid_until")
+    check_in = values.get("check_in_at")
+    check_in_day = to_local(check_in, lodging).date() if check_in else None
+    local_today = to_local(now, lodging).date()
+    if expiry and planned and planned > expiry and not (check_in_day and expiry < check_in_day):
+        warnings["document_expiry"] = str(_l("The document expires on %(date)s, before the planned check-out: the guest needs a new one.",
+                                             date=format_date(expiry, "long")))
+    if valid_until:
+        if valid_until < local_today:
+            warnings["permit_valid_until"] = str(_l("The stay permit ended on %(date)s: the guest may be overstaying.",
+                                                    date=format_date(valid_until, "long")))
+        elif planned and planned > valid_until:
+            warnings["permit_valid_until"] = str(_l("The stay permit ends on %(date)s, before the planned check-out: the guest must extend it or leave by then.",
+                                                    date=format_date(valid_until, "long")))
+    return warnings
+
+
 def complete_values(values: dict) -> dict:
     """Fill what can be derived: the stay permit from the visa index; empty optional text as ""."""
     values = dict(values)
