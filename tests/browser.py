@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import contextmanager
+from datetime import date, timedelta
 
 from werkzeug.serving import make_server
 
@@ -78,3 +79,22 @@ def log_in(page, base_url: str, email: str, lands_on="**/dashboard"):
     page.fill("#password", TEST_PASSWORD)
     page.click("main form button[type=submit]")
     page.wait_for_url(lands_on)
+
+
+def fill_guest(page, surname, given, document, birth="1980-03-04", nationality="AUS", visa_index="C1", javascript=True):
+    """Fill the guest, document and entry parts of a report form as a person would, in order."""
+    from playwright.sync_api import expect
+
+    page.fill("#surname", surname)
+    page.fill("#given_names", given)
+    page.check("input[name=sex][value=F]")
+    page.fill("#date_of_birth", birth)
+    page.select_option("#nationality", nationality)
+    page.fill("#document_number", document)
+    page.select_option("#issuing_state", nationality)
+    page.fill("#document_expiry", (date.today() + timedelta(days=900)).isoformat())
+    page.fill("#entry_date", (date.today() - timedelta(days=2)).isoformat())
+    page.fill("#visa_index", visa_index)
+    if javascript:  # htmx fills the stay permit from the visa index when the field changes
+        page.press("#visa_index", "Tab")
+        expect(page.locator("#stay_permit")).to_have_value("itk")  # a locator, not a JS string: the CSP forbids eval

@@ -2,35 +2,17 @@
 guest, print the receipt, verify it from its QR link on another device (no login), correct the
 report, report a family of three, check guests out, and see it on the dashboard."""
 import re
-from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import expect
 
 from serasi_web.extensions import db
 from serasi_web.stays.models import Stay
 
-from .browser import chromium, live_server, log_in
+from .browser import chromium, fill_guest, live_server, log_in
 from .helpers import local_now, make_lodging
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 VALID = {"id": "Tanda terima sah", "en": "Valid receipt"}
-
-
-def fill_guest(page, surname, given, document, birth="1980-03-04", nationality="AUS", visa_index="C1", javascript=True):
-    page.fill("#surname", surname)
-    page.fill("#given_names", given)
-    page.check("input[name=sex][value=F]")
-    page.fill("#date_of_birth", birth)
-    page.select_option("#nationality", nationality)
-    page.fill("#document_number", document)
-    page.select_option("#issuing_state", nationality)
-    page.fill("#document_expiry", (date.today() + timedelta(days=900)).isoformat())
-    page.fill("#entry_date", (date.today() - timedelta(days=2)).isoformat())
-    page.fill("#visa_index", visa_index)
-    if javascript:  # htmx fills the stay permit from the visa index when the field changes
-        page.press("#visa_index", "Tab")
-        expect(page.locator("#stay_permit")).to_have_value("itk")  # a locator, not a JS string: the CSP forbids eval
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])

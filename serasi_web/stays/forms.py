@@ -71,12 +71,16 @@ class GuestFields(BaseForm):
     issuing_state = SelectField(_l("Issuing state"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the issuing state.")), known_country])
     document_expiry = DateField(_l("Document expiry date"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the expiry date."))])
     entry_date = DateField(_l("Date of entry"), format=DATE_FORMATS, validators=[InputRequired(_l("Enter the date of entry into Indonesia."))])
-    port_of_entry = StringField(_l("Port of entry"), filters=[strip], description=_l("Airport, seaport or land crossing (TPI)."), validators=[Length(max=100, message=TOO_LONG)])
-    visa_index = StringField(_l("Visa index"), filters=[upper_strip], description=_l("For example C1, B1 or E33G; the stay permit is suggested from it."), validators=[Length(max=12, message=TOO_LONG)])
+    port_of_entry = StringField(_l("Place of entry (TPI)"), filters=[strip],
+                                description=_l("The airport, seaport or land border post where the passport was stamped, for example Ngurah Rai Airport."), validators=[Length(max=100, message=TOO_LONG)])
+    visa_index = StringField(_l("Visa index (the code on the visa)"), filters=[upper_strip],
+                             description=_l("The short code printed on the visa or e-visa, for example C1 (visit visa), B1 (visa on arrival) or E33G (remote worker); the stay permit is suggested from it."), validators=[Length(max=12, message=TOO_LONG)])
     stay_permit = SelectField(_l("Stay permit"), choices=[], validate_choice=False, description=_l("Needed to submit the report; a draft can be saved without it."), validators=[Optional(), one_of(STAY_PERMITS, _l("Choose a stay permit from the list."))])
     permit_number = StringField(_l("Permit number"), filters=[upper_compact], validators=[Length(max=40, message=TOO_LONG)])
     permit_valid_until = DateField(_l("Permit valid until"), format=DATE_FORMATS, validators=[Optional()])
-    entry_stamp_qr = TextAreaField(_l("Entry-stamp QR"), filters=[strip], description=_l("The text of the QR code on the entry-permit sticker, if there is one."), validators=[Length(max=4000, message=TOO_LONG)])
+    # Filled only by capture (a photo of the entry-permit sticker): a hidden field, shown read-only
+    # when it holds something, so nobody tabs into or types a QR code's text.
+    entry_stamp_qr = HiddenField(_l("Entry-stamp QR"), filters=[strip], validators=[Length(max=4000, message=TOO_LONG)])
     accompanying_stay_id = SelectField(_l("Accompanying adult"), choices=[], validate_choice=False, description=_l("For a guest under 18: the adult they travel with."))
     form_token = HiddenField(filters=[form_token])
 

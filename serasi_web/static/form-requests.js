@@ -1,0 +1,191 @@
+// What a person sees while htmx sends a form or follows a boosted link (JavaScript on; without
+// it the browser does all of this itself):
+// - while a form is being sent, its submit buttons are disabled and it is marked busy, so a
+//   second tap sends nothing twice; they come back when the answer (or the failure) is in;
+// - a network failure (offline, no answer in time) or an error answer to a form (400, 413, 429,
+//   500, 503, ...) is told in plain words in an alert next to the button pressed, and nothing is
+//   swapped: the form keeps everything typed;
+// - an error answer to a link or a page (a boosted GET) is the error page: it is swapped in.
+// The words come from the server in the reader's language (#request-messages in base.html): no
+// English is written here. Loaded as a file because the Content-Security-Policy allows no inline
+// script; htmx itself evaluates nothing.
+(function () {
+  "use strict";
+
+  var ALERT_CLASS = "request-problem";
+
+  function messages() {
+    var holder = document.getElementById("request-messages");
+    try {
+      return JSON.parse(holder.getAttribute("data-messages")) || {};
+    } catch (error) {
+      return {};
+    }
+  }
+
+  // The element that made the request (a form, a button, a link). Not detail.elt: htmx sets
+  // that to the element an event is fired on, which for htmx:beforeSwap is the swap's target.
+  function requester(detail) {
+    return (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
+  }
+
+  function formOf(element) {
+    if (!element || !element.closest) {
+      return null;
+    }
+    return element.tagName === "FORM" ? element : element.closest("form");
+  }
+
+  // The button pressed: the submit event's submitter for a boosted form, or the button that
+  // carries hx-post itself (the capture buttons).
+  function buttonOf(detail) {
+    var config = detail.requestConfig || {};
+    var event = config.triggeringEvent;
+    if (event && event.submitter) {
+      return event.submitter;
+    }
+    var element = requester(detail);
+    return element && element.tagName === "BUTTON" ? element : null;
+  }
+
+  function isPageRequest(detail) {
+    var config = detail.requestConfig || {};
+    return config.verb === "get" && detail.boosted && detail.target === document.body;
+  }
+
+  function clearAlerts() {
+    var alerts = document.querySelectorAll("." + ALERT_CLASS);
+    for (var i = 0; i < alerts.length; i++) {
+      alerts[i].remove();
+    }
+  }
+
+  function messageFor(status) {
+    var words = messages();
+    var text = words[String(status)];
+    if (!text) {
+      text = (words[status >= 500 ? "5xx" : "4xx"] || "").replace("{status}", String(status));
+    }
+    return text;
+  }
+
+  // The alert goes just above the block of the button pressed (where the person is looking),
+  // or of the field whose own request failed, else at the top of the form, else of the page.
+  function showAlert(detail, text) {
+    clearAlerts();
+    var alert = document.createElement("div");
+    alert.className = "flash flash-error " + ALERT_CLASS;
+    alert.setAttribute("role", "alert");
+    alert.tabIndex = -1;
+    var paragraph = document.createElement("p");
+    paragraph.textContent = text;
+    alert.appendChild(paragraph);
+    var button = buttonOf(detail);
+    var element = requester(detail);
+    var form = formOf(button) || formOf(element);
+    var anchor = null;
+    if (button && form) {
+      anchor = button.closest(".actions, .field, p") || button;
+      if (!form.contains(anchor)) {
+        anchor = button;
+      }
+    } else if (form && element !== form) {
+      anchor = element.closest(".field") || form.firstElementChild;  // a field's own request
+    } else if (form) {
+      anchor = form.firstElementChild;
+    }
+    if (anchor && anchor.parentNode) {
+      anchor.parentNode.insertBefore(alert, anchor);
+    } else {
+      var main = document.getElementById("main") || document.body;
+      main.insertBefore(alert, main.firstChild);
+    }
+    alert.scrollIntoView({block: "nearest"});
+    alert.focus({preventScroll: true});
+  }
+
+  // Only a sending of the form (a boosted submit, or a button that posts it) makes it busy. A
+  // field's own request (the stay permit suggested when the visa index changes) does not: it
+  // starts as the field loses focus, often on the very tap on "submit", which must not land
+  // on a button just disabled.
+  function sentForm(detail) {
+    var element = requester(detail);
+    if (element && element.tagName === "FORM") {
+      return element;
+    }
+    if (element && element.tagName === "BUTTON" && element.type === "submit") {
+      return formOf(element);
+    }
+    return null;
+  }
+
+  function setBusy(detail, busy) {
+    var form = sentForm(detail);
+    if (!form) {
+      return;
+    }
+    if (busy) {
+      form.setAttribute("aria-busy", "true");
+    } else {
+      form.removeAttribute("aria-busy");
+    }
+    var pressed = buttonOf(detail);
+    var buttons = form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]");
+    for (var i = 0; i < buttons.length; i++) {
+      var button = buttons[i];
+      if (busy) {
+        // Only buttons enabled now: one the page disabled on purpose stays disabled after.
+        if (!button.disabled) {
+          button.disabled = true;
+          button.setAttribute("data-disabled-while-sending", "");
+        }
+      } else if (button.hasAttribute("data-disabled-while-sending")) {
+        button.disabled = false;
+        button.removeAttribute("data-disabled-while-sending");
+      }
+    }
+    if (pressed) {
+      if (busy) {
+        pressed.setAttribute("aria-busy", "true");
+      } else {
+        pressed.removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  // Disabled after htmx has read the form's values (a disabled button's name and value would
+  // not be sent: "submit" and "save as draft" share the form).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    clearAlerts();
+    setBusy(event.detail, true);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    setBusy(event.detail, false);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var status = detail.xhr.status;
+    if (status < 400) {
+      return;
+    }
+    if (isPageRequest(detail) && detail.serverResponse) {
+      // A link or page that answers an error page: show that page, as without JavaScript.
+      detail.shouldSwap = true;
+      detail.isError = false;
+      return;
+    }
+    detail.shouldSwap = false;
+    showAlert(detail, messageFor(status));
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    var words = messages();
+    showAlert(event.detail, navigator.onLine === false ? words.offline : words.unreachable);
+  });
+
+  document.addEventListener("htmx:timeout", function (event) {
+    showAlert(event.detail, messages().timeout);
+  });
+})();
