@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     print(common.machine_description())
     results = {}
     for index, rows in enumerate(args.rows):
-        print(f"\n== {rows:,} rows (SQLite, one process, the job run inline as its thread would) ==", flush=True)
+        print(f"\n== {rows:,} rows (SQLite, one process, the job run inline as the worker would) ==", flush=True)
         figures = run_child(rows, again=index == 0)
         results[rows] = figures
         print(f"  CSV file: {figures['file_mb']:.1f} MB")
