@@ -5,8 +5,9 @@
 For each size, a fresh process (so its peak memory is its own) builds a fresh SQLite database
 in a temporary folder through the migrations, one operator with one verified lodging, and
 writes a CSV of that many valid guests (unique documents and external ids) to disk. It then
-runs the plugin's own code exactly as the background thread does: the upload is stored and its
-header read (``service.create_job``), the check (``run_job(..., "check")``) and the import
+runs the plugin's own code exactly as the background worker does: the upload is stored
+(``service.create_job``) and read whole in the memory-limited child process
+(``run_job(..., "read")``: the header and every row), the check (``run_job(..., "check")``) and the import
 (``run_job(..., "import")``); for the first size it also checks and imports the same file a
 second time (every row unchanged). Times are wall-clock; memory is the process's peak resident
 set (``ru_maxrss``) after each phase and its growth over the resident set before the phase.
@@ -100,6 +101,11 @@ def measure(rows: int, again: bool) -> dict:
             with path.open("rb") as stream:
                 job = service.create_job(lodging, user, FileStorage(stream, filename="guests.csv"))
             figures.setdefault("jobs", []).append(job.id)
+            assert service.start(job, "read"), job.status  # in its child process: its memory is not this process's
+            db.session.expire_all()
+            job = db.session.get(service.ImportJob, job.id)
+            if job.status != "uploaded":
+                raise RuntimeError(f"read: {job.status} {job.failure}")
             return {}
 
         def check() -> dict:
@@ -121,7 +127,7 @@ def measure(rows: int, again: bool) -> dict:
             stays = db.session.scalar(select(func.count()).select_from(Stay))
             return {"created": job.created_count, "unchanged": job.unchanged_count, "stays": stays}
 
-        phase("store the upload, read the header", upload)
+        phase("store the upload, read the file", upload)
         phase("check (dry run)", check)
         phase("import", run)
         if again:
@@ -155,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     print(common.machine_description())
     results = {}
     for index, rows in enumerate(args.rows):
-        print(f"\n== {rows:,} rows (SQLite, one process, the job run inline as its thread would) ==", flush=True)
+        print(f"\n== {rows:,} rows (SQLite, one process, the job run inline as the worker would) ==", flush=True)
         figures = run_child(rows, again=index == 0)
         results[rows] = figures
         print(f"  CSV file: {figures['file_mb']:.1f} MB")

@@ -137,3 +137,13 @@ def serasi_register_commands(group):
     """Add command-line commands: ``group`` is the ``flask serasi`` click group; call
     ``group.add_command(command)``. Called once in ``create_app()``. Return value: ignored.
     """
+
+
+@hookspec
+def serasi_register_tasks(register):
+    """Add background jobs run by the worker (huey): call ``register(name, function)``; the
+    function runs inside an app context (and its database session is removed afterwards).
+    Enqueue it with ``serasi_web.jobs.get_huey().serasi_tasks[name](*args)``; arguments must be
+    JSON-like values (ids, not objects). Called once in ``create_app()``; the tasks are put on
+    the app's huey when it is first used. Return value: ignored.
+    """

@@ -174,6 +174,10 @@ def init_app(app: Flask) -> None:
     app.extensions["serasi.plugins"] = manager
     app.extensions["serasi.registry"] = registry
     app.extensions["serasi.plugin_failures"] = loader.failures
+    # Background jobs, by task name: registered on the huey when it is first used (jobs/tasks.py).
+    tasks: dict[str, Any] = {}
+    _call_each(manager, "serasi_register_tasks", _fail_start(loader, "serasi_register_tasks"), register=tasks.__setitem__)
+    app.extensions["serasi.plugin_tasks"] = tasks
 
 
 def register_blueprints_and_commands(app: Flask, cli_group) -> None:

@@ -194,6 +194,27 @@ def admin(app):
 
 
 @pytest.fixture
+def huey_worker(app):
+    """The worker's huey consumer (two threads) in this process, on the app's own queue: tasks
+    the app enqueues run in the background, as with ``flask serasi worker``. Stopped, after
+    its tasks finish, at the end of the test."""
+    import signal
+
+    from serasi_web.jobs import get_huey
+
+    huey = get_huey(app)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False, check_worker_health=False)
+    consumer.start()  # sets its own signal handlers: pytest's are put back below
+    try:
+        yield huey
+    finally:
+        consumer.stop(graceful=True)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+@pytest.fixture
 def operator_client(app, operator):
     client = app.test_client()
     login(client, operator.email)

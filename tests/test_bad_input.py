@@ -511,7 +511,7 @@ BASELINES = {
     "stays.check_out_many": lambda w: {"checked_out_at": local_now(), "stay_ids": str(w.get("reported_stay").id)},
     "lodgings.new": lambda w: lodging_values(name=f"Homestay {w.number()}", action="save"),
     "lodgings.edit": lambda w: lodging_values(name=f"Homestay {w.number()}", action="save"),
-    "tokens.index": lambda w: {"name": "Front desk PMS"},
+    "tokens.index": lambda w: {"name": "Front desk PMS", "valid_days": "90", "scope": "write"},
     "roster.show": lambda w: {"checked_out_at": local_now(), "action": "confirm"},
     "spreadsheet_import.run": lambda w: {"rows": "valid"},
     "officer.reject": lambda w: {"reason": "The address does not exist"},

@@ -11,7 +11,8 @@ import pytest
 import redis
 
 from bench.delivery_receiver import WebhookReceiver
-from serasi_web import create_app
+from serasi_web import create_app, hookimpl
+from serasi_web.extensions import db
 from serasi_web.jobs import get_huey
 
 from .conftest import BASE_CONFIG
@@ -65,6 +66,37 @@ def test_huey_tasks_run_in_an_app_context(app, operator_client, operator, office
     finally:
         huey.immediate = False
     assert [event for _, event, _, _ in recorder.received] == ["reported"]
+
+
+class CountingTaskPlugin:
+    """A plugin with a background job (``serasi_register_tasks``) that counts the lodgings."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def serasi_register_tasks(self, register):
+        def count_lodgings(label):
+            from sqlalchemy import func, select
+
+            from serasi_web.extensions import db
+            from serasi_web.lodgings.models import Lodging
+
+            self.seen.append((label, db.session.scalar(select(func.count()).select_from(Lodging))))  # needs the app context
+        register("test.count_lodgings", count_lodgings)
+
+
+def test_a_plugins_task_is_queued_and_run_by_the_worker_in_an_app_context(app_config, operator, offices, another_app):
+    plugin = CountingTaskPlugin()
+    application = another_app(EXTRA_PLUGINS=[plugin])
+    with application.app_context():
+        make_lodging(db.session.merge(operator))
+        huey = get_huey(application)
+        huey.serasi_tasks["test.count_lodgings"]("queued")
+        assert huey.pending_count() == 1 and plugin.seen == []  # queued, not run by the request
+        task = huey.dequeue()
+        huey.execute(task)  # what a worker thread does
+    assert plugin.seen == [("queued", 1)]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -282,16 +282,35 @@ def _zip_without_workbook() -> bytes:
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512, "guests.xls", "old Excel file (.xls)"),
     (_zip_without_workbook(), "guests.xlsx", "ZIP file but not an Excel workbook"),
     (b"PK\x03\x04 truncated", "guests.xlsx", "ZIP file but not an Excel workbook"),
-    ("Surname,Given names,Sex\r\n".encode(), "header-only.csv", "no rows of guests"),
-    (b",,,\r\nEriksson,Anna,F\r\n", "no-header.csv", "first row is empty"),
-    (b"Surname,Room,surname\r\nA,1,B\r\n", "twice.csv", "appears twice (columns A and C)"),
 ])
-def test_malformed_files_get_a_precise_message_and_nothing_is_kept(app, operator_client, lodging, content, filename, expected):
+def test_files_refused_by_their_first_bytes_get_a_message_on_the_upload_page_and_nothing_is_kept(app, operator_client, lodging,
+                                                                                                 content, filename, expected):
+    """What needs no parsing is refused in the request itself."""
     response = operator_client.post(f"/lodgings/{lodging.id}/import", data={"file": (io.BytesIO(content), filename)},
                                     headers={"Accept-Language": "en"}, content_type="multipart/form-data")
     assert response.status_code == 200 and expected in messages(response)
     assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
     assert not list(imports_folder(app).glob("*"))  # not even the temporary upload
+
+
+@pytest.mark.parametrize("content, filename, expected", [
+    ("Surname,Given names,Sex\r\n".encode(), "header-only.csv", "no rows of guests"),
+    (b",,,\r\nEriksson,Anna,F\r\n", "no-header.csv", "first row is empty"),
+    (b"Surname,Room,surname\r\nA,1,B\r\n", "twice.csv", "appears twice (columns A and C)"),
+])
+def test_files_refused_when_read_fail_the_job_with_a_message_and_the_file_is_not_kept(app, operator_client, operator, lodging,
+                                                                                      content, filename, expected):
+    """What needs parsing is refused by the worker's read: the job page says why."""
+    speaks(operator, "en")
+    response = upload(operator_client, lodging, content, filename)
+    job = latest_job()
+    assert response.status_code == 303 and response.location.endswith(f"/import/{job.id}")
+    assert job.status == "failed" and expected in job.failure and job.headers == []
+    page = operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}")
+    assert page.status_code == 200 and expected in page.get_data(as_text=True)
+    assert "/columns" not in page.get_data(as_text=True)  # nothing to map: upload a fixed file
+    assert operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}/columns").status_code == 303
+    assert not list(imports_folder(app).glob("*")) and stay_count() == 0
 
 
 def multipart(content: bytes, filename: str) -> dict:
@@ -375,14 +394,14 @@ def test_a_row_the_database_refuses_costs_only_itself(app, operator_client, oper
     assert sorted(db.session.execute(select(Stay.external_id)).scalars()) == ["RES-1", "RES-2", "RES-4", "RES-5"]
 
 
-def test_too_many_rows_fail_the_check_with_a_message(app, operator_client, operator, lodging):
+def test_too_many_rows_fail_the_reading_with_a_message(app, operator_client, operator, lodging):
     speaks(operator, "en")
     app.config["IMPORT_MAX_ROWS"] = 3
     job = check(operator_client, lodging, csv_file([guest(n) for n in range(1, 6)]))
     assert job.status == "failed" and "more than 3 rows" in job.failure
 
 
-def test_a_csv_broken_further_down_fails_the_check_with_the_row(operator_client, operator, lodging):
+def test_a_csv_broken_further_down_fails_the_reading_with_the_row(operator_client, operator, lodging):
     speaks(operator, "en")
     content = csv_file([guest(n) for n in range(1, 56)]) + b'RES-99,"' + b"x" * 200_000 + b'"\r\n'
     job = check(operator_client, lodging, content)
@@ -397,7 +416,7 @@ def test_blank_rows_are_skipped_and_row_numbers_match_the_spreadsheet(operator_c
     assert (job.total_rows, job.valid_rows) == (2, 1) and job.errors[0]["row"] == 5
 
 
-# ---- progress, htmx, JavaScript off, the thread -----------------------------------------------
+# ---- progress, htmx, JavaScript off, the worker -----------------------------------------------
 
 def _job_in(status: str, lodging, operator) -> ImportJob:
     job = ImportJob(lodging_id=lodging.id, created_by_id=operator.id, filename="long.csv", file_format="csv", headers=["Surname"],
@@ -428,41 +447,67 @@ def test_a_stopped_job_is_not_run(app, lodging, operator):
     assert latest_job().status == "cancelled"
 
 
-def test_the_job_runs_in_a_background_thread(app, operator_client, lodging):
+def wait_for(status: str, *, after: tuple = service.RUNNING) -> ImportJob:
+    """The latest job once it has left the ``after`` statuses (the worker runs it meanwhile)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        current = latest_job()
+        if current.status not in after:
+            assert current.status == status, current.failure
+            return current
+        time.sleep(0.05)
+    raise AssertionError("the import job did not finish in 60 s")
+
+
+def test_every_phase_runs_in_the_worker(app, operator_client, lodging, huey_worker):
     app.config["IMPORT_RUN_INLINE"] = False
-    upload(operator_client, lodging, csv_file([guest(n) for n in range(1, 13)]))
+    response = upload(operator_client, lodging, csv_file([guest(n) for n in range(1, 13)]))
     job = latest_job()
+    assert response.status_code == 303 and response.location.endswith(f"/import/{job.id}")
+    job = wait_for("uploaded")  # read by the worker, in a child process under the memory limit
+    assert job.total_rows == 12 and "Surname" in job.headers and job.mapping["surname"] == "Surname"
+    assert operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}").location.endswith("/columns")
     operator_client.post(f"/lodgings/{lodging.id}/import/{job.id}/columns", data={t: "" for t in TARGETS} | job.mapping)
-
-    def wait_for(status):
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            current = latest_job()
-            if current.status not in service.RUNNING:
-                assert current.status == status, current.failure
-                return current
-            time.sleep(0.05)
-        raise AssertionError("the import job did not finish in 60 s")
-
     assert wait_for("checked").valid_rows == 12
     operator_client.post(f"/lodgings/{lodging.id}/import/{job.id}/import", data={"rows": "all"})
     assert wait_for("done").created_count == 12 and stay_count() == 12
-    _join_job_threads(job.id)
 
 
-def _join_job_threads(job_id: int) -> None:
-    """Let a job's thread finish its last statements before the test's database goes away."""
-    import threading
+def test_while_the_file_is_read_the_page_says_so_and_follows_by_itself(operator_client, lodging, operator):
+    job = _job_in("reading", lodging, operator)
+    page = operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Reading the file…" in page and '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    fragment = operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}", headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 1s"' in fragment.get_data(as_text=True)
+    assert operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}/columns").status_code == 303  # nothing to map yet
+    job.status, job.headers = "uploaded", ["Surname"]
+    db.session.commit()
+    columns = f"/lodgings/{lodging.id}/import/{job.id}/columns"
+    assert operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}").location == columns  # JavaScript off: the refresh lands there
+    read = operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}", headers={"HX-Request": "true"})
+    assert read.status_code == 200 and read.headers["HX-Redirect"] == columns and "HX-Request" in read.headers["Vary"]
 
-    for thread in threading.enumerate():
-        if thread.name.startswith(f"import-{job_id}-"):
-            thread.join(timeout=30)
+
+def test_a_queue_that_cannot_be_reached_fails_the_job_with_a_message(app, operator_client, operator, lodging, monkeypatch):
+    from serasi_web.jobs import get_huey
+
+    speaks(operator, "en")
+    app.config["IMPORT_RUN_INLINE"] = False
+
+    def queue_down(*args, **kwargs):
+        raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(get_huey(app), "enqueue", queue_down)
+    response = upload(operator_client, lodging, csv_file([guest(1)]))
+    assert response.status_code == 303
+    job = latest_job()
+    assert job.status == "failed" and "background worker could not be reached" in job.failure
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
-def test_in_a_browser_the_progress_page_follows_the_job_by_itself(app, operator, lodging, tmp_path, monkeypatch, javascript):
+def test_in_a_browser_the_progress_page_follows_the_job_by_itself(app, operator, lodging, tmp_path, monkeypatch, javascript, huey_worker):
     from .browser import chromium, live_server
     from .helpers import TEST_PASSWORD
 
@@ -495,7 +540,6 @@ def test_in_a_browser_the_progress_page_follows_the_job_by_itself(app, operator,
         page.wait_for_selector("#created-count")
         assert page.inner_text("#created-count") == "60"
     job = latest_job()
-    _join_job_threads(job.id)
     assert job.status == "done" and stay_count() == 60
 
 

@@ -83,8 +83,15 @@ PROBLEM = {"type": "object", "properties": {
 }, "required": ["type", "title", "status"]}
 
 
+PROBLEM_DESCRIPTIONS = {
+    401: "Problem details (RFC 9457): no token, or an unknown, revoked or expired one (type ...:token-expired)",
+    403: "Problem details (RFC 9457): the lodging's account is disabled, or a write with a read-only token (type ...:read-only-token)",
+}
+
+
 def _problems(*codes: int) -> dict:
-    return {str(code): {"description": "Problem details (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {str(code): {"description": PROBLEM_DESCRIPTIONS.get(code, "Problem details (RFC 9457)"),
+                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
             for code in codes}
 
 
@@ -120,6 +127,11 @@ def _statuses(*codes: int) -> dict:
     return _problems(*sorted(set(ALWAYS) | set(codes)))
 
 
+# A token's scope as an OpenAPI 3.1 role of the bearer scheme: every operation takes a "read"
+# or "write" token, except those that change something, which need "write".
+WRITE_ONLY = [{"bearer": ["write"]}]
+
+
 def openapi_document() -> dict:
     stay_ref = {"$ref": "#/components/schemas/Stay"}
     problem_ref = {"$ref": "#/components/schemas/Problem"}
@@ -132,19 +144,22 @@ def openapi_document() -> dict:
         "servers": [{"url": request.host_url.rstrip("/") + "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description":
+                "A lodging's token. Each expires (30 days to a year; an expired one answers 401, type "
+                "urn:serasi-web:problem:token-expired) and has a scope: \"write\" may call every operation, \"read\" only "
+                "GET; a read token on an operation that changes something answers 403 (type urn:serasi-web:problem:read-only-token)."}},
             "schemas": {"StayBody": STAY_BODY, "BatchItem": BATCH_ITEM, "Stay": STAY, "Problem": PROBLEM},
         },
         "paths": {
             "/stays/{external_id}": {
                 "parameters": [EXTERNAL_ID],
-                "put": {"summary": "Create or update a stay (idempotent)", "operationId": "putStay",
+                "put": {"summary": "Create or update a stay (idempotent)", "operationId": "putStay", "security": WRITE_ONLY,
                         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StayBody"}}}},
                         "responses": {"201": _json(stay_ref, "Created and reported", STAY_LINKS),
                                       "200": _json(stay_ref, "Unchanged, or corrected", STAY_LINKS),
                                       **_statuses(*BODY, 409)}},
                 "get": {"summary": "Read a stay", "operationId": "getStay", "responses": {"200": _json(stay_ref), **_statuses(404)}},
-                "delete": {"summary": "Void a stay (reported by mistake)", "operationId": "voidStay",
+                "delete": {"summary": "Void a stay (reported by mistake)", "operationId": "voidStay", "security": WRITE_ONLY,
                            "description": "The reason comes as ?reason=... or as a JSON body {\"reason\": ...} (the body wins).",
                            "parameters": [{"name": "reason", "in": "query", "required": False,
                                            "schema": {"type": "string", "minLength": 1, "maxLength": 1000}}],
@@ -154,14 +169,14 @@ def openapi_document() -> dict:
             },
             "/stays/{external_id}/check-out": {
                 "parameters": [EXTERNAL_ID],
-                "post": {"summary": "Check a guest out", "operationId": "checkOut",
+                "post": {"summary": "Check a guest out", "operationId": "checkOut", "security": WRITE_ONLY,
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _object(
                              {"checked_out_at": {"type": "string", "format": "date-time"}}, ["checked_out_at"])}}},
                          "responses": {"200": _json(stay_ref, links={"GetStay": STAY_LINKS["GetStay"], "VoidStay": STAY_LINKS["VoidStay"]}),
                                       **_statuses(*BODY, 404, 409)}},
             },
             "/stays:batch": {
-                "post": {"summary": "Create or update up to 500 stays; one result per item", "operationId": "batch",
+                "post": {"summary": "Create or update up to 500 stays; one result per item", "operationId": "batch", "security": WRITE_ONLY,
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _object({"items": {
                              "type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/BatchItem"}}}, ["items"])}}},
                          "responses": {"200": _json({"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {

@@ -1,21 +1,23 @@
-"""The operator's API tokens: one lodging each, shown once, stored hashed, revocable."""
+"""The operator's API tokens: one lodging each, shown once, stored hashed, revocable, each with
+an expiry (30, 90 or 365 days; no token lives for ever) and a scope (read and write, or read only)."""
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from serasi_web.accounts.models import Role
 from serasi_web.auth import role_required
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
-from serasi_web.forms import TOO_LONG, BaseForm, strip
+from serasi_web.forms import TOO_LONG, BaseForm, select_choices, strip
 from serasi_web.htmx import see_other
 from serasi_web.integrations.models import ApiToken
 from serasi_web.lodgings.services import get_own_lodging_or_404
@@ -24,18 +26,41 @@ from .auth import hash_token
 
 tokens = Blueprint("tokens", __name__)
 TOKEN_PREFIX = "srs_"
+# No "never": a token copied into a forgotten system would act on passport data for ever. A year
+# is the longest; the operator makes a new token before the old one ends.
+VALIDITY_DAYS = (30, 90, 365)
+DEFAULT_VALIDITY_DAYS = 90
+READ, WRITE = "read", "write"
+SCOPES = (WRITE, READ)
+
+
+def scope_label(scope: str) -> str:
+    return _("Read only") if scope == READ else _("Read and write")
 
 
 class TokenForm(BaseForm):
     name = StringField(_l("System using the token"), filters=[strip], description=_l("For example: front desk PMS, HR roster."),
                        validators=[DataRequired(_l("Name the system that will use the token.")), Length(max=80, message=TOO_LONG)])
+    valid_days = SelectField(_l("Valid for"), default=str(DEFAULT_VALIDITY_DAYS),
+                             description=_l("After this the token stops working; create a new one before then."),
+                             choices=select_choices([(30, _l("30 days")), (90, _l("90 days")), (365, _l("1 year"))]),
+                             validators=[DataRequired(_l("Choose how long the token is valid."))])
+    scope = RadioField(_l("What the system may do"), default=WRITE,
+                       choices=select_choices([(WRITE, _l("Read and write: report, correct, check out and void guests")),
+                                               (READ, _l("Read only: list and read the lodging's reports"))]),
+                       validators=[DataRequired(_l("Choose what the system may do."))])
 
 
-def create_token(lodging, name: str, user) -> str:
-    """Make a token for ``lodging``; returns the secret, which is never stored or shown again."""
+def create_token(lodging, name: str, user, valid_days: int = DEFAULT_VALIDITY_DAYS, scope: str = WRITE) -> str:
+    """Make a token for ``lodging`` valid ``valid_days`` from now; returns the secret, which is
+    never stored or shown again."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown token scope {scope!r}")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
     db.session.add(ApiToken(lodging_id=lodging.id, name=name, prefix=secret[:10], token_hash=hash_token(secret),
-                            created_by_id=getattr(user, "id", None)))
+                            created_by_id=getattr(user, "id", None), created_at=now, expires_at=now + timedelta(days=valid_days),
+                            scope=scope))
     db.session.commit()
     return secret
 
@@ -47,10 +72,11 @@ def index(lodging_id: int):
     form = TokenForm()
     new_secret = None
     if form.validate_on_submit():
-        new_secret = create_token(lodging, form.name.data, current_user)
+        new_secret = create_token(lodging, form.name.data, current_user, int(form.valid_days.data), form.scope.data)
         form = TokenForm(formdata=None)
     rows = db.session.execute(select(ApiToken).where(ApiToken.lodging_id == lodging.id).order_by(ApiToken.created_at.desc())).scalars().all()
-    return render_template("push_api/tokens.html", lodging=lodging, tokens=rows, form=form, new_secret=new_secret)
+    return render_template("push_api/tokens.html", lodging=lodging, tokens=rows, form=form, new_secret=new_secret, now=utcnow(),
+                           scope_label=scope_label)
 
 
 @tokens.route("/lodgings/<int:lodging_id>/api-tokens/<int:token_id>/revoke", methods=["POST"])

@@ -2,7 +2,8 @@
 
 Upload, map the columns (pre-filled for the downloadable template's English or Indonesian
 headers), check every row, then import all rows or only the valid ones through the same
-idempotent upsert as the push API. See docs/import.md.
+idempotent upsert as the push API. Every phase (reading the file, the check, the import) runs in
+the background worker. See docs/import.md.
 """
 from __future__ import annotations
 
@@ -14,3 +15,19 @@ def serasi_register_blueprints(register):
     from .routes import blueprint
 
     register(blueprint)
+
+
+def run_import_job(job_id: int, phase: str) -> None:
+    """The worker's task: one phase of an import job (``service.run_job``)."""
+    from flask import current_app
+
+    from .service import run_job
+
+    run_job(current_app._get_current_object(), job_id, phase)
+
+
+@hookimpl(trylast=True)
+def serasi_register_tasks(register):
+    from .service import TASK_NAME
+
+    register(TASK_NAME, run_import_job)

@@ -11,6 +11,10 @@ number of members, the total uncompressed size and each large member's compressi
 (``check_archive``; the declared sizes bound what ``zipfile`` will ever inflate). The XML is
 parsed by openpyxl through defusedxml (installed with SERASI Web), so a DTD, external entity
 (XXE) or entity expansion (billion laughs) is refused. Column names and cells have length caps.
+
+``precheck`` is all the web request does with an upload (magic bytes and the ZIP directory,
+nothing parsed); ``scan`` parses the whole file once, in a child process of the worker under a
+memory limit (``limited.py``), before anything else reads it.
 """
 from __future__ import annotations
 
@@ -148,11 +152,11 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def inspect(path: Path) -> FileInfo:
-    """Detect the format and encoding and read the header row. Raises ReadError with a message
-    for an empty file, a file that is not CSV or XLSX, an old .xls, or an unusable header row."""
-    size = path.stat().st_size
-    if size == 0:
+def precheck(path: Path) -> str:
+    """What can be known without parsing: "csv" or "xlsx", or ReadError for an empty file, a
+    PDF, image or other binary file, an old .xls, a ZIP that is no workbook, or a workbook whose
+    ZIP directory is refused (``check_archive``). Reads the first 64 KB and the ZIP directory only."""
+    if path.stat().st_size == 0:
         raise ReadError(_l("The file is empty."))
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
@@ -160,13 +164,23 @@ def inspect(path: Path) -> FileInfo:
         if not _is_xlsx(path):
             raise ReadError(_l("This is a ZIP file but not an Excel workbook (.xlsx)."))
         check_archive(path)
-        file_format, encoding = "xlsx", ""
-    elif sample.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xlsx"
+    if sample.startswith(b"\xd0\xcf\x11\xe0"):
         raise ReadError(_l("This is an old Excel file (.xls) or a password-protected workbook. Save it as \".xlsx\" or \"CSV UTF-8\" without a password."))
-    elif sample.startswith((b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+    if sample.startswith((b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")) or (b"\x00" in sample and not _utf16_without_bom(sample)
+                                                                           and not sample.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
         raise ReadError(_l("This file is not a CSV file or an Excel workbook (.xlsx). Save it from your spreadsheet as \"CSV UTF-8\" or \".xlsx\"."))
-    else:
-        file_format, encoding = "csv", detect_encoding(path, sample)
+    return "csv"
+
+
+def inspect(path: Path) -> FileInfo:
+    """Detect the format and encoding and read the header row. Raises ReadError with a message
+    for an empty file, a file that is not CSV or XLSX, an old .xls, or an unusable header row."""
+    file_format = precheck(path)
+    encoding = ""
+    if file_format == "csv":
+        with path.open("rb") as handle:
+            encoding = detect_encoding(path, handle.read(SAMPLE_BYTES))
     with open_rows(path, file_format, encoding) as source:
         rows = source.rows()
         first = next(rows, None)
@@ -187,6 +201,35 @@ def inspect(path: Path) -> FileInfo:
         if not any(any(cell_text(cell) for cell in cells) for _number, cells in _first_rows(rows, 50)):
             raise ReadError(_l("The file has column names but no rows of guests under them."))
     return FileInfo(file_format, encoding, headers)
+
+
+@dataclass
+class ScannedFile(FileInfo):
+    rows: int  # rows of guests: not blank, header excluded
+
+
+def is_blank(cells) -> bool:
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+
+
+def too_many_rows(limit: int) -> ReadError:
+    return ReadError(_l("The file has more than %(max)d rows of guests; split it into smaller files.", max=limit))
+
+
+def scan(path: Path, max_rows: int) -> ScannedFile:
+    """``inspect``, then every row read once (cell lengths, well-formed CSV or XML, at most
+    ``max_rows`` rows of guests): a file that passes can be read again by the check and the
+    import with the same, bounded, memory."""
+    info = inspect(path)
+    count = 0
+    with open_rows(path, info.file_format, info.encoding, len(info.headers)) as source:
+        for number, cells in source.rows():
+            if number == 1 or is_blank(cells):
+                continue
+            count += 1
+            if count > max_rows:
+                raise too_many_rows(max_rows)
+    return ScannedFile(info.file_format, info.encoding, info.headers, count)
 
 
 def _first_rows(rows, count):
@@ -269,8 +312,8 @@ class XlsxRows(RowSource):
                 self.current = number
                 _check_cells(number, cells)
                 yield number, cells
-        except ReadError:
-            raise
+        except (ReadError, MemoryError):
+            raise  # a parse over the memory limit is not a damaged file (limited.py says so)
         except Exception as error:  # noqa: BLE001 - damaged XML or ZIP data surfaces as many exception kinds
             raise ReadError(_l("The workbook is damaged near row %(row)d and cannot be read further.", row=self.current + 1)) from error
 
@@ -289,6 +332,8 @@ def open_rows(path: Path, file_format: str, encoding: str, width: int | None = N
         with path.open("rb") as binary:
             try:
                 workbook = load_workbook(binary, read_only=True, data_only=True)
+            except MemoryError:
+                raise
             except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds for damaged files
                 raise ReadError(_l("The workbook cannot be opened: it is damaged or not a real .xlsx file.")) from error
             try:

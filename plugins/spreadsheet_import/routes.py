@@ -1,12 +1,13 @@
-"""The operator's spreadsheet import at ``/lodgings/<id>/import``: upload, map the columns,
-check every row, then import all rows or only the valid ones, with a progress page.
+"""The operator's spreadsheet import at ``/lodgings/<id>/import``: upload, wait while the
+worker reads the file, map the columns, check every row, then import all rows or only the valid
+ones, with a progress page.
 
 Every page works without JavaScript (the progress page refreshes itself); with htmx the
 progress part is polled as a fragment. Another operator's lodging or job answers 404.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from serasi_web.accounts.models import Role
 from serasi_web.auth import role_required
 from serasi_web.extensions import csrf, db
-from serasi_web.htmx import render_page_or_fragment, see_other
+from serasi_web.htmx import render_page_or_fragment, see_other, wants_fragment
 from serasi_web.integrations.models import ImportJob
 from serasi_web.lodgings.services import get_own_lodging_or_404
 from serasi_web.officer.exports import CSV_MIMETYPE, XLSX_MIMETYPE, download
@@ -73,7 +74,8 @@ def index(lodging_id: int):
             db.session.rollback()
             form.file.errors = [str(error.message)]
             return _index_page(lodging, form)
-        return see_other(url_for("spreadsheet_import.columns", lodging_id=lodging.id, job_id=job.id))
+        service.start(job, "read")  # in the worker; the job page waits for it
+        return see_other(url_for("spreadsheet_import.job", lodging_id=lodging.id, job_id=job.id))
     return _index_page(lodging, form)
 
 
@@ -96,7 +98,7 @@ def columns(lodging_id: int, job_id: int):
     """Choose which column of the file holds each field; then check every row."""
     lodging = get_own_lodging_or_404(current_user, lodging_id)
     job = _own_job_or_404(lodging, job_id)
-    if job.status in service.RUNNING or job.status == service.DONE:
+    if job.status in service.RUNNING or job.status == service.DONE or not job.headers:  # not read (yet, or ever)
         return see_other(url_for("spreadsheet_import.job", lodging_id=lodging.id, job_id=job.id))
     if not service.file_exists(job):
         flash(_("The file of this import is no longer kept; upload it again."), "error")
@@ -117,8 +119,14 @@ def job(lodging_id: int, job_id: int):
     """Progress while checking or importing; the problems found; the result."""
     lodging = get_own_lodging_or_404(current_user, lodging_id)
     job = _own_job_or_404(lodging, job_id)
-    if job.status == service.UPLOADED:
-        return see_other(url_for("spreadsheet_import.columns", lodging_id=lodging.id, job_id=job.id))
+    if job.status == service.UPLOADED:  # read: the columns are next
+        columns_url = url_for("spreadsheet_import.columns", lodging_id=lodging.id, job_id=job.id)
+        if wants_fragment():  # the polling fragment: htmx loads the whole next page
+            response = make_response("", 200)
+            response.headers["HX-Redirect"] = columns_url
+            response.vary.add("HX-Request")
+            return response
+        return see_other(columns_url)
     return render_page_or_fragment("spreadsheet_import/job.html", "spreadsheet_import/_job.html", lodging=lodging, job=job,
                                    running=job.status in service.RUNNING, errors_on_page=ERRORS_ON_PAGE,
                                    max_errors=service.setting("IMPORT_MAX_ERRORS"),

@@ -1,10 +1,14 @@
 """Import jobs: store an upload, check every row (dry run), then import all or only the valid
 rows through the idempotent upsert of ``serasi_web.stays.sync``.
 
+The request only stores the upload after the checks that parse nothing (``reader.precheck``).
 A job's state and progress live in its ``ImportJob`` row; ``run_job(app, job_id, phase)`` does
-the work of one phase and needs nothing else, so it can run in a thread started by the request
-(today) or in a background worker (later). The file stays in ``instance/imports/<job id>.<ext>``
-until the import ends, is discarded, or is older than ``IMPORT_KEEP_DAYS``.
+the work of one phase ("read", "check", "import") and needs nothing else, so it runs in the
+background worker (the huey task ``serasi.import_job``). The "read" phase parses the whole file
+once in a child process under a memory limit (``limited.py``) and takes its header row; only a
+file that passed it is read by the check and the import. The file stays in
+``instance/imports/<job id>.<ext>`` until the import ends, is discarded, fails to read, or is
+older than ``IMPORT_KEEP_DAYS``.
 """
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ import logging
 import os
 import sqlite3
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,7 +39,8 @@ from serasi_web.stays.models import OPEN_STATUSES, Stay
 from . import columns
 from .columns import EXTERNAL_ID, MAX_EXTERNAL_ID, derived_external_id, field_label, form_text
 from .export import EXAMPLE_IDS
-from .reader import ReadError, inspect, open_rows
+from .limited import parse_limited
+from .reader import ReadError, is_blank, open_rows, precheck, too_many_rows
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +53,18 @@ DEFAULTS = {
     "IMPORT_PROGRESS_EVERY": 100,  # rows between progress updates of the check
     "IMPORT_BATCH_ROWS": 100,  # rows per transaction of the import (SQLite's write lock is held that long: ~0.3 s)
     "IMPORT_KEEP_DAYS": 7,  # files of unfinished jobs are deleted after this
-    "IMPORT_RUN_INLINE": False,  # True: run in the request (tests); False: a background thread
+    "IMPORT_RUN_INLINE": False,  # True: run in the request (tests); False: in the background worker (huey)
+    "IMPORT_PARSE_MEMORY_MB": 512,  # memory the first full read of a file may use, beyond the reader process's own
+    "IMPORT_PARSE_TIMEOUT_SECONDS": 600,  # the first full read of a file is stopped after this
 }
+TASK_NAME = "serasi.import_job"
 
-# Job statuses: uploaded -> checking -> checked -> importing -> done; failed or cancelled on the way.
-UPLOADED, CHECKING, CHECKED, IMPORTING, DONE, FAILED, CANCELLED = (
-    "uploaded", "checking", "checked", "importing", "done", "failed", "cancelled")
-RUNNING = (CHECKING, IMPORTING)
-PHASES = {"check": CHECKING, "import": IMPORTING}
+# Job statuses: reading -> uploaded (choose the columns) -> checking -> checked -> importing ->
+# done; failed or cancelled on the way.
+READING, UPLOADED, CHECKING, CHECKED, IMPORTING, DONE, FAILED, CANCELLED = (
+    "reading", "uploaded", "checking", "checked", "importing", "done", "failed", "cancelled")
+RUNNING = (READING, CHECKING, IMPORTING)
+PHASES = {"read": READING, "check": CHECKING, "import": IMPORTING}
 
 
 def setting(name: str):
@@ -90,10 +98,11 @@ def _display_name(filename: str) -> str:
 
 
 def create_job(lodging: Lodging, user, upload) -> ImportJob:
-    """Store an uploaded file (a werkzeug FileStorage) and read its header row.
+    """Store an uploaded file (a werkzeug FileStorage) as a job in status "reading"; nothing
+    of it is parsed here (``start(job, "read")`` does that in the worker).
 
-    Raises UploadError with a message for a file too large, empty, not a CSV/XLSX, or with an
-    unusable header row; nothing is kept then.
+    Raises UploadError with a message for a file too large, empty, or not a CSV/XLSX by its
+    first bytes or its ZIP directory; nothing is kept then.
     """
     limit = setting("IMPORT_MAX_BYTES")
     folder = imports_folder()
@@ -110,12 +119,11 @@ def create_job(lodging: Lodging, user, upload) -> ImportJob:
                                          mb=limit // (1024 * 1024)))
                 handle.write(chunk)
         try:
-            info = inspect(temporary)
+            file_format = precheck(temporary)
         except ReadError as error:
             raise UploadError(error.message) from error
         job = ImportJob(lodging_id=lodging.id, created_by_id=getattr(user, "id", None), filename=_display_name(upload.filename),
-                        file_format=info.file_format, encoding=info.encoding or "", headers=info.headers,
-                        mapping=columns.preset_mapping(info.headers), status=UPLOADED, errors=[])
+                        file_format=file_format, encoding="", headers=[], mapping={}, status=READING, errors=[])
         db.session.add(job)
         db.session.flush()
         os.replace(temporary, job_path(job))
@@ -181,11 +189,14 @@ def discard(job: ImportJob) -> None:
 # ---- starting and stopping ---------------------------------------------------------------
 
 def start(job: ImportJob, phase: str, only_valid: bool = False) -> bool:
-    """Move the job into ``phase`` ("check" or "import") and run it. False when the job is not in
-    a state that allows it (a double click, another tab): nothing is started then."""
-    allowed = (UPLOADED, CHECKED, FAILED, CANCELLED) if phase == "check" else (CHECKED,)
+    """Move the job into ``phase`` ("read", "check" or "import") and run it in the worker. False
+    when the job is not in a state that allows it (a double click, another tab): nothing is
+    started then. "read" is the first phase of every job, made in status "reading"."""
+    allowed = {"read": (READING,), "check": (UPLOADED, CHECKED, FAILED, CANCELLED), "import": (CHECKED,)}[phase]
     values = dict(status=PHASES[phase], processed_rows=0, failure="", finished_at=None)
-    if phase == "check":
+    if phase == "read":
+        values = dict(status=READING)
+    elif phase == "check":
         values.update(total_rows=0, valid_rows=0, error_rows=0, errors=[], only_valid=False)
     else:
         values.update(only_valid=only_valid, created_count=0, updated_count=0, unchanged_count=0)
@@ -196,8 +207,18 @@ def start(job: ImportJob, phase: str, only_valid: bool = False) -> bool:
     app = current_app._get_current_object()
     if setting("IMPORT_RUN_INLINE"):
         run_job(app, job.id, phase)
-    else:
-        threading.Thread(target=run_job, args=(app, job.id, phase), name=f"import-{job.id}-{phase}", daemon=True).start()
+        return True
+    from serasi_web.jobs import get_huey
+
+    try:
+        get_huey(app).serasi_tasks[TASK_NAME](job.id, phase)
+    except Exception:  # noqa: BLE001 - the queue (Redis, the huey file) is unreachable: the job says so, the page is no 500
+        log.exception("could not queue import job %s (%s)", job.id, phase)
+        db.session.rollback()
+        db.session.execute(update(ImportJob).where(ImportJob.id == job.id, ImportJob.status == PHASES[phase]).values(
+            status=FAILED, finished_at=utcnow(),
+            failure=str(_l("The background worker could not be reached, so the file was not read. Try again in a few minutes."))))
+        db.session.commit()
     return True
 
 
@@ -310,10 +331,6 @@ class RowReader:
         self.seen.close()
 
 
-def _is_blank(cells: tuple) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
-
-
 # ---- the runner --------------------------------------------------------------------------
 
 @dataclass
@@ -364,7 +381,9 @@ def run_job(app: Flask, job_id: int, phase: str) -> None:
             if job is None or job.status != PHASES[phase]:
                 return
             with force_locale(_job_locale(job)):
-                if phase == "check":
+                if phase == "read":
+                    _read(job)
+                elif phase == "check":
                     _check(job)
                 else:
                     _import(job)
@@ -381,7 +400,7 @@ def run_job(app: Flask, job_id: int, phase: str) -> None:
             db.session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == PHASES[phase])
                                .values(status=FAILED, failure=message[:500], finished_at=utcnow()))
             db.session.commit()
-            if phase == "import":
+            if phase in ("read", "import"):  # a file that cannot be read is not kept either
                 job = db.session.get(ImportJob, job_id)
                 if job is not None:
                     delete_file(job)
@@ -415,16 +434,29 @@ def _save_progress(job: ImportJob, running_status: str, progress: Progress, **ex
         raise Cancelled()
 
 
+def _read(job: ImportJob) -> None:
+    """The whole file parsed once, under the memory limit, in a child process: its header row,
+    encoding and number of rows, or the job fails with the reader's message."""
+    scanned = parse_limited(job_path(job), setting("IMPORT_MAX_ROWS"), setting("IMPORT_PARSE_MEMORY_MB"),
+                            setting("IMPORT_PARSE_TIMEOUT_SECONDS"))
+    result = db.session.execute(update(ImportJob).where(ImportJob.id == job.id, ImportJob.status == READING).values(
+        status=UPLOADED, file_format=scanned.file_format, encoding=scanned.encoding or "", headers=scanned.headers,
+        mapping=columns.preset_mapping(scanned.headers), total_rows=scanned.rows))
+    db.session.commit()
+    if result.rowcount != 1:
+        raise Cancelled()
+
+
 def _rows(job: ImportJob, source):
     """The data rows (header skipped, blank rows skipped), bounded by IMPORT_MAX_ROWS."""
     limit = setting("IMPORT_MAX_ROWS")
     count = 0
     for number, cells in source.rows():
-        if number == 1 or _is_blank(cells):
+        if number == 1 or is_blank(cells):
             continue
         count += 1
         if count > limit:
-            raise ReadError(_l("The file has more than %(max)d rows of guests; split it into smaller files.", max=limit))
+            raise too_many_rows(limit)
         yield number, cells
 
 

@@ -12,7 +12,10 @@ from ..extensions import db
 
 
 class ApiToken(db.Model):
-    """A bearer token that lets one system act on one lodging. Only its hash is stored."""
+    """A bearer token that lets one system act on one lodging. Only its hash is stored.
+
+    Every token expires (``expires_at``); a ``read`` token may only read (GET), a ``write``
+    token may also create, correct, check out and void."""
 
     __tablename__ = "api_token"
 
@@ -23,8 +26,10 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # at most a minute off: see push_api.auth
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scope: Mapped[str] = mapped_column(String(8), default="write", server_default="write")  # "read" or "write"
 
     lodging = relationship("Lodging")
 

@@ -107,3 +107,11 @@ def register_tasks(huey, app) -> None:
 
                          "retention": retention,
                          "deliver_now": deliver_now}
+    _register_plugin_tasks(huey, app, in_app)
+
+
+def _register_plugin_tasks(huey, app, in_app) -> None:
+    """Plugins' tasks (``serasi_register_tasks``, collected when the app was made), named as
+    they ask, each run inside an app context."""
+    for name, function in app.extensions.get("serasi.plugin_tasks", {}).items():
+        huey.serasi_tasks[name] = huey.task(name=name)(in_app(function))

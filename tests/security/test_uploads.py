@@ -1,9 +1,11 @@
-"""Uploads checked before parsing: a ZIP bomb workbook, XXE and billion-laughs XML, too many
-archive parts, and over-long column names and cells are refused with a message; nothing is
-stored and the check inflates nothing."""
+"""Uploads checked before parsing: a ZIP bomb workbook and too many archive parts are refused in
+the request, inflating nothing; the file is then parsed by the worker in a child process under
+a memory limit, where XXE and billion-laughs XML, over-long column names and cells, and a
+workbook needing more memory than allowed end the job with a message; nothing is kept."""
 from __future__ import annotations
 
 import io
+import random
 import tracemalloc
 import zipfile
 
@@ -15,7 +17,7 @@ from serasi_web.extensions import db
 from serasi_web.integrations.models import ImportJob
 
 from ..helpers import make_lodging
-from ..test_spreadsheet_import import messages, upload, xlsx_file
+from ..test_spreadsheet_import import guest, csv_file, imports_folder, latest_job, messages, speaks, upload, wait_for, xlsx_file
 
 SHEET = "xl/worksheets/sheet1.xml"
 SHEET_START = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -65,6 +67,35 @@ def jobs() -> int:
     return db.session.execute(select(func.count()).select_from(ImportJob)).scalar_one()
 
 
+@pytest.fixture
+def app_config(app_config):
+    """The worker's read runs inside the request here (the worker path has its own test below)."""
+    return {**app_config, "IMPORT_RUN_INLINE": True}
+
+
+def read_failure(app, response) -> str:
+    """The failure of the job an upload made: the worker could not read the file. Nothing of it is
+    kept: no header, no file."""
+    job = latest_job()
+    assert response.status_code == 303 and job.status == "failed", (response.status_code, job and job.status)
+    assert job.headers == [] and not list(imports_folder(app).glob("*"))
+    return job.failure
+
+
+def one_huge_cell(megabytes: int) -> bytes:
+    """A workbook whose first cell holds ``megabytes`` MB of text, mostly one letter with another
+    every 200 characters: it compresses about 80 times, under the archive check's ratio of 100,
+    so only parsing it shows how much memory it takes."""
+    rng = random.Random(13)
+
+    def write(sheet):
+        sheet.write(SHEET_START)
+        for _ in range(megabytes * 5):
+            sheet.write(b"".join(b"A" * 199 + bytes([rng.randrange(66, 91)]) for _ in range(1000)))
+        sheet.write(SHEET_END)
+    return with_sheet(write)
+
+
 def test_a_zip_bomb_workbook_is_refused_without_inflating_it(app, operator_client, operator, tmp_path):
     content = bomb()
     assert len(content) < 400 * 1024
@@ -87,9 +118,9 @@ def test_a_zip_bomb_workbook_is_refused_without_inflating_it(app, operator_clien
 @pytest.mark.parametrize("doctype, cell", [(BILLION_LAUGHS, b"&lol9;"), (XXE, b"&xxe;")], ids=["billion laughs", "XXE"])
 def test_xml_with_entities_is_refused(app, operator_client, operator, doctype, cell):
     response = upload(operator_client, make_lodging(operator), with_doctype(doctype, cell), "tamu.xlsx")
-    assert response.status_code == 200 and "rusak" in messages(response)  # "damaged": it is not a workbook Excel writes
-    assert "root:" not in response.get_data(as_text=True) and "lollol" not in response.get_data(as_text=True)
-    assert jobs() == 0
+    failure = read_failure(app, response)
+    assert "rusak" in failure  # "damaged": it is not a workbook Excel writes
+    assert "root:" not in failure and "lollol" not in failure
 
 
 def test_a_workbook_of_too_many_parts_is_refused(app, tmp_path):
@@ -115,5 +146,40 @@ def test_over_long_column_names_and_cells_are_refused(app, operator_client, oper
         else:
             content, name = f"{header},document_number\r\n{cell},TK1234567\r\n".encode(), "tamu.csv"
         response = upload(operator_client, lodging, content, name)
-        assert response.status_code == 200 and expected in messages(response), messages(response)
-    assert jobs() == 0
+        assert expected in read_failure(app, response)
+
+
+def test_a_workbook_needing_more_memory_than_allowed_fails_in_the_worker_with_a_message(app, operator_client, operator, huey_worker):
+    """40 MB of text in one cell passes the archive checks (0.5 MB, compressed 80 times); the
+    worker's reader process runs out of its 16 MB and the job fails saying so, through the real
+    queue and worker. With the default limit the same file is read far enough to be refused for
+    its cell's length: the limit, not the file, stopped the first."""
+    speaks(operator, "en")
+    lodging = make_lodging(operator)
+    content = one_huge_cell(40)
+    assert len(content) < 1024 * 1024
+    app.config.update(IMPORT_RUN_INLINE=False, IMPORT_PARSE_MEMORY_MB=16)
+    response = upload(operator_client, lodging, content, "tamu.xlsx")
+    assert response.status_code == 303
+    job = wait_for("failed")
+    assert "needs more than 16 MB of memory" in job.failure and "nothing was imported" in job.failure
+    assert job.headers == [] and not list(imports_folder(app).glob("*"))
+    page = operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "needs more than 16 MB of memory" in page.get_data(as_text=True)
+
+    app.config["IMPORT_PARSE_MEMORY_MB"] = 512
+    upload(operator_client, lodging, content, "tamu.xlsx")
+    assert "longer than 2000 characters" in wait_for("failed").failure
+
+
+def test_a_reader_that_runs_too_long_is_stopped_with_a_message(app, operator_client, operator):
+    speaks(operator, "en")
+    app.config["IMPORT_PARSE_TIMEOUT_SECONDS"] = 0  # no reader answers in no time
+    failure = read_failure(app, upload(operator_client, make_lodging(operator), csv_file([guest(1)])))
+    assert "took longer than 0 seconds" in failure
+
+
+def test_the_memory_limit_message_is_in_indonesian_by_default(app, operator_client, operator):
+    app.config["IMPORT_PARSE_MEMORY_MB"] = 16
+    failure = read_failure(app, upload(operator_client, make_lodging(operator), one_huge_cell(40), "tamu.xlsx"))
+    assert "memori" in failure and "16 MB" in failure
