@@ -1,7 +1,7 @@
 """api tokens: expiry and scope
 
 Revision ID: 0013c
-Revises: 0012
+Revises: 0013e
 Create Date: 2026-12-06 07:30:00.000000
 
 Tokens made before this revision never expired and could write: they keep writing, and expire
@@ -18,7 +18,7 @@ import serasi_web.database
 
 # revision identifiers, used by Alembic.
 revision = "0013c"
-down_revision = "0012"
+down_revision = "0013e"
 branch_labels = None
 depends_on = None
 
