@@ -33,6 +33,7 @@ AUDIT_ACTIONS = {
     "privacy.request_answered": _l("Data access request answered"),
     "retention.run": _l("Retention job run"),
     "retention.policy_changed": _l("Retention period changed"),
+    "account.email_verified": _l("E-mail address confirmed"),
 }
 
 OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),
