@@ -251,3 +251,15 @@ def test_the_migration_marks_every_existing_account_verified(app):
         upgrade()
     user = db.session.execute(select(User).where(User.email == "before.upgrade@example.com")).scalar_one()
     assert user.email_verified and user.email_verified_at == created_at and not user.password_change_required
+
+
+def test_without_a_mail_server_the_link_goes_to_the_log_outside_production(app, caplog):
+    """``make run`` has no mail server: the developer follows the link from the terminal."""
+    browser = app.test_client()
+    with caplog.at_level("WARNING", logger="serasi_web"):
+        assert browser.post("/signup", data={**SIGNUP, "email": "dev@example.com"}).status_code == 303
+    found = re.search(r"http://localhost(/account/verify/\S+)", caplog.text)
+    assert found, caplog.text
+    login(browser, "dev@example.com", PASSWORD)
+    assert browser.get(found.group(1)).status_code == 302
+    assert db.session.execute(select(User).where(User.email == "dev@example.com")).scalar_one().email_verified
