@@ -263,3 +263,24 @@ def test_without_a_mail_server_the_link_goes_to_the_log_outside_production(app, 
     login(browser, "dev@example.com", PASSWORD)
     assert browser.get(found.group(1)).status_code == 302
     assert db.session.execute(select(User).where(User.email == "dev@example.com")).scalar_one().email_verified
+
+
+def test_the_api_submits_nothing_for_an_unconfirmed_owner_either(app, offices):
+    """The rule sits where every submission passes (report_problems), not only in the forms: a
+    token that exists for an unconfirmed owner (made outside the form) still reports nothing."""
+    import json
+
+    from plugins.push_api.tokens import create_token
+
+    from ..helpers import make_lodging
+    from ..test_api import stay_body
+
+    owner = create_user(email="pms.owner@example.com", password=PASSWORD, full_name="PMS Owner", account_kind="lodging_business",
+                        email_verified=False)
+    db.session.commit()
+    lodging = make_lodging(owner)
+    token = create_token(lodging, "Front desk PMS", owner)
+    response = app.test_client().put("/api/v1/stays/RES-1", data=json.dumps(stay_body()), content_type="application/json",
+                                     headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+    assert response.status_code == 422 and "Confirm your e-mail address" in response.get_data(as_text=True)
+    assert db.session.execute(select(func.count()).select_from(Stay)).scalar() == 0
