@@ -24,10 +24,20 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_TIMEZONE": "UTC",
     "LANGUAGES": ["id", "en"],
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-    # Login throttling: failures per e-mail address and per client address in a sliding window.
+    # Login throttling, no lockout: failures are counted per (account, client address) and per
+    # client address in a sliding window; past the free failures each further attempt waits
+    # 1 s, 2 s, 4 s ... (LOGIN_DELAY_BASE_SECONDS doubled, at most LOGIN_DELAY_MAX_SECONDS)
+    # after the last failure. No limit per
+    # account alone, so failures from elsewhere never keep the right password out.
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
-    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
-    "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    "LOGIN_FREE_FAILURES_PER_ACCOUNT_AND_ADDRESS": 5,
+    "LOGIN_FREE_FAILURES_PER_ADDRESS": 30,
+    "LOGIN_DELAY_BASE_SECONDS": 1,
+    "LOGIN_DELAY_MAX_SECONDS": 5 * 60,
+    # E-mail verification at sign-up: how long the link works, and how many mails (verification
+    # links, "someone tried to sign up" notices) per client address and per account an hour.
+    "EMAIL_VERIFICATION_MAX_AGE_SECONDS": 7 * 24 * 60 * 60,
+    "EMAIL_VERIFICATION_RATE_LIMIT": "3 per hour",
     # Password reset links: valid 30 minutes, used once; a few mails per address and account an hour.
     "PASSWORD_RESET_MAX_AGE_SECONDS": 30 * 60,
     "PASSWORD_RESET_RATE_LIMIT": "5 per hour",

@@ -454,6 +454,14 @@ class World:
 
         return password_reset_token(make_user(f"forgetful{self.number()}@example.com"))
 
+    def make_verification_token(self):
+        from serasi_web.accounts.services import create_user, email_verification_token
+
+        user = create_user(email=f"unconfirmed{self.number()}@example.com", password=TEST_PASSWORD, full_name="Unconfirmed",
+                           account_kind="individual", email_verified=False)
+        db.session.commit()
+        return email_verification_token(user)
+
     # -- requests -------------------------------------------------------------------------------
     def client_for_request(self):
         return self.client if self.client is not None else self.app.test_client()
@@ -478,7 +486,8 @@ PARAMETERS = {  # name -> (world, endpoint) -> a value, or a list of values (eac
     "visa_index_id": lambda w, endpoint: w.get("visa_index"),
     "request_id": lambda w, endpoint: w.get("access_request"),
     "photo_id": lambda w, endpoint: 1,  # photos are not kept (CAPTURE_KEEP_PHOTOS is off): answers 404
-    "token": lambda w, endpoint: w.get("reset_token" if endpoint == "accounts.reset_password" else "receipt_token"),
+    "token": lambda w, endpoint: w.get({"accounts.reset_password": "reset_token",
+                                        "accounts.verify_email": "verification_token"}.get(endpoint, "receipt_token")),
     "key": lambda w, endpoint: "per_day",
     "file_format": lambda w, endpoint: ["csv", "xlsx"],
     "kind": lambda w, endpoint: ["csv", "xlsx"],
@@ -544,7 +553,7 @@ NOT_PROBED = {
     "accounts.logout": "ends the session and reads nothing but its CSRF token (see the CSRF test)",
 }
 PUBLIC = {"pages.index", "health.healthz", "accounts.login", "accounts.signup", "stays.verify", "accounts.forgot_password",
-          "accounts.reset_password", "pages.guest_notice", "pages.operator_notice"}
+          "accounts.reset_password", "pages.guest_notice", "pages.operator_notice", "accounts.signup_sent", "accounts.verify_email"}
 AUDIENCES = ("public", "operator", "officer", "admin")
 
 

@@ -102,6 +102,7 @@ NOT_TENANT_ROUTES = {
     "static": "files shipped with the application",
     "stays.verify": "public receipt check: the token is the secret and the page shows no name or document",
     "accounts.reset_password": "the signed reset token is the secret; it names its own account",
+    "accounts.verify_email": "the signed verification token is the secret; it names its own account",
     "officer.watch_list": "<name> names a list, always of the user's own scope (tests/test_officer_console.py)",
     "officer.statistics_export": "<key>.<file_format> name a table, always of the user's own scope (tests/test_officer_console.py)",
 }

@@ -130,7 +130,7 @@ def problems_of(pages: dict[str, str], phrases: list[str]) -> list[str]:
     ("operator", ["/dashboard", "/stays", "/lodgings/", "/notifications/settings"]),
     ("officer", ["/officer/inbox", "/officer/stays?name=eriksson", "/officer/lodgings", "/officer/statistics"]),
     ("admin", ["/admin/", "/admin/audit", "/admin/visa-indexes", "/admin/deliveries/", "/officer/stays?name=eriksson"]),
-    ("anonymous", ["/", "/login", "/signup"]),
+    ("anonymous", ["/", "/login", "/signup", "/signup/sent"]),
 ])
 def test_every_page_is_in_indonesian_without_internal_codes(world, role, start):
     client = world[role]

@@ -14,6 +14,7 @@ from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from serasi_web.accounts.models import Role
+from serasi_web.accounts.services import may_submit_reports
 from serasi_web.auth import role_required
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
@@ -72,8 +73,12 @@ def index(lodging_id: int):
     form = TokenForm()
     new_secret = None
     if form.validate_on_submit():
-        new_secret = create_token(lodging, form.name.data, current_user, int(form.valid_days.data), form.scope.data)
-        form = TokenForm(formdata=None)
+        if not may_submit_reports(current_user):
+            # A token submits reports: the same rule as the report form.
+            form.name.errors.append(_("Confirm your e-mail address before creating API tokens (the link is in the e-mail we sent you)."))
+        else:
+            new_secret = create_token(lodging, form.name.data, current_user, int(form.valid_days.data), form.scope.data)
+            form = TokenForm(formdata=None)
     rows = db.session.execute(select(ApiToken).where(ApiToken.lodging_id == lodging.id).order_by(ApiToken.created_at.desc())).scalars().all()
     return render_template("push_api/tokens.html", lodging=lodging, tokens=rows, form=form, new_secret=new_secret, now=utcnow(),
                            scope_label=scope_label)

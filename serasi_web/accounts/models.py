@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Optional
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -50,6 +50,11 @@ class User(UserMixin, db.Model):
     locale: Mapped[Optional[str]] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Empty until the owner of the address opens the link mailed at sign-up; accounts made by an
+    # admin, the command line or the demo count as verified (``create_user``).
+    email_verified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # An admin chose the password: the account holder picks their own at the first login.
+    password_change_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     office: Mapped[Optional["ImmigrationOffice"]] = relationship(back_populates="officers")
     sessions: Mapped[list["UserSession"]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -59,6 +64,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in or stay logged in
         return self.enabled
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def is_admin(self) -> bool:

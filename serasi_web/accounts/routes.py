@@ -1,4 +1,6 @@
-"""Sign-up, login and logout; the account page (password, sessions); password reset by e-mail."""
+"""Sign-up and e-mail verification, login and logout; the account page (password, sessions);
+password reset by e-mail; the steps an account must take before anything else (its own password,
+two-step login)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -18,7 +20,8 @@ from ..rate_limits import allow
 from . import mfa
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, MfaCodeForm, MfaEnrolForm, MfaManageForm, ResetPasswordForm, SignUpForm
 from .models import Role, User
-from .services import authenticate, change_password, create_user, find_user_by_email, send_password_reset, user_for_reset_token
+from .services import (authenticate, change_password, mark_email_verified, send_email_verification, send_password_reset, sign_up,
+                       user_for_reset_token, user_for_verification_token)
 from ..database import utcnow
 from .sessions import current_session_id, end_other_sessions, end_session, sessions_of, start_session
 
@@ -53,21 +56,50 @@ def signup():
         return redirect(home_for(current_user))
     form = SignUpForm()
     if form.validate_on_submit():
-        if find_user_by_email(form.email.data):
-            form.email.errors.append(_("An account with this e-mail already exists. Log in instead."))
-        else:
-            user = create_user(
-                email=form.email.data,
-                password=form.password.data,
-                full_name=form.full_name.data,
-                account_kind=form.account_kind.data,
-                locale=str(get_locale()),
-            )
-            db.session.commit()
-            start_session(user)
-            flash(_("Welcome! Now register your first lodging."), "success")
-            return see_other(url_for("lodgings.new"))
+        # The same answer whether or not the address has an account (its owner gets a notice).
+        sign_up(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
+                account_kind=form.account_kind.data, locale=str(get_locale()), remote_addr=request.remote_addr or "unknown")
+        return see_other(url_for("accounts.signup_sent"))
     return render_template("accounts/signup.html", form=form)
+
+
+@blueprint.route("/signup/sent")
+def signup_sent():
+    """What every sign-up hears: check your e-mail, then log in."""
+    return render_template("accounts/signup_sent.html")
+
+
+@blueprint.route("/account/verify/<token>")
+def verify_email(token: str):
+    """The link mailed at sign-up: the address is the account holder's. Works once."""
+    user = user_for_verification_token(token)
+    if user is None:
+        if current_user.is_authenticated and current_user.email_verified:
+            flash(_("Your e-mail address is confirmed already."), "info")
+            return redirect(home_for(current_user))
+        return render_template("accounts/verify_email_invalid.html"), 404
+    mark_email_verified(user)
+    db.session.commit()
+    flash(_("Your e-mail address is confirmed. You can now submit reports."), "success")
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(home_for(user))
+    return redirect(url_for("accounts.login"))
+
+
+@blueprint.route("/account/verify", methods=["GET", "POST"])
+@login_required
+def email_verification():
+    """Why reports wait for the address to be confirmed, and "send the link again"."""
+    if current_user.email_verified:
+        return redirect(home_for(current_user))
+    if request.method == "POST":  # CSRFProtect has checked the token
+        if send_email_verification(current_user._get_current_object(), request.remote_addr or "unknown"):
+            flash(_("We have sent a new link to %(email)s.", email=current_user.email), "success")
+        else:
+            flash(_("No new link was sent: several were sent in the last hour. Look for them in your inbox and spam folder, "
+                    "or try again later."), "info")
+        return see_other(url_for("accounts.email_verification"))
+    return render_template("accounts/verify_email.html")
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -79,7 +111,8 @@ def login():
         result = authenticate(form.email.data, form.password.data, request.remote_addr or "unknown")
         if result.throttled:
             form.password.errors.append(
-                _("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=result.retry_after_minutes)
+                ngettext("Too many failed attempts. Try again in %(num)d second.",
+                         "Too many failed attempts. Try again in %(num)d seconds.", result.retry_after_seconds)
             )
             # 200, not 429: htmx 2 does not swap 4xx answers, and the message must show.
             return render_template("accounts/login.html", form=form)
@@ -178,6 +211,7 @@ def reset_password(token: str):
     form.account = user
     if form.validate_on_submit():
         change_password(user, form.password.data, how="reset")
+        mark_email_verified(user)  # the link came through the account's mailbox
         db.session.commit()
         if current_user.is_authenticated:
             end_session()
@@ -206,11 +240,13 @@ def account():
             form.current_password.errors.append(_("This is not your current password."))
         else:
             user = current_user._get_current_object()
+            first_own_password = user.password_change_required
             change_password(user, form.password.data)
             db.session.commit()
             start_session(user)
             flash(_("Your password has been changed. Every other session of the account has ended."), "success")
-            return see_other(url_for("accounts.account"))
+            # After the password an admin chose, on to what comes next (two-step login, the work).
+            return see_other(home_for(user) if first_own_password else url_for("accounts.account"))
     return _account_page(form)
 
 
@@ -275,18 +311,25 @@ def two_step():
                            required=mfa.mfa_required(user))
 
 
-def require_enrolment():
-    """``before_request``: an account of a role that needs two-step login and has none yet can
-    only enrol (or log out) until it has."""
-    if request.endpoint in ENROLMENT_ENDPOINTS or request.endpoint is None:
+def require_account_setup():
+    """``before_request``: the steps an account takes before anything else, in this order.
+    First its own password when an admin chose it (``password_change_required``), then two-step
+    login when its role needs it and it has none yet. Until then every page but that step's page
+    (and logging out) redirects there."""
+    if request.endpoint in ALWAYS_OPEN_ENDPOINTS or request.endpoint is None or not current_user.is_authenticated:
         return None
-    if not current_user.is_authenticated or not mfa.mfa_required(current_user) or mfa.has_mfa(current_user):
+    if current_user.password_change_required:
+        if request.endpoint == "accounts.account":
+            return None
+        flash(_("Choose your own password first: the one you were given was chosen by an administrator."), "info")
+        return redirect(url_for("accounts.account"), code=303)
+    if request.endpoint == "accounts.two_step" or not mfa.mfa_required(current_user) or mfa.has_mfa(current_user):
         return None
     flash(_("Set up two-step login first: your role needs it."), "info")
     return redirect(url_for("accounts.two_step"), code=303)
 
 
-ENROLMENT_ENDPOINTS = frozenset({"accounts.two_step", "accounts.logout", "static", "pages.set_language", "health.healthz"})
+ALWAYS_OPEN_ENDPOINTS = frozenset({"accounts.logout", "static", "pages.set_language", "health.healthz"})
 
 
-blueprint.before_app_request(require_enrolment)
+blueprint.before_app_request(require_account_setup)

@@ -146,7 +146,7 @@ def new_officer():
             form.email.errors.append(_("An account with this e-mail already exists."))
         else:
             create_user(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
-                        role=Role(form.role.data), office_id=form.office_id.data)
+                        role=Role(form.role.data), office_id=form.office_id.data, password_change_required=True)
             db.session.commit()
             if form.role.data == Role.DPO:
                 flash(_("Data-protection officer account created for %(email)s.", email=form.email.data), "success")
@@ -272,7 +272,7 @@ def new_supervisor():
             form.email.errors.append(_("An account with this e-mail already exists."))
         else:
             create_supervisor(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
-                              region_codes=form.codes())
+                              region_codes=form.codes(), password_change_required=True)
             flash(_("Supervision-team account created for %(email)s.", email=form.email.data), "success")
             return see_other(url_for("admin.users"))
     return render_template("admin/supervisor_form.html", form=form, supervisor=None)

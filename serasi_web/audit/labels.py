@@ -37,6 +37,7 @@ AUDIT_ACTIONS = {
     "account.office_role_changed": _l("Office role of an administrator changed"),
     "retention.run": _l("Retention job run"),
     "retention.policy_changed": _l("Retention period changed"),
+    "account.email_verified": _l("E-mail address confirmed"),
 }
 
 OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),

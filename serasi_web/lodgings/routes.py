@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..accounts.models import Role
+from ..accounts.services import may_register_lodging
 from ..auth import role_required
 from ..htmx import render_page_or_fragment, see_other
 from .forms import LodgingForm, lodging_form_class
@@ -37,6 +38,9 @@ def index():
 @blueprint.route("/new", methods=["GET", "POST"])
 @operator_only
 def new():
+    if not may_register_lodging(current_user):
+        flash(_("Confirm your e-mail address to register more than one lodging."), "info")
+        return see_other(url_for("accounts.email_verification"))
     form = lodging_form_class(_chosen_type())()
     if request.method == "POST" and request.form.get("action") == REFRESH_REGIONS:
         form.suggest_postal_code()

@@ -75,9 +75,12 @@ def mark_inbox_seen(user: User, until: datetime, now: datetime | None = None) ->
     return mark.seen_until
 
 
-def create_supervisor(*, email: str, password: str, full_name: str, region_codes: list[str]) -> User:
-    """A read-only supervision-team account (Timpora, police) for ``region_codes`` (validated)."""
-    user = create_user(email=email, password=password, full_name=full_name, role=Role.SUPERVISOR)
+def create_supervisor(*, email: str, password: str, full_name: str, region_codes: list[str],
+                      password_change_required: bool = False) -> User:
+    """A read-only supervision-team account (Timpora, police) for ``region_codes`` (validated).
+    ``password_change_required``: an admin chose the password (the holder changes it first)."""
+    user = create_user(email=email, password=password, full_name=full_name, role=Role.SUPERVISOR,
+                       password_change_required=password_change_required)
     set_supervision_regions(user, region_codes)
     return user
 

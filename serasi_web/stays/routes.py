@@ -552,7 +552,7 @@ def submit_group(group_id: int):
     except services.StayError as error:
         db.session.rollback()
         for name, message in error.field_errors.items():
-            flash(f"{name}: {message}", "error")
+            flash(f"{name}: {message}" if name else message, "error")
     else:
         flash(_("%(count)d reports submitted.", count=len(submitted)), "success")
     return see_other(url_for("stays.group", group_id=group.id))

@@ -290,7 +290,18 @@ def report_problems(lodging: Lodging, values: dict, *, submit: bool, now: dateti
     ``complete_values`` returns them. The form, the API, imports and rosters all go through it."""
     from ..plugins import validate_stay
 
-    return validate_stay(lodging, values) | rule_problems(lodging, values, submit=submit, now=now)
+    return validate_stay(lodging, values) | rule_problems(lodging, values, submit=submit, now=now) | account_problems(lodging, submit=submit)
+
+
+def account_problems(lodging: Lodging, *, submit: bool) -> dict[str, str]:
+    """A report is submitted in the name of the lodging's owner: only once the owner's e-mail
+    address is confirmed (drafts may wait). Form, groups, API, imports and rosters alike."""
+    from ..accounts.services import may_submit_reports
+
+    if submit and not may_submit_reports(lodging.owner):
+        return {"": str(_l("Confirm your e-mail address before submitting reports (the link is in the e-mail we sent you). "
+                           "You can save the report as a draft meanwhile."))}
+    return {}
 
 
 def rule_problems(lodging: Lodging, values: dict, *, submit: bool, now: datetime | None = None) -> dict[str, str]:
@@ -712,7 +723,9 @@ def submit_group(group: StayGroup, actor=None, now: datetime | None = None) -> l
     """Submit every draft of the group; all or none (a member breaking a rule stops it)."""
     now = now or utcnow()
     drafts = [m for m in group.members if m.status == StayStatus.DRAFT]
-    problems = {}
+    problems = account_problems(group.lodging, submit=True)
+    if problems:
+        raise StayError(problems)
     for member in drafts:
         if not member.stay_permit:
             problems[member.full_name] = str(_l("Choose the stay permit."))

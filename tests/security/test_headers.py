@@ -106,6 +106,11 @@ def urls_of(app, world, rule) -> list[str]:
         from serasi_web.accounts.models import User
 
         special["token"] = [password_reset_token(db.session.get(User, world.a.user)), "forged-token"]
+    if rule.endpoint == "accounts.verify_email":
+        from serasi_web.accounts.models import User
+        from serasi_web.accounts.services import email_verification_token
+
+        special["token"] = [email_verification_token(db.session.get(User, world.a.user)), "forged-token"]
     if rule.endpoint == "stays.verify":
         number = db.session.get(Stay, world.a.report).receipt_number
         special["token"] = [verification_token(number), "forged-token"]
