@@ -78,3 +78,11 @@ def log_in(page, base_url: str, email: str, lands_on="**/dashboard"):
     page.fill("#password", TEST_PASSWORD)
     page.click("main form button[type=submit]")
     page.wait_for_url(lands_on)
+
+
+def log_out(page, label: str | None = None):
+    """Log out through the header's account menu (a <details>: opened first, with JavaScript on
+    or off). ``label``: the button's text to expect, in the page's language."""
+    page.click("header .account-menu summary")
+    page.click(f"header .account-menu button:has-text('{label}')" if label else "header .account-menu button[type=submit]")
+

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .browser import chromium, live_server
+from .browser import chromium, live_server, log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -49,7 +49,7 @@ def test_sign_up_log_in_and_register_a_lodging(app, offices, javascript, languag
         page.click("form button[type=submit]")
         page.wait_for_url("**/lodgings/new")
 
-        page.click(f"header button:has-text('{words['logout']}')")
+        log_out(page, words["logout"])
         page.wait_for_url(base_url + "/")
         page.goto(base_url + "/login")
         page.fill("#email", f"wayan.{language}.{javascript}@example.com")
