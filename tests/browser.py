@@ -86,3 +86,23 @@ def log_out(page, label: str | None = None):
     page.click("header .account-menu summary")
     page.click(f"header .account-menu button:has-text('{label}')" if label else "header .account-menu button[type=submit]")
 
+
+# axe-core rules whose failures a person meets (axe's "serious" and "critical" impacts).
+AXE_BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now (JavaScript must be on).
+
+    axe-core comes inside the ``axe-playwright-python`` wheel (the dev extra): nothing is
+    fetched at run time. It is evaluated through the DevTools protocol, which the page's
+    Content-Security-Policy does not govern, so the policy stays as strict as in production."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        skip_or_fail("axe-playwright-python is not installed: pip install -e '.[dev]'")
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return [f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+            + ", ".join(" ".join(map(str, node["target"]))
+                        for node in violation["nodes"][:5])
+            for violation in results.response["violations"] if violation["impact"] in AXE_BLOCKING_IMPACTS]
