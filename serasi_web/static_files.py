@@ -94,11 +94,22 @@ def static_response(files: dict[str, StaticFile], filename: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    files = load_static_files(Path(app.static_folder)) if app.static_folder else {}
+    folder = Path(app.static_folder) if app.static_folder else None
+    files = load_static_files(folder) if folder else {}
     app.extensions["serasi_static_files"] = files
 
     def serve_static(filename: str) -> Response:
         return static_response(files, filename)
+
+    @app.before_request
+    def reload_static_files_in_debug_mode() -> None:
+        # With the debugger on (a developer's machine) an edited style sheet gets its new hash on
+        # the next page, without a restart; unchanged files are not read again (``_built``).
+        if app.debug and folder:
+            fresh = load_static_files(folder)
+            files.update(fresh)  # never emptied on the way: another thread may be serving
+            for gone in set(files) - set(fresh):
+                files.pop(gone, None)
 
     app.view_functions["static"] = serve_static
     if "favicon.ico" in files:
