@@ -86,7 +86,16 @@ def _end_sessions_quietly(app: Flask, db) -> None:
 def _init_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from . import errors, i18n, plugins, rate_limits, security_headers, templating
+    from . import (
+        compression,
+        errors,
+        i18n,
+        plugins,
+        rate_limits,
+        security_headers,
+        static_files,
+        templating,
+    )
     from .accounts import sessions
     from .database import configure_sqlite
     from .extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -115,6 +124,8 @@ def _init_extensions(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)
+    static_files.init_app(app)
+    compression.init_app(app)
     plugins.init_app(app)
     from . import delivery, jobs, notifications
 

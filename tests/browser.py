@@ -98,3 +98,29 @@ def fill_guest(page, surname, given, document, birth="1980-03-04", nationality="
     if javascript:  # htmx fills the stay permit from the visa index when the field changes
         page.press("#visa_index", "Tab")
         expect(page.locator("#stay_permit")).to_have_value("itk")  # a locator, not a JS string: the CSP forbids eval
+def log_out(page, label: str | None = None):
+    """Log out through the header's account menu (a <details>: opened first, with JavaScript on
+    or off). ``label``: the button's text to expect, in the page's language."""
+    page.click("header .account-menu summary")
+    page.click(f"header .account-menu button:has-text('{label}')" if label else "header .account-menu button[type=submit]")
+
+
+# axe-core rules whose failures a person meets (axe's "serious" and "critical" impacts).
+AXE_BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now (JavaScript must be on).
+
+    axe-core comes inside the ``axe-playwright-python`` wheel (the dev extra): nothing is
+    fetched at run time. It is evaluated through the DevTools protocol, which the page's
+    Content-Security-Policy does not govern, so the policy stays as strict as in production."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        skip_or_fail("axe-playwright-python is not installed: pip install -e '.[dev]'")
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return [f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+            + ", ".join(" ".join(map(str, node["target"]))
+                        for node in violation["nodes"][:5])
+            for violation in results.response["violations"] if violation["impact"] in AXE_BLOCKING_IMPACTS]

@@ -149,7 +149,7 @@ def test_unknown_pages_and_ids_answer_404_with_a_page(operator_client):
 
 def test_vendored_htmx_is_pinned_and_served_locally(client):
     page = client.get("/login").get_data(as_text=True)
-    assert re.search(r'src="/static/htmx-2\.0\.\d+\.min\.js"', page)
+    assert re.search(r'src="/static/htmx-2\.0\.\d+\.min\.js\?v=[0-9a-f]+"', page)  # versioned: static_files.py
     assert "https://" not in re.sub(r'xmlns="[^"]+"', "", page)
     with client.get("/static/htmx-2.0.11.min.js") as script:
         assert script.status_code == 200 and script.data.startswith(b"var htmx=")

@@ -91,3 +91,38 @@ def test_officer_day(app, offices, operator, officer, javascript):
         page.goto(base_url + "/officer/stays?name=dubois")
         assert "Dubois" not in page.inner_text("#results")
         context.close()
+
+
+def test_the_console_reads_on_a_360_px_phone(app, offices, operator, officer):
+    """Chart text at 11 px or more, the header on one row, the inbox's guest and late mark in view
+    without scrolling sideways, and no page wider than the screen."""
+    area = make_officer_area(operator)
+    operator_client = app.test_client()
+    login(operator_client, operator.email)
+    report_guest(operator_client, area.legian, check_in_at=local_now(delta_hours=-30), surname="Lateman",
+                 given_names="Lars Christian Maximilian", document_number="LT1234567")
+    report_guest(operator_client, area.jimbaran, surname="Dubois", document_number="FR7654321", nationality="FRA", issuing_state="FRA")
+
+    with live_server(app) as base_url, chromium() as browser:
+        context = browser.new_context(viewport={"width": 360, "height": 740}, extra_http_headers={"Accept-Language": "id"})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        log_in(page, base_url, officer.email, re.compile(r"/officer/lodgings"))
+        for path in ("/officer/inbox", "/officer/statistics", "/officer/watch/late", "/officer/stays?name=lateman"):
+            page.goto(base_url + path)
+            assert page.locator("header.top").bounding_box()["height"] < 60, f"{path}: the header wraps"
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, f"{path}: wider than the screen"
+
+        page.goto(base_url + "/officer/statistics")
+        sizes = page.locator("svg.chart").evaluate_all(
+            "charts => charts.map(chart => chart.getBoundingClientRect().width / chart.viewBox.baseVal.width"
+            " * parseFloat(chart.getAttribute('font-size')))")
+        assert len(sizes) == 7 and min(sizes) >= 11, f"chart text renders at {sizes} px"
+
+        page.goto(base_url + "/officer/inbox")
+        row = page.locator("tr", has_text="Lateman")
+        for needed in (row.locator("th a"), row.locator(".status-rejected")):  # the guest, and the Late mark
+            box = needed.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, "off-screen on a phone"
+        assert not row.locator("td.secondary").first.is_visible()  # check-in and lodging leave room for them
+        context.close()

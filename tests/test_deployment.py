@@ -225,6 +225,13 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
 
         css = browser.get(f"{https}/static/style.css", timeout=5)
         assert css.status_code == 200 and "public" in css.headers.get("Cache-Control", "") and css.headers.get("Expires")
+        assert "immutable" not in css.headers["Cache-Control"] and css.headers.get("Content-Encoding") == "gzip"
+        # The page links it with its content hash: that URL is kept a year.
+        login_page = browser.get(f"{https}/login", timeout=5)
+        versioned = re.search(r'href="(/static/style\.css\?v=[0-9a-f]+)"', login_page.text).group(1)
+        css = browser.get(https + versioned, timeout=5)
+        assert css.status_code == 200 and "immutable" in css.headers["Cache-Control"] and "max-age=31536000" in css.headers["Cache-Control"]
+        assert login_page.headers.get("Content-Encoding") == "gzip" and "no-store" not in css.headers["Cache-Control"]
 
         # The client address the app sees is nginx's view of the client, never a forged header.
         login_page = browser.get(f"{https}/login", timeout=5)

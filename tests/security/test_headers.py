@@ -29,7 +29,7 @@ REQUIRED_CSP = ("default-src 'self'", "script-src 'self'", "style-src 'self'", "
 
 # Parameters the isolation table leaves out (they name no tenant's object): the value used.
 SPECIAL_VALUES = {
-    ("static", "filename"): ["style.css", "htmx-2.0.11.min.js"],
+    ("static", "filename"): ["style.css", "htmx-2.0.11.min.js", "favicon.svg", "favicon.ico"],
     ("officer.watch_list", "name"): ["overstays", "late", "planned", "silent"],
     ("officer.statistics_export", "key"): ["per_day"],
     ("officer.statistics_export", "file_format"): ["csv", "xlsx"],
