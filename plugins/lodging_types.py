@@ -16,7 +16,7 @@ STANDARD_TYPES = (
     LodgingType("boarding_house", _l("Boarding house (kos)"), order=80),
     LodgingType("rented_house", _l("Rented house"), order=90),
     LodgingType("other_commercial", _l("Other commercial lodging"), order=100),
-    LodgingType("private_residence", _l("Private residence"), commercial=False, order=110),
+    LodgingType("private_residence", _l("Private residence"), commercial=False, individual_host=True, order=110),
 )
 
 

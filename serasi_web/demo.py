@@ -34,6 +34,12 @@ DEMO_OFFICES = [
 ]
 
 
+def demo_letterhead(office_code: str) -> str:
+    """What the demo receipts print above the office's name: ministry, directorate, regional office."""
+    region = "DKI Jakarta" if office_code == "KANIM-JAKBAR" else "Bali"
+    return f"Kementerian Imigrasi dan Pemasyarakatan Republik Indonesia\nDirektorat Jenderal Imigrasi\nKantor Wilayah {region}"
+
+
 def database_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(User)) and not db.session.scalar(
         select(func.count()).select_from(ImmigrationOffice)
@@ -51,6 +57,7 @@ def load_demo_data() -> list[tuple[str, str, str]]:
         office = db.session.execute(select(ImmigrationOffice).where(ImmigrationOffice.code == row.code)).scalar_one_or_none()
         if office is None:
             office = upsert_office(row)
+            office.letterhead = demo_letterhead(row.code)
             replace_areas(office, row.region_codes, reroute=False)
         offices[row.code] = office
 

@@ -56,7 +56,8 @@ def serasi_register_lodging_types(register):
 
     Called when the plugin manager is built. Call ``register(lodging_type)`` with a
     ``serasi_web.lodgings.types.LodgingType``: ``key``, ``label``, ``commercial`` (a commercial
-    lodging must give its NIB), ``extra_fields`` (name -> WTForms field, stored in
+    lodging must give its NIB), ``individual_host`` (a person's own home: residence wording,
+    the host's NIK, no NIB or room count), ``extra_fields`` (name -> WTForms field, stored in
     ``Lodging.extra``), ``validate(values) -> dict[field, message]`` for its own rules, and
     ``order`` (position in the list). A later registration of the same key replaces the earlier
     one, so an installed plugin can refine a bundled type. Return value: ignored.

@@ -13,6 +13,7 @@ from .helpers import local_now, make_lodging
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 VALID = {"id": "Tanda terima sah", "en": "Valid receipt"}
+RECEIVED_BY = {"id": "Diterima oleh Kanim Ngurah Rai.", "en": "Received by Kanim Ngurah Rai."}
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
@@ -43,6 +44,15 @@ def test_operator_day(app, offices, operator, javascript, language):
         page.goto(stay_url + "/receipt")
         assert page.locator("svg").count() == 1
         assert page.locator("#print-receipt").is_visible() == javascript  # wired by receipt.js, not an inline handler
+        assert page.locator("#print-hint").is_visible() != javascript  # without it: the browser's own print
+        assert page.locator("body > header").count() == page.locator("body > main").count() == page.locator("body > footer").count() == 1
+        assert RECEIVED_BY[language] in page.inner_text("main")
+        # On a phone: the receipt number on one line and nothing wider than the screen.
+        page.set_viewport_size({"width": 360, "height": 740})
+        number = page.locator(".number .nowrap")
+        assert number.inner_text() == stay.receipt_number and number.bounding_box()["height"] < 40
+        assert all(page.locator(selector).bounding_box()["width"] <= 360 for selector in ("header", "main", "main table", "footer"))
+        page.set_viewport_size({"width": 1280, "height": 800})
         verify_url = re.search(r"https?://\S+/verify/\S+", page.inner_text("body")).group(0)
         other_device = browser.new_context(java_script_enabled=javascript, extra_http_headers={"Accept-Language": language})
         public = other_device.new_page()

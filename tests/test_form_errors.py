@@ -132,9 +132,9 @@ def test_the_nib_is_marked_required_for_a_commercial_lodging_only(operator_clien
     page = operator_client.get("/lodgings/type-fields?lodging_type=boarding_house", headers=EN | {"HX-Request": "true"}).get_data(as_text=True)
     block = field_error(page, "nib")
     assert '<span class="req" aria-hidden="true">*</span>' in block and "oss.go.id" in block and "No NIB yet?" in block
+    # An individual host's home has no NIB at all: the host's NIK, marked required, instead.
     page = operator_client.get("/lodgings/type-fields?lodging_type=private_residence", headers=EN | {"HX-Request": "true"}).get_data(as_text=True)
-    block = field_error(page, "nib")
-    assert 'class="req"' not in block and "Not needed for this lodging type" in block
+    assert 'id="nib-field"' not in page and '<span class="req" aria-hidden="true">*</span>' in field_error(page, "host_nik")
     page = operator_client.post("/lodgings/new", data=lodging_values(nib=""), headers=EN).get_data(as_text=True)
     assert "A commercial lodging must give its NIB." in field_error(page, "nib")
     assert '<a href="#nib">' in summary_of(page)

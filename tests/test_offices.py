@@ -113,6 +113,25 @@ def test_admin_edits_an_office_area_in_the_ui(admin_client, offices, operator):
     assert admin_client.get("/admin/offices/9999/edit").status_code == 404
 
 
+def test_admin_sets_the_letterhead_receipts_print_and_a_csv_import_keeps_it(admin_client, offices):
+    office = offices["denpasar"]
+    letterhead = "Kementerian Imigrasi dan Pemasyarakatan\nDirektorat Jenderal Imigrasi\nKantor Wilayah Bali"
+    response = admin_client.post(f"/admin/offices/{office.id}/edit", data={
+        "code": office.code, "name": office.name, "letterhead": letterhead, "address": "Jl. D.I. Panjaitan No. 3",
+        "phone": "+62 361 227828", "region_codes": "51.71"})
+    assert response.status_code == 303
+    db.session.refresh(office)
+    assert office.letterhead == letterhead and office.phone == "+62 361 227828"
+    assert "Kantor Wilayah Bali" in admin_client.get(f"/admin/offices/{office.id}/edit").get_data(as_text=True)
+    result = import_offices("office_code,office_name,region_code\nKANIM-DENPASAR,Kanim Denpasar,51.71\n")
+    assert result.ok
+    db.session.refresh(office)
+    assert office.letterhead == letterhead  # the CSV has no letterhead column: it is left as it was
+    response = admin_client.post(f"/admin/offices/{office.id}/edit", data={
+        "code": office.code, "name": office.name, "letterhead": "x" * 301, "region_codes": "51.71"}, headers=EN)
+    assert response.status_code == 200 and "Use at most 300 characters." in response.get_data(as_text=True)
+
+
 def test_cli_import_and_export(app, tmp_path):
     path = tmp_path / "offices.csv"
     path.write_text(GOOD)

@@ -1,6 +1,7 @@
 """Guest reports: the form, the 24-hour deadline, receipts, corrections, voiding, check-out, duplicates."""
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -209,6 +210,31 @@ def test_receipt_and_public_verification(operator_client, lodging, client):
     tampered = client.get(f"/verify/{forged}", headers=EN)
     assert tampered.status_code == 404 and "Not valid" in tampered.get_data(as_text=True)
     assert client.get("/verify/" + "A" * 5000).status_code == 404
+
+
+def test_receipt_reads_as_the_offices_document_and_prints_without_javascript(operator_client, lodging, offices):
+    office = offices["ngurah_rai"]
+    office.letterhead = "Kementerian Imigrasi dan Pemasyarakatan\nDirektorat Jenderal Imigrasi"
+    office.address, office.phone = "Jl. Raya I Gusti Ngurah Rai, Tuban", "+62 361 9351038"
+    db.session.commit()
+    stay = db.session.get(Stay, report_guest(operator_client, lodging, room="12B"))
+    page = operator_client.get(f"/stays/{stay.id}/receipt", headers=EN).get_data(as_text=True)
+    letterhead = re.search(r'<header class="letterhead">(.*?)</header>', page, re.DOTALL).group(1)
+    assert "Direktorat Jenderal Imigrasi" in letterhead and "Kanim Ngurah Rai" in letterhead
+    assert "Jl. Raya I Gusti Ngurah Rai, Tuban" in letterhead and "+62 361 9351038" in letterhead
+    assert "Received by Kanim Ngurah Rai." in page and "Received by SERASI" not in page
+    main = re.search(r"<main[^>]*>(.*?)</main>", page, re.DOTALL).group(1)
+    assert "<footer>" in page and "<svg" in main
+    for shown in ("12B", stay.document_number, "Kos Melati", "Eriksson", "Stay permit", "Check-in"):
+        assert shown in main, shown
+    assert f'<span class="nowrap">{stay.receipt_number}</span>' in main  # one line, whatever the width
+    # Without JavaScript: no dead button, a hint to the browser's own print instead.
+    assert re.search(r'<button type="button" id="print-receipt" hidden>', page)
+    assert "use your browser's Print" in page and 'id="print-hint"' in page
+    indonesian = operator_client.get(f"/stays/{stay.id}/receipt", headers={"Accept-Language": "id"}).get_data(as_text=True)
+    assert "Diterima oleh Kanim Ngurah Rai." in indonesian
+    css = (Path(operator_client.application.static_folder) / "receipt.css").read_text()
+    assert "break-all" not in css and "@media print" in css and ".nowrap { white-space: nowrap; }" in css
 
 
 def test_family_of_three_reported_in_one_flow(operator_client, lodging):

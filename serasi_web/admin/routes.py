@@ -189,7 +189,7 @@ def office_form(office_id: int | None = None):
             if office is None:
                 office = ImmigrationOffice()
                 db.session.add(office)
-            for name in ("code", "name", "office_class", "address", "phone", "email"):
+            for name in ("code", "name", "office_class", "letterhead", "address", "phone", "email"):
                 setattr(office, name, getattr(form, name).data or "")
             office.access_purpose_required = bool(form.access_purpose_required.data)
             db.session.flush()

@@ -34,7 +34,7 @@ def register_tasks(huey, app) -> None:
     @huey.periodic_task(crontab(minute="*/5"), name="serasi.reminders")
     @in_app
     def send_reminders():
-        """Drafts 12 h after check-in and planned check-outs passed, and lodging decisions."""
+        """Drafts 12 h after check-in (the 24-hour deadline nears), and lodging decisions."""
         from ..notifications.services import send_due_notices
 
         return send_due_notices()
@@ -44,6 +44,14 @@ def register_tasks(huey, app) -> None:
     def send_officer_digests():
         """Every officer's daily digest of their inbox and watch lists."""
         from ..notifications.services import send_officer_digests as send
+
+        return send()
+
+    @huey.periodic_task(crontab(minute="0", hour=str(app.config["DIGEST_HOUR_UTC"])), name="serasi.owner_digest")
+    @in_app
+    def send_owner_digests():
+        """Every owner's daily digest: passed check-outs and drafts over all their lodgings."""
+        from ..notifications.services import send_owner_digests as send
 
         return send()
 
@@ -102,6 +110,7 @@ def register_tasks(huey, app) -> None:
         deliver_everything()
 
     huey.serasi_tasks = {"send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
+                         "send_owner_digests": send_owner_digests,
                          "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "capture_photo_retention": capture_photo_retention,
                          "account_retention": account_retention,
 

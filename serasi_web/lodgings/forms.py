@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectField, StringField, TextAreaField, ValidationError
+from wtforms import IntegerField, Label, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..forms import TOO_LONG, BaseForm, digits_only, phone_number, select_choices, strip
 from ..reference import regions
+from .nik import nik_problem
 from .types import lodging_type, lodging_types
+
+# The words of an individual host's form (private residence): (label, hint, message when empty).
+RESIDENCE_WORDING = {
+    "name": (_l("Name of the residence"), _l("How you and the office will know this home, e.g. Rumah Jalan Melati 5."),
+             _l("Give the residence a name.")),
+    "person_in_charge": (_l("Host's full name"), _l("As on the host's KTP."), _l("Enter the host's full name.")),
+}
 
 # (field name, parent field name, level, label of the empty choice)
 REGION_FIELDS = (
@@ -18,8 +26,16 @@ REGION_FIELDS = (
 
 
 class LodgingForm(BaseForm):
-    name = StringField(_l("Lodging name"), filters=[strip], validators=[DataRequired(_l("Enter the lodging's name.")), Length(max=160, message=TOO_LONG)])
+    # In the order of the page (the error summary lists problems in this order): the type first,
+    # as it decides the wording and which identifiers are asked.
     lodging_type = SelectField(_l("Lodging type"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the lodging type."))])
+    name = StringField(_l("Lodging name"), filters=[strip], validators=[DataRequired(_l("Enter the lodging's name.")), Length(max=160, message=TOO_LONG)])
+    nib = StringField(_l("Business identification number (NIB)"), filters=[strip], description=_l("13 digits, from OSS (oss.go.id). Needed for hotels, guest houses, kos and other commercial lodgings; not for a private residence."), validators=[digits_only(13, _l("The NIB has 13 digits."))])  # no Optional(): it would skip validate_nib
+    # Only for an individual host (removed from the form otherwise, see __init__).
+    host_nik = StringField(_l("Host's NIK"), filters=[strip], description=_l("The 16-digit national identity number on the host's KTP. Only you and the immigration office see it."),
+                           validators=[DataRequired(_l("Enter the host's NIK."))])
+    room_count = IntegerField(_l("Number of rooms"), validators=[Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number from %(min)d to %(max)d."))])
+    person_in_charge = StringField(_l("Person in charge"), filters=[strip], validators=[DataRequired(_l("Enter the name of the person in charge.")), Length(max=120, message=TOO_LONG)])
     street_address = TextAreaField(_l("Street address"), filters=[strip], description=_l("Street, number, RT/RW, building."), validators=[DataRequired(_l("Enter the street address.")), Length(max=300, message=TOO_LONG)])
     # Choices depend on the chosen parent (see populate_region_choices), which also drops a
     # value that does not belong to its parent; so "required" is the only check left.
@@ -28,9 +44,6 @@ class LodgingForm(BaseForm):
     district_code = SelectField(_l("District"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the district."))])
     village_code = SelectField(_l("Village"), choices=[], validate_choice=False, validators=[DataRequired(_l("Choose the village."))])
     postal_code = StringField(_l("Postal code"), filters=[strip], description=_l("Suggested from the village; change it if yours differs."), validators=[Optional(), digits_only(5, _l("A postal code has 5 digits."))])
-    nib = StringField(_l("Business identification number (NIB)"), filters=[strip], description=_l("13 digits, from OSS (oss.go.id). Needed for hotels, guest houses, kos and other commercial lodgings; not for a private residence."), validators=[digits_only(13, _l("The NIB has 13 digits."))])  # no Optional(): it would skip validate_nib
-    room_count = IntegerField(_l("Number of rooms"), validators=[Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number from %(min)d to %(max)d."))])
-    person_in_charge = StringField(_l("Person in charge"), filters=[strip], validators=[DataRequired(_l("Enter the name of the person in charge.")), Length(max=120, message=TOO_LONG)])
     phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(_l("Enter a phone number.")), Length(max=30, message=TOO_LONG), phone_number])
 
     def __init__(self, *args, **kwargs):
@@ -38,6 +51,18 @@ class LodgingForm(BaseForm):
         self.lodging_type.choices = select_choices([("", _l("Choose ..."))] + [(t.key, t.label) for t in lodging_types()])
         self.populate_region_choices()
         chosen = lodging_type(self.lodging_type.data or "")
+        self.individual_host = bool(chosen and chosen.individual_host)
+        if self.individual_host:
+            # A person's own home: no business number and no room count, the host's NIK instead.
+            del self.nib
+            del self.room_count
+            for name, (label, description, required_message) in RESIDENCE_WORDING.items():
+                field = self[name]
+                field.label = Label(field.id, label)
+                field.description = description
+                field.validators = [DataRequired(required_message)] + [v for v in field.validators if not isinstance(v, DataRequired)]
+            return
+        del self.host_nik
         if chosen is not None:
             # Marked as it is checked (validate_nib): required for a commercial type only.
             self.nib.flags.marked_required = chosen.commercial
@@ -80,6 +105,11 @@ class LodgingForm(BaseForm):
                     self._fields[name].errors = list(self._fields[name].errors) + [str(message)]
                     valid = False
         return valid
+
+    def validate_host_nik(self, field):
+        problem = nik_problem(field.data) if field.data else None
+        if problem:
+            raise ValidationError(problem)
 
     def validate_nib(self, field):
         chosen = lodging_type(self.lodging_type.data or "")

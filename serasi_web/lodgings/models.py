@@ -39,6 +39,9 @@ class Lodging(db.Model):
     nib: Mapped[Optional[str]] = mapped_column(String(13))
     room_count: Mapped[Optional[int]] = mapped_column(Integer)
     person_in_charge: Mapped[str] = mapped_column(String(120))
+    # A private host's national identity number (NIK): personal data, shown only to the owner and
+    # the officers of the lodging's office, never put in a URL, a log line or an event payload.
+    host_nik: Mapped[Optional[str]] = mapped_column(String(16))
     phone: Mapped[str] = mapped_column(String(30))
     # The extra fields of the lodging's type (from its plugin), e.g. a company mess's employer.
     extra: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -19,7 +19,9 @@ REFRESH_REGIONS = "refresh_regions"  # the no-JavaScript "show the choices" butt
 
 
 def _form_values(form: LodgingForm) -> dict:
-    values = {name: getattr(form, name).data for name in EDITABLE_FIELDS}
+    # A field the chosen type leaves out (an individual host's NIB, another type's host NIK) is
+    # saved empty: nothing stays behind from a type the lodging no longer has.
+    values = {name: form[name].data if name in form else None for name in EDITABLE_FIELDS}
     values["extra"] = {name: getattr(form, name).data for name in form.extra_field_names()}
     return values
 

@@ -12,7 +12,7 @@ from .models import Lodging, LodgingStatus
 
 EDITABLE_FIELDS = (
     "name", "lodging_type", "street_address", "province_code", "regency_code", "district_code",
-    "village_code", "postal_code", "nib", "room_count", "person_in_charge", "phone",
+    "village_code", "postal_code", "nib", "room_count", "person_in_charge", "phone", "host_nik",
 )
 ADDRESS_FIELDS = ("street_address", "province_code", "regency_code", "district_code", "village_code")
 
@@ -62,6 +62,7 @@ def _apply(lodging: Lodging, values: dict) -> None:
         setattr(lodging, name, values.get(name))
     lodging.extra = dict(values.get("extra") or {})
     lodging.nib = lodging.nib or None
+    lodging.host_nik = lodging.host_nik or None  # kept only while the lodging is an individual host's home
     lodging.postal_code = lodging.postal_code or ""
 
 

@@ -13,6 +13,9 @@ class LodgingType:
     key: str
     label: Any  # a lazy string
     commercial: bool = True  # commercial lodgings must give their NIB
+    # A person's own home (rumah tinggal): "residence" wording, the host's NIK instead of a NIB,
+    # no room count.
+    individual_host: bool = False
     order: int = 100
     # Extra form fields of this type (name -> unbound WTForms field), kept in Lodging.extra.
     extra_fields: dict[str, Any] = field(default_factory=dict)

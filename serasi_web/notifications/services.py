@@ -7,13 +7,13 @@ mail fails is forgotten again (the row is deleted) so the next run tries again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, delete, exists, literal, select
+from sqlalchemy import String, and_, cast, delete, exists, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -42,7 +42,7 @@ class NotificationKind:
 
 KINDS = (
     NotificationKind("draft_overdue", _l("a draft is still not submitted 12 hours after check-in"), (Role.OPERATOR,)),
-    NotificationKind("check_out_overdue", _l("a guest's planned check-out has passed without a check-out"), (Role.OPERATOR,)),
+    NotificationKind("owner_digest", _l("every morning: one e-mail listing my guests whose planned check-out has passed and my reports still in draft"), (Role.OPERATOR,)),
     NotificationKind("lodging_decision", _l("a lodging of mine is verified or rejected"), (Role.OPERATOR,)),
     NotificationKind("officer_digest", _l("every morning: my inbox and watch lists"), (Role.OFFICER,)),
 )
@@ -141,19 +141,6 @@ def overdue_drafts(now: datetime):
     ).order_by(Stay.id)).scalars().all()
 
 
-def overdue_check_outs(now: datetime):
-    from ..stays.services import to_local
-
-    candidates = db.session.execute(_stays_with_owners().where(
-        Stay.status == StayStatus.REPORTED, Stay.checked_out_at.is_(None), Stay.planned_check_out.is_not(None),
-        Stay.planned_check_out < now.date() + timedelta(days=1),
-        _not_sent("check_out_overdue", _stay_key() + "-" + cast(Stay.planned_check_out, String)),
-        _owner_wants("check_out_overdue"),
-    ).order_by(Stay.id)).scalars().all()
-    # "Passed" in the lodging's own time zone: the planned day is over there.
-    return [stay for stay in candidates if stay.planned_check_out < to_local(now, stay.lodging).date()]
-
-
 def recent_decisions(now: datetime):
     return db.session.execute(select(Lodging).where(
         Lodging.status.in_((LodgingStatus.VERIFIED, LodgingStatus.REJECTED)), Lodging.decided_at.is_not(None),
@@ -161,20 +148,73 @@ def recent_decisions(now: datetime):
 
 
 def send_due_notices(now: datetime | None = None) -> int:
-    """Reminders (drafts, check-outs) and lodging decisions; returns how many mails went out."""
+    """Drafts near the 24-hour deadline (one notice per stay) and lodging decisions; returns how
+    many mails went out. Everything else an owner should look at comes once a day in the owner's
+    digest (``send_owner_digests``)."""
     if not mail_configured():
         return 0
     now = now or utcnow()
     sent = 0
     for stay in overdue_drafts(now):
         sent += notify(stay.lodging.owner, "draft_overdue", f"stay-{stay.id}", "draft_overdue", stay=stay, lodging=stay.lodging)
-    for stay in overdue_check_outs(now):
-        sent += notify(stay.lodging.owner, "check_out_overdue", f"stay-{stay.id}-{stay.planned_check_out.isoformat()}",
-                       "check_out_overdue", stay=stay, lodging=stay.lodging)
     for lodging in recent_decisions(now):
         sent += notify(lodging.owner, "lodging_decision", f"lodging-{lodging.id}-{lodging.status}-{lodging.decided_at.isoformat()}",
                        "lodging_decision", lodging=lodging)
     return sent
+
+
+@dataclass
+class OwnerDigest:
+    """What one owner should look at today, over all their lodgings."""
+
+    owner: User
+    today: date
+    check_outs_passed: list[Stay] = field(default_factory=list)
+    drafts: list[Stay] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.check_outs_passed) + len(self.drafts)
+
+
+def _owner_digest_key(owner_id, today: date):
+    """``owner-digest-<owner id>-<day>``: one digest per owner and day however often the job runs."""
+    return literal("owner-digest-", String) + cast(owner_id, String) + f"-{today.isoformat()}"
+
+
+def owner_digests(now: datetime) -> list[OwnerDigest]:
+    """Every owner who wants the digest, has not had today's yet and has something in it: guests
+    whose planned check-out day is over (in the lodging's time zone) without a check-out, and
+    drafts of guests who have checked in."""
+    from ..officer.queries import today_in_indonesia
+    from ..stays.services import to_local
+
+    today = today_in_indonesia(now)
+    stays = db.session.execute(_stays_with_owners().join(Lodging, Stay.lodging_id == Lodging.id).where(
+        or_(and_(Stay.status == StayStatus.DRAFT, Stay.check_in_at <= now),
+            and_(Stay.status == StayStatus.REPORTED, Stay.checked_out_at.is_(None), Stay.planned_check_out.is_not(None),
+                 Stay.planned_check_out < now.date() + timedelta(days=1))),
+        _not_sent("owner_digest", _owner_digest_key(Lodging.owner_id, today)),
+        _owner_wants("owner_digest"),
+    ).order_by(Lodging.name, Stay.check_in_at, Stay.id)).scalars().all()
+    digests: dict[int, OwnerDigest] = {}
+    for stay in stays:
+        owner = stay.lodging.owner
+        digest = digests.setdefault(owner.id, OwnerDigest(owner, today))
+        if stay.status == StayStatus.DRAFT:
+            digest.drafts.append(stay)
+        elif stay.planned_check_out < to_local(now, stay.lodging).date():  # the planned day is over there
+            digest.check_outs_passed.append(stay)
+    return [digest for digest in digests.values() if digest.count]
+
+
+def send_owner_digests(now: datetime | None = None) -> int:
+    """Each owner's daily digest: one e-mail over all their stays, at most once per owner and day."""
+    if not mail_configured():
+        return 0
+    now = now or utcnow()
+    return sum(notify(digest.owner, "owner_digest", f"owner-digest-{digest.owner.id}-{digest.today.isoformat()}", "owner_digest",
+                      digest=digest, now=now) for digest in owner_digests(now))
 
 
 def digest_for(officer: User, now: datetime) -> dict:

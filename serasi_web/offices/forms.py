@@ -15,6 +15,8 @@ class OfficeForm(BaseForm):
                        validators=[DataRequired(_l("Enter a code.")), Length(max=40, message=TOO_LONG)])
     name = StringField(_l("Office name"), filters=[strip], validators=[DataRequired(_l("Enter the office's name.")), Length(max=160, message=TOO_LONG)])
     office_class = StringField(_l("Office class"), filters=[strip], description=_l("For example: Kelas I TPI."), validators=[Length(max=80, message=TOO_LONG)])
+    letterhead = TextAreaField(_l("Letterhead"), filters=[strip], description=_l("The lines printed above the office's name on receipts, one per line: ministry, directorate general, regional office."),
+                               validators=[Length(max=300, message=TOO_LONG)])
     address = TextAreaField(_l("Address"), filters=[strip], validators=[Length(max=300, message=TOO_LONG)])
     phone = StringField(_l("Phone"), filters=[strip], validators=[Optional(), Length(max=40, message=TOO_LONG), phone_number])
     email = EmailField(_l("E-mail"), filters=[strip], validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254, message=TOO_LONG)])

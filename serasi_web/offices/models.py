@@ -26,6 +26,9 @@ class ImmigrationOffice(db.Model):
     address: Mapped[str] = mapped_column(String(300), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
+    # The lines printed above the office's name on receipts (ministry, directorate, regional
+    # office): data too, as they change with each reorganisation.
+    letterhead: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # Officers must say why before searching, following a timeline or exporting (docs/privacy.md).
     access_purpose_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

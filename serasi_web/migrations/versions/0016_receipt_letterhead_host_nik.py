@@ -1,0 +1,37 @@
+"""office letterhead, private host's NIK, owners' daily digest preference
+
+Revision ID: 0013d
+Revises: 0013a
+Create Date: 2026-12-06 07:30:00.000000
+
+Plain ``ADD COLUMN`` (no batch): on SQLite a batch operation rebuilds the table. An owner who had
+turned off the per-stay check-out reminder keeps it off: the daily digest replaces it.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "0013d"
+down_revision = "0013a"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("immigration_office", sa.Column("letterhead", sa.String(length=300), server_default="", nullable=False))
+    op.add_column("lodging", sa.Column("host_nik", sa.String(length=16), nullable=True))
+    op.execute(
+        "INSERT INTO notification_preference (user_id, kind, enabled) "
+        "SELECT user_id, 'owner_digest', enabled FROM notification_preference WHERE kind = 'check_out_overdue' "
+        "AND NOT EXISTS (SELECT 1 FROM notification_preference AS digest "
+        "WHERE digest.user_id = notification_preference.user_id AND digest.kind = 'owner_digest')"
+    )
+
+
+def downgrade():
+    op.execute("DELETE FROM notification_preference WHERE kind = 'owner_digest'")
+    with op.batch_alter_table("lodging") as batch_op:
+        batch_op.drop_column("host_nik")
+    with op.batch_alter_table("immigration_office") as batch_op:
+        batch_op.drop_column("letterhead")
