@@ -124,3 +124,35 @@ def accessibility_problems(page) -> list[str]:
             + ", ".join(" ".join(map(str, node["target"]))
                         for node in violation["nodes"][:5])
             for violation in results.response["violations"] if violation["impact"] in AXE_BLOCKING_IMPACTS]
+
+
+class CountingPage:
+    """A page whose actions are counted as a person's interactions: each fill, choice in a list,
+    tick, click or tap, and key press is one (navigating by URL and waiting are not). Pass it where
+    a page is expected (``fill_guest`` too); ``interactions`` is the running count."""
+
+    def __init__(self, page):
+        self.page = page
+        self.interactions = 0
+
+    def _counted(self, action, *args, **kwargs):
+        self.interactions += 1
+        return action(*args, **kwargs)
+
+    def fill(self, *args, **kwargs):
+        return self._counted(self.page.fill, *args, **kwargs)
+
+    def select_option(self, *args, **kwargs):
+        return self._counted(self.page.select_option, *args, **kwargs)
+
+    def check(self, *args, **kwargs):
+        return self._counted(self.page.check, *args, **kwargs)
+
+    def click(self, *args, **kwargs):
+        return self._counted(self.page.click, *args, **kwargs)
+
+    def press(self, *args, **kwargs):
+        return self._counted(self.page.press, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
