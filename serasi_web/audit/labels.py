@@ -33,6 +33,8 @@ AUDIT_ACTIONS = {
     "privacy.request_answered": _l("Data access request answered"),
     "retention.run": _l("Retention job run"),
     "retention.policy_changed": _l("Retention period changed"),
+    "lodging.suspended": _l("Lodging suspended"),
+    "lodging.suspension_lifted": _l("Lodging suspension lifted"),
 }
 
 OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),
