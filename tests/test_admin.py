@@ -13,7 +13,7 @@ from serasi_web.offices.services import OfficeRow, replace_areas, upsert_office
 from serasi_web.passwords import hash_password
 from serasi_web.reference import regions
 
-from .helpers import login, make_user, recorded_statements, selects
+from .helpers import login, make_user, recorded_statements, search, selects
 
 EN = {"Accept-Language": "en"}
 
@@ -132,7 +132,7 @@ def accounts(app):
     ("nobody", []),
 ])
 def test_admin_finds_accounts_by_email_or_name_as_typed(admin_client, accounts, typed, found):
-    assert sorted(emails_listed(admin_client.get("/admin/users", query_string={"q": typed}))) == found
+    assert sorted(emails_listed(search(admin_client, "/admin/users", {"q": typed}))) == found
 
 
 def test_the_account_list_shows_50_a_page_and_the_rest_on_the_next(admin_client, admin):

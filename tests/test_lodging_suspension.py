@@ -15,7 +15,7 @@ from serasi_web.stays.receipts import verification_token
 
 from .helpers import guest_form, local_now, login, make_lodging, make_user, report_guest
 from .test_api import call, stay_body
-from .test_spreadsheet_import import check, csv_file, guest, run_import, upload
+from .test_spreadsheet_import import check, csv_file, guest, latest_job
 
 EN = {"Accept-Language": "en"}
 SUSPENDED = "The immigration office suspended this lodging"
@@ -143,9 +143,11 @@ def test_a_suspended_lodging_gets_no_receipt_from_an_import_or_a_roster_file(off
     job = check(operator_client, lodging, csv_file([guest(1), guest(2)]))
     assert job.valid_rows == 2
     suspend(officer_client, lodging)
-    assert run_import(operator_client, lodging, job).status == "checked"  # not started
+    refused = operator_client.post(f"/lodgings/{lodging.id}/import/{job.id}/import", data={"rows": "all"}, headers=EN)
+    assert refused.status_code == 303 and latest_job().status == "checked"  # not started
     assert SUSPENDED in text(operator_client.get(f"/lodgings/{lodging.id}/import/{job.id}", headers=EN))
-    refused = upload(operator_client, lodging, csv_file([guest(3)]))
+    refused = operator_client.post(f"/lodgings/{lodging.id}/import", data={"file": (io.BytesIO(csv_file([guest(3)])), "guests.csv")},
+                                   content_type="multipart/form-data", headers=EN)
     assert refused.status_code == 200 and SUSPENDED in text(refused)
     roster = "external_id,surname,sex,date_of_birth,nationality,document_type,document_number,issuing_state,document_expiry,entry_date,stay_permit,check_in_at,purpose\n"
     roster += f"H-1,Wang,M,1985-03-02,CHN,passport,EC0000001,CHN,2031-01-01,2026-11-01,itas,{local_now(delta_hours=-5).replace('T', ' ')},work\n"
@@ -159,13 +161,14 @@ def test_the_service_rule_holds_for_rows_written_after_the_check(officer_client,
     """A sync that reaches the services however it came (here the roster's and import's own
     writer, ``sync.upsert_many``) is refused there too, row by row."""
     from serasi_web.stays import sync
+    from serasi_web.stays.services import receipt_refusal
 
     suspend(officer_client, lodging)
     raw = {"surname": "Eriksson", "given_names": "Anna", "sex": "F", "date_of_birth": "1974-08-12", "nationality": "SWE",
            "document_type": "passport", "document_number": "SE0000009", "issuing_state": "SWE", "document_expiry": "2031-01-01",
            "entry_date": local_now(delta_hours=-48)[:10], "stay_permit": "bvk", "check_in_at": local_now(delta_hours=-2), "purpose": "tourism"}
     result, = sync.upsert_many(db.session.get(Lodging, lodging.id), "import", [("X-2", raw)], "test")
-    assert result.outcome == "refused" and SUSPENDED in result.errors[""]
+    assert result.outcome == "refused" and result.errors[""] == receipt_refusal(db.session.get(Lodging, lodging.id))
     assert reported() == 0
 
 

@@ -8,6 +8,7 @@ log (``audit_event``) where the console records every search anyway.
 """
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -18,7 +19,8 @@ from ..extensions import db
 from .models import SavedSearch
 
 SEARCH_LIFETIME = timedelta(minutes=30)
-MAX_VALUE_LENGTH = 200  # longer than any search field accepts: the form still says "too long"
+MAX_VALUE_LENGTH = 200
+_SEARCH_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # what secrets.token_urlsafe makes  # longer than any search field accepts: the form still says "too long"
 
 
 def save_search(user, kind: str, criteria: dict[str, str], now: datetime | None = None) -> SavedSearch:
@@ -44,8 +46,8 @@ def save_search(user, kind: str, criteria: dict[str, str], now: datetime | None 
 def own_search(user, kind: str, search_id: str) -> SavedSearch | None:
     """The user's own search of this kind (expired or not), else None (another user's, unknown,
     or made on another page)."""
-    if not search_id or len(search_id) > 32:
-        return None
+    if not _SEARCH_ID.fullmatch(search_id or ""):
+        return None  # never sent to the database (a NUL or a 10,000-character id would fail there)
     search = db.session.get(SavedSearch, search_id)
     if search is None or search.user_id != user.id or search.kind != kind:
         return None
