@@ -27,7 +27,8 @@ def save_search(user, kind: str, criteria: dict[str, str], now: datetime | None 
     """Keep ``criteria`` (field name -> text as sent) for ``user``; the same search sent again
     (a live search retyping, a double click) reuses the user's latest id and renews it."""
     now = now or utcnow()
-    criteria = {str(name): str(value)[:MAX_VALUE_LENGTH] for name, value in criteria.items() if value not in (None, "")}
+    # No NUL (PostgreSQL refuses it in text; the forms drop it too) and nothing unbounded.
+    criteria = {str(name): str(value).replace("\x00", "")[:MAX_VALUE_LENGTH] for name, value in criteria.items() if value not in (None, "")}
     latest = db.session.execute(
         select(SavedSearch).where(SavedSearch.user_id == user.id, SavedSearch.kind == kind, SavedSearch.expires_at > now)
         .order_by(SavedSearch.created_at.desc()).limit(1)
