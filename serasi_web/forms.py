@@ -38,10 +38,10 @@ def parse_id(raw) -> int | None:
     return None
 
 
-def text_arg(name: str, max_length: int = 100) -> str:
-    """A free-text query-string value read without a form (a search term, a filter): trimmed,
-    bounded, without NUL (as ``BaseForm`` does for forms)."""
-    return request.args.get(name, "").replace("\x00", "").strip()[:max_length]
+def text_arg(name: str, max_length: int = 100, source=None) -> str:
+    """A free-text value read without a form (a search term, a filter) from the query string, or
+    from ``source`` (``request.form``): trimmed, bounded, without NUL (as ``BaseForm`` does)."""
+    return (request.args if source is None else source).get(name, "").replace("\x00", "").strip()[:max_length]
 
 
 MAX_PAGE = 1000  # deeper offsets cost more than anyone reads (and a 20-digit page overflows the database)

@@ -13,3 +13,4 @@ from .officer import indexes as _officer_indexes  # noqa: F401,E402  (indexes th
 from .delivery.models import OutboxEvent  # noqa: F401,E402
 from .notifications.models import NotificationPreference, NotificationSent  # noqa: F401,E402
 from .privacy.models import LegalHold, RetentionRun, RetentionSetting, SubjectAccessRequest  # noqa: F401,E402
+from .searches.models import SavedSearch  # noqa: F401,E402

@@ -43,6 +43,7 @@ def extra_field_label(type_key: str, name: str) -> str:
 def init_app(app: Flask) -> None:
     from .audit import labels
     from .plugins import plugin_failures
+    from .stays.services import receipt_refusal
 
     app.jinja_env.globals.update(
         region_name=regions.name,
@@ -63,6 +64,7 @@ def init_app(app: Flask) -> None:
         describe_changes=labels.describe_changes,
         describe_details=labels.describe_details,
         visa_index_description=permits.visa_index_description,
+        receipt_refusal=receipt_refusal,
     )
     app.jinja_env.filters["format_date"] = lambda value, style="medium": format_date(value, style) if value else ""
     app.jinja_env.filters["local_time"] = local_time

@@ -60,6 +60,20 @@ def csrf_token(client, path: str) -> str:
     return found.group(1) if found else ""
 
 
+def search(client, path: str, query: str | dict = "", headers: dict | None = None):
+    """Send a search form as a browser does: POST the criteria (a dict, or a query string such as
+    ``"name=common&page=2"``) to ``path``, follow the redirect to the search's own address and
+    return that page; a ``page`` is asked of the search's address, as its pager links do."""
+    from urllib.parse import parse_qsl
+
+    criteria = dict(parse_qsl(query, keep_blank_values=True)) if isinstance(query, str) else dict(query)
+    page = criteria.pop("page", None)
+    response = client.post(path, data=criteria, headers=headers or {}, follow_redirects=True)
+    if page is not None and response.status_code == 200:
+        response = client.get(response.request.path, query_string={"page": page}, headers=headers or {})
+    return response
+
+
 # Lodging addresses by the office that should receive them.
 KUTA_SELATAN_JIMBARAN = dict(province_code="51", regency_code="51.03", district_code="51.03.05", village_code="51.03.05.1006")
 MENGWI = dict(province_code="51", regency_code="51.03", district_code="51.03.02", village_code="51.03.02.2008")

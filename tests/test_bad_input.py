@@ -435,6 +435,21 @@ class World:
         officer = db.session.execute(select(User).where(User.email == "officer.ngurahrai@example.com")).scalar_one()
         return record_request(officer, document_number=self.document(), issuing_state="SWE", received_on=date.today(), channel="email").id
 
+    def _search_of(self, email: str, kind: str, criteria: dict) -> str:
+        from serasi_web.accounts.models import User
+        from serasi_web.searches.services import save_search
+
+        return save_search(db.session.execute(select(User).where(User.email == email)).scalar_one(), kind, criteria).id
+
+    def make_operator_search(self):
+        return self._search_of(self.operator.email, "stays.index", {"q": "eriksson"})
+
+    def make_officer_search(self):
+        return self._search_of("officer.ngurahrai@example.com", "officer.stays", {"name": "eriksson"})
+
+    def make_admin_search(self):
+        return self._search_of("admin@example.com", "admin.users", {"q": "example"})
+
     def make_victim(self):
         return make_user(f"victim{self.number()}@example.com").id
 
@@ -485,6 +500,8 @@ PARAMETERS = {  # name -> (world, endpoint) -> a value, or a list of values (eac
     "user_id": lambda w, endpoint: w.get("supervisor" if endpoint == "admin.supervisor_regions" else "victim"),
     "visa_index_id": lambda w, endpoint: w.get("visa_index"),
     "request_id": lambda w, endpoint: w.get("access_request"),
+    "search_id": lambda w, endpoint: w.get({"stays.saved_search": "operator_search", "officer.saved_search": "officer_search",
+                                            "admin.user_search": "admin_search"}[endpoint]),
     "photo_id": lambda w, endpoint: 1,  # photos are not kept (CAPTURE_KEEP_PHOTOS is off): answers 404
     "token": lambda w, endpoint: w.get({"accounts.reset_password": "reset_token",
                                         "accounts.verify_email": "verification_token"}.get(endpoint, "receipt_token")),

@@ -85,6 +85,8 @@ ISOLATION_TABLE: dict[str, Ids] = {
     "office_id": Ids(foreign=lambda w: {"Kanim Denpasar": w.denpasar}),
     "delivery_id": Ids(foreign=lambda w: {"a failed delivery of B's report": w.delivery}),
     "visa_index_id": Ids(foreign=lambda w: {"a visa index": w.visa_index}),
+    # A search kept behind an id (terms out of URLs) answers only the user who made it.
+    "search_id": Ids(foreign=lambda w: w.foreign_searches, own=lambda w: w.own_searches),
     # Data subjects' access requests belong to the office that received them.
     "request_id": Ids(foreign=lambda w: {"Kanim Denpasar's access request": w.denpasar_request},
                       own=lambda w: {"Kanim Ngurah Rai's access request": w.ngurah_rai_request}),
@@ -376,6 +378,14 @@ def world(app, offices, operator, other_operator):
 
     requests = {user.office_id: record_request(user, document_number="BR000001", issuing_state="SWE", received_on=date.today(),
                                                channel="email").id for user in (denpasar_officer, officer)}
+    from serasi_web.searches.services import save_search
+
+    foreign_searches = {"operator B's search": save_search(other_operator, "stays.index", {"q": "ReportedB"}).id,
+                        "Kanim Denpasar officer's search": save_search(denpasar_officer, "officer.stays", {"name": "reportedb"}).id}
+    own_searches = {"operator A's search": save_search(operator, "stays.index", {"q": "ReportedA"}).id,
+                    "the officer's search": save_search(officer, "officer.stays", {"name": "reporteda"}).id,
+                    "the supervision team's search": save_search(supervisor, "officer.stays", {"name": "reporteda"}).id,
+                    "the admin's search": save_search(admin, "admin.users", {"q": "example"}).id}
     run_once()  # the reports' events become deliveries, refused by the receiver
     delivery = db.session.execute(select(Delivery.id).where(Delivery.stay_id == b.report).order_by(Delivery.id)).scalars().first()
     assert delivery is not None
@@ -383,6 +393,7 @@ def world(app, offices, operator, other_operator):
         a=a, b=b, denpasar=offices["denpasar"].id, denpasar_request=requests[offices["denpasar"].id],
         ngurah_rai_request=requests[offices["ngurah_rai"].id], supervisor=supervisor.id, delivery=delivery,
         visa_index=db.session.execute(select(VisaIndex.id).order_by(VisaIndex.code)).scalars().first(),
+        foreign_searches=foreign_searches, own_searches=own_searches,
         operator=a.client, officer=logged_in(app, officer.email), supervisor_client=logged_in(app, supervisor.email),
         denpasar_officer=denpasar_officer_client, admin=logged_in(app, admin.email),
     )

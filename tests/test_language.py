@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from serasi_web.extensions import db
 from serasi_web.lodgings.services import decide
 
-from .helpers import guest_form, local_now, login, make_lodging
+from .helpers import guest_form, local_now, login, make_lodging, search
 
 CATALOGUE = Path(__file__).parents[1] / "serasi_web" / "translations" / "id" / "LC_MESSAGES" / "messages.po"
 MAX_PAGES = 120
@@ -99,7 +99,7 @@ def world(app, offices, operator, officer, admin, client):
     officer_client = app.test_client()
     login(officer_client, officer.email)
     officer_client.get(f"/officer/stays/{corrected}")
-    officer_client.get("/officer/stays?name=eriksson")
+    search(officer_client, "/officer/stays", "name=eriksson")
     admin_client = app.test_client()
     login(admin_client, admin.email)
     return dict(operator=operator_client, officer=officer_client, admin=admin_client, anonymous=client,

@@ -2,6 +2,7 @@
 a bulk insert, a correction, a deletion), and every route a name search can take on SQLite (the
 trigram index of migration 0008, the newest check-ins, the (lodging, name) index) gives exactly
 the pages the plain query gives, which is also what PostgreSQL answers."""
+import re
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -14,7 +15,7 @@ from serasi_web.officer import queries
 from serasi_web.stays.models import Stay
 from serasi_web.stays.services import fold_name
 
-from .helpers import local_now, make_officer_area, report_guest
+from .helpers import local_now, make_officer_area, report_guest, search
 
 EN = {"Accept-Language": "en"}
 NAME_INDEX_TRIGGERS = {"stay_name_fts_after_insert", "stay_name_fts_after_update", "stay_name_fts_after_delete"}
@@ -66,8 +67,9 @@ def guests(area, operator_client):
 
 
 def results(client, query: str) -> str:
-    page = client.get(f"/officer/stays?{query}", headers=EN).get_data(as_text=True)
-    return page.split('id="results"', 1)[1].split("</main>")[0]
+    page = search(client, "/officer/stays", query, headers=EN).get_data(as_text=True)
+    # Each search sent again gets its own id: the pages must match but for it.
+    return re.sub(r"/s/[\w-]+", "/s/<id>", page.split('id="results"', 1)[1].split("</main>")[0])
 
 
 # Each route alone, by how its thresholds are set: (RECENT_WINDOW, FEW_NAME_MATCHES, whether the

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from serasi_web.audit.models import AuditEvent, AuditSubject
 from serasi_web.extensions import db
 
-from .helpers import DENPASAR_SANUR, KUTA_SELATAN_JIMBARAN, csrf_token, login, make_lodging, make_user, report_guest
+from .helpers import DENPASAR_SANUR, KUTA_SELATAN_JIMBARAN, csrf_token, login, make_lodging, make_user, report_guest, search
 
 EN = {"Accept-Language": "en"}
 ID = {"Accept-Language": "id"}
@@ -29,7 +29,7 @@ def world(app, operator, offices, operator_client, officer_client, officer):
     world.sanur_guest = report_guest(operator_client, sanur, surname="Sanurson", document_number="SN1234567")
     # The Ngurah Rai officer reads one report, then a search by document number lists another.
     officer_client.get(f"/officer/stays/{world.tanaka}")
-    officer_client.get("/officer/stays?document_number=C01X00T47")
+    search(officer_client, "/officer/stays", {"document_number": "C01X00T47"})
     dpo = make_user("dpo.ngurahrai@example.com", role="dpo", office_id=offices["ngurah_rai"].id)
     world.dpo = dpo
     world.client = app.test_client()

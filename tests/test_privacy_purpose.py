@@ -9,7 +9,7 @@ from serasi_web.audit.models import AuditEvent
 from serasi_web.extensions import db
 from serasi_web.offices.models import ImmigrationOffice
 
-from .helpers import make_officer_area, report_guest
+from .helpers import make_officer_area, report_guest, search
 
 EN = {"Accept-Language": "en"}
 
@@ -30,11 +30,11 @@ def require_purpose(office_id: int) -> None:
 
 
 def test_the_purpose_given_goes_into_every_access_log_entry_of_the_session(app, officer_client, stay_id):
-    officer_client.get("/officer/stays?document_number=MV1234567")
+    search(officer_client, "/officer/stays", "document_number=MV1234567")
     assert "purpose" not in last_access("console.search").changes  # not asked: none recorded
     response = officer_client.post("/officer/purpose/", data={"purpose": "investigation", "text": "Case 12/2026", "next": "/officer/stays"})
     assert response.status_code == 303 and response.location.endswith("/officer/stays")
-    page = officer_client.get("/officer/stays?document_number=MV1234567", headers=EN).get_data(as_text=True)
+    page = search(officer_client, "/officer/stays", "document_number=MV1234567", headers=EN).get_data(as_text=True)
     assert "Purpose of access: Investigating a case: Case 12/2026" in page
     assert last_access("console.search").changes["purpose"] == {"code": "investigation", "text": "Case 12/2026"}
     officer_client.get(f"/officer/stays/{stay_id}/timeline")
@@ -49,14 +49,14 @@ def test_an_office_that_asks_for_a_purpose_gets_it_before_searches_timelines_and
         response = officer_client.get(path)
         assert response.status_code == 303 and "/officer/purpose/?next=" in response.location, path
         assert "mover" not in response.location  # the search terms stay out of the address
-    htmx = officer_client.get("/officer/stays?name=mover", headers={"HX-Request": "true"})
+    htmx = search(officer_client, "/officer/stays", "name=mover", headers={"HX-Request": "true"})
     assert htmx.status_code == 204 and htmx.headers["HX-Redirect"].startswith("/officer/purpose/")
     assert not db.session.execute(select(AuditEvent).where(AuditEvent.action.like("console.%"))).first()
 
     form = officer_client.get("/officer/purpose/?next=/officer/stays", headers=EN).get_data(as_text=True)
     assert 'value="/officer/stays"' in form and "Purpose of access" in form
     officer_client.post("/officer/purpose/", data={"purpose": "supervision", "text": "", "next": "/officer/stays"})
-    assert officer_client.get("/officer/stays?name=mover").status_code == 200
+    assert search(officer_client, "/officer/stays", "name=mover").status_code == 200
     assert last_access("console.search").changes["purpose"] == {"code": "supervision", "text": ""}
 
 

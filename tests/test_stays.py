@@ -11,7 +11,14 @@ from serasi_web.extensions import db
 from serasi_web.stays.models import Stay, StayVersion
 from serasi_web.stays.receipts import RECEIPT_ALPHABET, verification_token
 
-from .helpers import DENPASAR_SANUR, guest_form, local_now, make_lodging, report_guest
+from .helpers import (
+    DENPASAR_SANUR,
+    guest_form,
+    local_now,
+    make_lodging,
+    report_guest,
+    search,
+)
 
 EN = {"Accept-Language": "en"}
 
@@ -114,7 +121,7 @@ def test_odd_ids_nul_characters_and_tampered_tokens_never_give_a_500(operator_cl
     stay_id = report_guest(operator_client, lodging, notes="late\x00 arrival", form_token="x" * 60)
     stay = db.session.get(Stay, stay_id)
     assert stay.notes == "late arrival" and stay.form_token is None
-    assert operator_client.get("/stays?q=eriks%00son", headers=EN).status_code == 200
+    assert search(operator_client, "/stays", "q=eriks%00son", headers=EN).status_code == 200
     assert operator_client.get("/stays/permit-field?visa_index=C1%00").status_code == 200
     page = operator_client.post(f"/lodgings/{lodging.id}/check-out", data={"checked_out_at": local_now(), "stay_ids": ["²", "9" * 30]},
                                 headers=EN).get_data(as_text=True)
@@ -265,19 +272,19 @@ def test_dashboard_search_and_pagination(operator_client, lodging, app):
     app.config["PAGE_SIZE"] = 2
     for n, surname in enumerate(["Müller", "Mueller", "Nguyen", "O'Brien", "Dupont"]):
         report_guest(operator_client, lodging, surname=surname, document_number=f"C{n}123456")
-    page = operator_client.get("/stays?q=muller", headers=EN).get_data(as_text=True)
+    page = search(operator_client, "/stays", "q=muller", headers=EN).get_data(as_text=True)
     assert "Müller" in page and "Nguyen" not in page
-    page = operator_client.get("/stays?q=c2123", headers=EN).get_data(as_text=True)
+    page = search(operator_client, "/stays", "q=c2123", headers=EN).get_data(as_text=True)
     assert "Nguyen" in page and "Müller" not in page
-    page = operator_client.get("/stays?q=%25_%25", headers=EN).get_data(as_text=True)
+    page = search(operator_client, "/stays", "q=%25_%25", headers=EN).get_data(as_text=True)
     assert "0 stays" in page  # LIKE wildcards are searched for literally
-    first = operator_client.get("/stays?view=in_house", headers=EN).get_data(as_text=True)
+    first = search(operator_client, "/stays", "view=in_house", headers=EN).get_data(as_text=True)
     assert "5 stays" in first and "Page 1 of 3" in first
     fragment = operator_client.get("/stays?view=in_house&page=2", headers={"HX-Request": "true", **EN})
     assert fragment.get_data(as_text=True).startswith('<div id="results">') and "HX-Request" in fragment.headers["Vary"]
-    assert operator_client.get("/stays?page=99&view=nonsense").status_code == 200
+    assert search(operator_client, "/stays", "page=99&view=nonsense").status_code == 200
     for page in ("99999999999999999999", "-3", "x", "²"):  # never a 500 (a 20-digit page overflowed the offset)
-        assert operator_client.get(f"/stays?page={page}").status_code == 200
+        assert search(operator_client, "/stays", f"page={page}").status_code == 200
 
 
 def test_planned_check_out_passed_shows_on_the_dashboard(operator_client, lodging):
@@ -305,7 +312,7 @@ def test_operator_cannot_reach_another_operators_stays(app, operator_client, oth
     for path in (f"/stays/{draft_id}/submit", f"/stays/{stay_id}/void", f"/stays/{stay_id}/check-out", group + "/submit",
                  f"/lodgings/{theirs_lodging.id}/check-out"):
         assert operator_client.post(path, data={"reason": "x", "checked_out_at": local_now(), "stay_ids": [stay_id]}).status_code == 404, path
-    assert "Eriksson" not in operator_client.get("/stays?q=eriksson").get_data(as_text=True)
+    assert "Eriksson" not in search(operator_client, "/stays", "q=eriksson").get_data(as_text=True)
     assert db.session.get(Stay, stay_id).status == "reported"
     assert db.session.get(Stay, draft_id).status == "draft"
 

@@ -97,7 +97,9 @@ def index(lodging_id: int):
     form = RosterUploadForm()
     if form.validate_on_submit():
         data = form.file.data.read(MAX_ROSTER_BYTES + 1)
-        if len(data) > MAX_ROSTER_BYTES:
+        if refusal := services.receipt_refusal(lodging):
+            form.file.errors = [refusal]
+        elif len(data) > MAX_ROSTER_BYTES:
             form.file.errors = [_("The file is larger than %(mb)d MB.", mb=MAX_ROSTER_BYTES // (1024 * 1024))]
         else:
             residents, problems = residents_from_csv(decode_upload(data))
@@ -145,6 +147,9 @@ def put_roster():
     """The HR system's full list of foreign residents housed now at the token's mess."""
     if g.lodging.lodging_type != "company_mess":
         return problem(409, "Conflict", "This token's lodging is not a company mess.", "not-a-mess")
+    if refusal := services.receipt_refusal(g.lodging):
+        # A roster is the whole truth: applied in part (departures without the arrivals) it would mislead.
+        return problem(403, "Forbidden", refusal, "lodging-refused")
     body, failure = json_body(current_app.config["API_MAX_BATCH_BODY"])  # up to 5,000 residents
     if failure:
         return failure

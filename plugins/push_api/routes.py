@@ -96,6 +96,9 @@ def answer(result: sync.UpsertResult, pointer_prefix: str = "") -> tuple[int, di
     if result.outcome == "invalid":
         return 422, {"title": "Unprocessable Content", "detail": "The stay has invalid fields.",
                      "errors": pointer_errors(result.errors, pointer_prefix), "kind": "invalid-stay"}
+    if result.outcome == "refused":
+        # The lodging, not the stay, is the problem (rejected or suspended by the office).
+        return 403, {"title": "Forbidden", "detail": result.errors[""], "kind": "lodging-refused"}
     if result.outcome == "conflict":
         detail = next(iter(result.errors.values()), "Conflict.")
         extra = {"existing_stay": stay_json(result.existing) if result.existing is not None and result.existing.external_id else None}

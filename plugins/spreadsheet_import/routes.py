@@ -21,6 +21,7 @@ from serasi_web.htmx import render_page_or_fragment, see_other, wants_fragment
 from serasi_web.integrations.models import ImportJob
 from serasi_web.lodgings.services import get_own_lodging_or_404
 from serasi_web.officer.exports import CSV_MIMETYPE, XLSX_MIMETYPE, download
+from serasi_web.stays.services import receipt_refusal
 
 from . import service
 from .columns import TARGETS
@@ -67,7 +68,9 @@ def index(lodging_id: int):
         form = UploadForm(formdata=None, max_mb=_max_mb())
         form.file.errors = [_("The file is larger than %(mb)d MB. Split it into smaller files and import them one after the other.", mb=_max_mb())]
         return _index_page(lodging, form)
-    if submitted:
+    if submitted and (refusal := receipt_refusal(lodging)):
+        form.file.errors = [refusal]
+    elif submitted:
         try:
             job = service.create_job(lodging, current_user, form.file.data)
         except service.UploadError as error:
@@ -148,6 +151,8 @@ def run(lodging_id: int, job_id: int):
     rows = request.form.get("rows")  # CSRF is checked app-wide by CSRFProtect
     if rows not in ("all", "valid"):
         flash(_("Choose whether to import all rows or only the valid ones."), "error")
+    elif refusal := receipt_refusal(lodging):
+        flash(refusal, "error")
     elif job.status != service.CHECKED:
         flash(_("This import cannot be started now: it is not checked, or it already ran."), "error")
     elif rows == "all" and job.error_rows:

@@ -38,18 +38,51 @@ def index():
     return render_template("admin/index.html", counts=counts)
 
 
-@blueprint.route("/users")
+USER_SEARCH = "admin.users"
+
+
+@blueprint.route("/users", methods=["GET", "POST"])
 @admin_only
 def users():
+    """The accounts; a search by e-mail or name is POSTed and kept behind a search id (people's
+    names and addresses stay out of URLs and access logs, docs/security.md)."""
+    if request.method == "POST":
+        from flask_login import current_user
+
+        from ..searches.services import save_search
+
+        term = text_arg("q", source=request.form)
+        if not term:
+            return see_other(url_for("admin.users"))
+        return see_other(url_for("admin.user_search", search_id=save_search(current_user, USER_SEARCH, {"q": term}).id))
+    return _users_page("")
+
+
+@blueprint.route("/users/s/<search_id>")
+@admin_only
+def user_search(search_id: str):
+    from flask_login import current_user
+
+    from ..searches.services import is_expired, own_search
+
+    saved = own_search(current_user, USER_SEARCH, search_id)
+    if saved is None:
+        abort(404)
+    if is_expired(saved):
+        flash(_("That search has expired; search again."), "info")
+        return see_other(url_for("admin.users"))
+    return _users_page(saved.criteria.get("q", ""), saved.id)
+
+
+def _users_page(term: str, search_id: str | None = None):
     # The rows show each account's office and number of regions: loaded with the page, not per row.
     query = (select(User).options(joinedload(User.office), selectinload(User.supervision_regions))
              .order_by(User.role, User.email))
-    term = text_arg("q")
     if term:
         pattern = "%" + escape_like(term) + "%"
         query = query.where(or_(User.email.ilike(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\")))
     page = fetch_page(query, page_arg(), 50)  # no count: the page shows none
-    return render_template("admin/users.html", page=page, term=term, offices=offices_ordered())
+    return render_template("admin/users.html", page=page, term=term, search_id=search_id, offices=offices_ordered())
 
 
 def _user_or_404(user_id: int) -> User:

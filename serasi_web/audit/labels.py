@@ -38,6 +38,8 @@ AUDIT_ACTIONS = {
     "retention.run": _l("Retention job run"),
     "retention.policy_changed": _l("Retention period changed"),
     "account.email_verified": _l("E-mail address confirmed"),
+    "lodging.suspended": _l("Lodging suspended"),
+    "lodging.suspension_lifted": _l("Lodging suspension lifted"),
 }
 
 OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),

@@ -85,11 +85,13 @@ def register_tasks(huey, app) -> None:
     @huey.periodic_task(crontab(minute="53", hour="3"), name="serasi.account_retention")
     @in_app
     def account_retention():
-        """Delete sessions past their idle or absolute limit, and login failures past the window."""
+        """Delete sessions past their idle or absolute limit, login failures past the window, and
+        searches whose id expired (they hold names and document numbers)."""
         from ..accounts.services import forget_old_login_failures
         from ..accounts.sessions import purge_ended_sessions
+        from ..searches.services import purge_expired_searches
 
-        return purge_ended_sessions() + forget_old_login_failures()
+        return purge_ended_sessions() + forget_old_login_failures() + purge_expired_searches()
 
     @huey.periodic_task(crontab(minute="7", hour="19"), name="serasi.retention")
     @in_app

@@ -20,6 +20,9 @@ class LodgingStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     REJECTED = "rejected"
+    # Verified before, then stopped by an officer (an inspection, a closed business): no new
+    # receipts, and the existing ones say so on /verify, until the suspension is lifted.
+    SUSPENDED = "suspended"
 
 
 class Lodging(db.Model):
@@ -51,6 +54,8 @@ class Lodging(db.Model):
     rejection_reason: Mapped[Optional[str]] = mapped_column(Text)
     decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    suspended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    suspension_reason: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -42,13 +42,18 @@ def register_lodging(owner: User, values: dict) -> Lodging:
 
 
 def update_lodging(lodging: Lodging, values: dict) -> bool:
-    """Save changes; a moved or rejected lodging goes back to pending. True when it must be re-verified."""
+    """Save changes; a moved or rejected lodging goes back to pending. True when it must be re-verified.
+
+    A suspended lodging stays suspended whatever is edited (a new address is routed to its
+    office, which lifts the suspension or not): editing must not be a way round it."""
     address_changed = any(values.get(name) != getattr(lodging, name) for name in ADDRESS_FIELDS)
     values.setdefault("extra", lodging.extra)
     _apply(lodging, values)
     needs_review = address_changed or lodging.status == LodgingStatus.REJECTED
     if address_changed:
         route_lodging(lodging)
+    if lodging.status == LodgingStatus.SUSPENDED:
+        needs_review = False
     if needs_review and lodging.status != LodgingStatus.PENDING:
         lodging.status = LodgingStatus.PENDING
         lodging.decided_at = None
@@ -72,12 +77,48 @@ def decide(lodging: Lodging, officer: User, verified: bool, reason: str | None =
     lodging.rejection_reason = None if verified else reason
     lodging.decided_at = utcnow()
     lodging.decided_by_id = officer.id
+    lodging.suspended_at = None
+    lodging.suspension_reason = None
     db.session.commit()
 
 
 def reopen(lodging: Lodging) -> None:
-    """Put a rejected (or verified) lodging back into the queue."""
+    """Put a rejected (or verified, or suspended) lodging back into the queue."""
     lodging.status = LodgingStatus.PENDING
     lodging.decided_at = None
     lodging.decided_by_id = None
+    lodging.suspended_at = None
+    lodging.suspension_reason = None
+    db.session.commit()
+
+
+class LodgingStateError(Exception):
+    """The lodging is not in the state the change needs (say, suspending one not verified)."""
+
+
+def suspend(lodging: Lodging, officer: User, reason: str) -> None:
+    """Stop a verified lodging from obtaining receipts (the operator reads the reason; the
+    existing receipts say so on /verify). Audited as ``lodging.suspended``."""
+    from ..audit.services import record
+
+    if lodging.status != LodgingStatus.VERIFIED:
+        raise LodgingStateError("not_verified")
+    lodging.status = LodgingStatus.SUSPENDED
+    lodging.suspended_at = utcnow()
+    lodging.suspension_reason = reason
+    record("lodging.suspended", lodging, officer, lodging_id=lodging.id, changes={"reason": reason})
+    db.session.commit()
+
+
+def lift_suspension(lodging: Lodging, officer: User) -> None:
+    """A suspended lodging is verified again. Audited as ``lodging.suspension_lifted``."""
+    from ..audit.services import record
+
+    if lodging.status != LodgingStatus.SUSPENDED:
+        raise LodgingStateError("not_suspended")
+    record("lodging.suspension_lifted", lodging, officer, lodging_id=lodging.id,
+           changes={"reason": lodging.suspension_reason or ""})
+    lodging.status = LodgingStatus.VERIFIED
+    lodging.suspended_at = None
+    lodging.suspension_reason = None
     db.session.commit()

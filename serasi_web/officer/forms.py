@@ -54,6 +54,9 @@ class FilterForm(BaseForm):
 
 
 class SearchForm(FilterForm):
+    """The console's search: POSTed (CSRFProtect checks the token app-wide) and kept behind a
+    search id, or read from the query string for the filters that are not personal."""
+
     document_number = StringField(_l("Document number"), filters=[strip], description=_l("Exact number; spaces and case do not matter."),
                                   validators=[Length(max=40, message=TOO_LONG)])
     issuing_state = SelectField(_l("Issuing state"), validators=[Optional()], widget=CountrySelect())
@@ -65,6 +68,12 @@ class SearchForm(FilterForm):
     region = SelectField(_l("Regency or district"), validators=[Optional()])
     status = SelectField(_l("Status"), validators=[Optional()])
     lodging = IntegerField(widget=HiddenField.widget, validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+
+    # Personal data: sent only by POST and kept behind a search id, never in a URL.
+    PERSONAL_FIELDS = ("document_number", "name")
+
+    CRITERIA_FIELDS = ("document_number", "issuing_state", "name", "nationality", "check_in_from", "check_in_to", "region",
+                       "status", "lodging")
 
     def set_choices(self, countries: list[tuple[str, str]], region_choices: list[tuple[str, str]]) -> None:
         from ..forms import select_choices
@@ -143,6 +152,12 @@ class SilentDaysForm(FilterForm):
 class RejectForm(BaseForm):
     reason = TextAreaField(_l("Reason for rejection"), filters=[strip], description=_l("The operator sees this text."),
                            validators=[DataRequired(_l("Say why the lodging is rejected.")), Length(max=1000, message=TOO_LONG)])
+
+
+class SuspendForm(BaseForm):
+    reason = TextAreaField(_l("Reason for the suspension"), filters=[strip],
+                           description=_l("The operator sees this text. While suspended, the lodging cannot submit reports and its receipts say so."),
+                           validators=[DataRequired(_l("Say why the lodging is suspended.")), Length(max=1000, message=TOO_LONG)])
 
 
 class LegalHoldForm(BaseForm):

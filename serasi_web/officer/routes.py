@@ -23,10 +23,10 @@ from ..extensions import db
 from ..forms import BaseForm, page_arg
 from ..htmx import render_page_or_fragment, see_other
 from ..lodgings.models import Lodging, LodgingStatus
-from ..lodgings.services import decide, reopen
+from ..lodgings.services import LodgingStateError, decide, lift_suspension, reopen, suspend
 from ..reference import countries, regions
 from . import charts, exports, queries, services, stats
-from .forms import LegalHoldForm, MarkSeenForm, PeriodForm, RejectForm, SearchForm, SilentDaysForm
+from .forms import LegalHoldForm, MarkSeenForm, PeriodForm, RejectForm, SearchForm, SilentDaysForm, SuspendForm
 from .scope import Scope, region_choices, scope_for
 
 blueprint = Blueprint("officer", __name__, url_prefix="/officer")
@@ -127,7 +127,12 @@ def lodgings():
 @console_required
 def lodging(lodging_id: int):
     lodging = _lodging_or_404(lodging_id)
-    return render_template("officer/lodging.html", lodging=lodging, reject_form=RejectForm())
+    return _lodging_page(lodging)
+
+
+def _lodging_page(lodging: Lodging, reject_form: RejectForm | None = None, suspend_form: SuspendForm | None = None):
+    return render_template("officer/lodging.html", lodging=lodging, reject_form=reject_form or RejectForm(formdata=None),
+                           suspend_form=suspend_form or SuspendForm(formdata=None))
 
 
 @blueprint.route("/lodgings/<int:lodging_id>/verify", methods=["POST"])
@@ -149,7 +154,38 @@ def reject(lodging_id: int):
         decide(lodging, current_user, verified=False, reason=form.reason.data)
         flash(_("%(name)s is rejected.", name=lodging.name), "info")
         return see_other(url_for("officer.lodgings"))
-    return render_template("officer/lodging.html", lodging=lodging, reject_form=form)
+    return _lodging_page(lodging, reject_form=form)
+
+
+@blueprint.route("/lodgings/<int:lodging_id>/suspend", methods=["POST"])
+@officer_only
+def suspend_lodging(lodging_id: int):
+    """Stop a verified lodging from obtaining receipts, with a reason the operator reads."""
+    lodging = _lodging_or_404(lodging_id)
+    form = SuspendForm()
+    if not form.validate_on_submit():
+        return _lodging_page(lodging, suspend_form=form)
+    try:
+        suspend(lodging, current_user, form.reason.data)
+    except LodgingStateError:
+        flash(_("Only a verified lodging can be suspended."), "error")
+    else:
+        flash(_("%(name)s is suspended: it cannot submit reports, and its receipts say so.", name=lodging.name), "info")
+    return see_other(url_for("officer.lodging", lodging_id=lodging.id))
+
+
+@blueprint.route("/lodgings/<int:lodging_id>/lift-suspension", methods=["POST"])
+@officer_only
+def lift_lodging_suspension(lodging_id: int):
+    lodging = _lodging_or_404(lodging_id)
+    if BaseForm().validate_on_submit():
+        try:
+            lift_suspension(lodging, current_user)
+        except LodgingStateError:
+            flash(_("This lodging is not suspended."), "error")
+        else:
+            flash(_("%(name)s is verified again.", name=lodging.name), "success")
+    return see_other(url_for("officer.lodging", lodging_id=lodging.id))
 
 
 @blueprint.route("/lodgings/<int:lodging_id>/reopen", methods=["POST"])
@@ -200,29 +236,87 @@ def _country_choices() -> list[tuple[str, str]]:
     return countries.choices(str(get_locale()))
 
 
-@blueprint.route("/stays")
+OFFICER_SEARCH = "officer.stays"
+
+
+@blueprint.route("/stays", methods=["GET", "POST"])
 @console_required
 def stays():
-    """Search the reports of the scope; with no criteria, every report, newest check-in first."""
+    """Search the reports of the scope; with no criteria, every report, newest check-in first.
+
+    The search form is POSTed and answered with a redirect to ``/officer/stays/s/<id>`` (the
+    criteria kept on the server, ``serasi_web.searches``), so a name or document number never
+    appears in a URL, a Referer or an access log. A GET reads only the filters that are not
+    personal (a lodging, a status, a region ... from links); a name or number in the query
+    string (an old bookmark) is ignored.
+    """
     if (asked := _purpose_first()) is not None:
         return asked
-    scope = current_scope()
-    form = SearchForm(request.args)
-    form.set_choices(_country_choices(), region_choices(scope))
-    page, lodging = None, None
+    if request.method == "POST":
+        formdata = request.form.copy()
+        if formdata.pop("all_lodgings", None):
+            formdata.pop("lodging", None)
+        form, valid = _search_form(formdata)
+        if valid:
+            from ..searches.services import save_search
+
+            criteria = {name: formdata.get(name, "") for name in SearchForm.CRITERIA_FIELDS}
+            saved = save_search(current_user, OFFICER_SEARCH, criteria)
+            return see_other(url_for("officer.saved_search", search_id=saved.id))
+        return _search_page(form, valid)
+    args = request.args.copy()
+    for name in SearchForm.PERSONAL_FIELDS:
+        args.pop(name, None)
+    form, valid = _search_form(args)
+    return _search_page(form, valid, query_args={key: value[:200] for key, value in args.items()
+                                                 if key in SearchForm.CRITERIA_FIELDS and value})
+
+
+@blueprint.route("/stays/s/<search_id>")
+@console_required
+def saved_search(search_id: str):
+    """The results of a search sent by POST; only its user may open it (anyone else: 404)."""
+    from werkzeug.datastructures import MultiDict
+
+    from ..searches.services import is_expired, own_search
+
+    if (asked := _purpose_first()) is not None:
+        return asked
+    saved = own_search(current_user, OFFICER_SEARCH, search_id)
+    if saved is None:
+        abort(404)
+    if is_expired(saved):
+        flash(_("That search has expired; search again."), "info")
+        return see_other(url_for("officer.stays"))
+    form, valid = _search_form(MultiDict(saved.criteria))
+    return _search_page(form, valid, search_id=saved.id)
+
+
+def _search_form(formdata) -> tuple[SearchForm, bool]:
+    """The search form filled from ``formdata``, and whether it is valid (a lodging outside the
+    scope is an error at its field)."""
+    form = SearchForm(formdata)
+    form.set_choices(_country_choices(), region_choices(current_scope()))
     valid = form.validate()
-    criteria = form.criteria() if valid else None
-    if valid and criteria.lodging_id:
-        lodging = queries.lodging_in_scope(scope, criteria.lodging_id)
-        if lodging is None:
-            form.lodging.errors = [_("This lodging is not in your area.")]
-            valid = False
+    if valid and form.lodging.data and queries.lodging_in_scope(current_scope(), form.lodging.data) is None:
+        form.lodging.errors = [_("This lodging is not in your area.")]
+        valid = False
+    return form, valid
+
+
+def _search_page(form: SearchForm, valid: bool, *, search_id: str | None = None, query_args: dict | None = None):
+    scope = current_scope()
+    page, lodging = None, None
     if valid:
+        criteria = form.criteria()
+        lodging = queries.lodging_in_scope(scope, criteria.lodging_id) if criteria.lodging_id else None
         page = queries.search(scope, criteria, page_arg(), _page_size())
         services.record_access(current_user, services.SEARCHED, stays=page.items,
                                details={"criteria": criteria.as_record(), "page": page.number})
+    # Pages of a kept search link to its id; a plain search (no personal terms) to its filters.
+    pager_view = ("officer.saved_search", {"search_id": search_id}) if search_id else ("officer.stays", {})
     return render_page_or_fragment("officer/stays.html", "officer/_search_results.html", form=form, page=page,
-                                   lodging=lodging, query_args=_query_args(form))
+                                   lodging=lodging, query_args=query_args or {}, pager_view=pager_view)
 
 
 def _query_args(form=None) -> dict[str, str]:

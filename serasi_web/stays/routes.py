@@ -563,8 +563,8 @@ def submit_group(group_id: int):
 DASHBOARD_SECTIONS = ("drafts_overdue", "drafts_due", "planned_passed", "in_house", "recent")
 
 
-def _lodging_filter() -> Lodging | None:
-    raw = request.args.get("lodging", "")
+def _lodging_filter(raw: str | None = None) -> Lodging | None:
+    raw = request.args.get("lodging", "") if raw is None else raw
     if not raw:
         return None
     lodging_id = parse_id(raw)
@@ -586,16 +586,52 @@ def dashboard():
     return render_template("stays/dashboard.html", lodging=lodging, lodgings=lodgings, sections=sections, now=now)
 
 
-@blueprint.route("/stays")
+OPERATOR_SEARCH = "stays.index"
+
+
+@blueprint.route("/stays", methods=["GET", "POST"])
 @operator_only
 def index():
-    lodging = _lodging_filter()
-    view = request.args.get("view", "all")
-    if view not in VIEWS:
-        view = "all"
-    search = text_arg("q")
+    """A list of the operator's guests, and the search by name or document number.
+
+    The search is POSTed and answered with a redirect to ``/stays/s/<id>`` (the terms kept on
+    the server, ``serasi_web.searches``), so a guest's name or passport number never appears in
+    a URL, a Referer or an access log. A GET reads only the list and the lodging.
+    """
+    if request.method == "POST":
+        from ..searches.services import save_search
+
+        view, lodging = _view(request.form.get("view")), _lodging_filter(request.form.get("lodging", ""))
+        search = text_arg("q", source=request.form)
+        if not search:
+            return see_other(url_for("stays.index", view=view, lodging=lodging.id if lodging else None))
+        saved = save_search(current_user, OPERATOR_SEARCH, {"q": search, "view": view, "lodging": str(lodging.id) if lodging else ""})
+        return see_other(url_for("stays.saved_search", search_id=saved.id))
+    return _stays_page(_view(request.args.get("view")), _lodging_filter(), "")
+
+
+@blueprint.route("/stays/s/<search_id>")
+@operator_only
+def saved_search(search_id: str):
+    """The results of a search sent by POST; only its operator may open it (anyone else: 404)."""
+    from ..searches.services import is_expired, own_search
+
+    saved = own_search(current_user, OPERATOR_SEARCH, search_id)
+    if saved is None:
+        abort(404)
+    if is_expired(saved):
+        flash(_("That search has expired; search again."), "info")
+        return see_other(url_for("stays.index"))
+    criteria = saved.criteria
+    return _stays_page(_view(criteria.get("view")), _lodging_filter(criteria.get("lodging", "")), criteria.get("q", ""), saved.id)
+
+
+def _view(value: str | None) -> str:
+    return value if value in VIEWS else "all"
+
+
+def _stays_page(view: str, lodging: Lodging | None, search: str, search_id: str | None = None):
     query = stays_query(current_user.id, view, utcnow(), lodging.id if lodging else None, search)
     page = db.paginate(query, page=page_arg(), per_page=current_app.config["PAGE_SIZE"], error_out=False, count=True)
     return render_page_or_fragment("stays/index.html", "stays/_results.html", page=page, view=view, search=search,
-                                   lodging=lodging, lodgings=lodgings_of(current_user), now=utcnow())
-
+                                   lodging=lodging, lodgings=lodgings_of(current_user), now=utcnow(), search_id=search_id)

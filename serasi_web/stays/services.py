@@ -51,10 +51,40 @@ class StayError(Exception):
         self.field_errors = field_errors
 
 
+class LodgingRefused(StayError):
+    """The lodging may not obtain receipts now (``receipt_refusal``); nothing was written."""
+
+    def __init__(self, message: str):
+        super().__init__({"": message})
+        self.message = message
+
+
+def refuse_unless_may_report(lodging: Lodging) -> None:
+    """Raise ``LodgingRefused`` when ``lodging`` may not obtain receipts now."""
+    if refusal := receipt_refusal(lodging):
+        raise LodgingRefused(refusal)
+
+
 class DuplicateStay(StayError):
     def __init__(self, existing: Stay):
         super().__init__({"document_number": str(_l("This guest already has an open stay at this lodging."))})
         self.existing = existing
+
+
+def receipt_refusal(lodging: Lodging) -> str | None:
+    """Why ``lodging`` may not obtain receipts now, or None when it may.
+
+    The one rule every way of submitting follows (the form, groups, the API, imports, rosters):
+    a rejected or suspended lodging gets no receipt. A lodging waiting for verification may
+    report (the law's 24 hours do not wait for the office); its reports are marked "lodging not
+    verified". Drafts, corrections, check-outs and voids stay possible: they issue no receipt and
+    keep the office's records true.
+    """
+    if lodging.status == LodgingStatus.REJECTED:
+        return str(_l("The immigration office rejected this lodging: it cannot submit reports. Correct its details to send it for verification again."))
+    if lodging.status == LodgingStatus.SUSPENDED:
+        return str(_l("The immigration office suspended this lodging: it cannot submit reports until the suspension is lifted. Drafts can still be saved."))
+    return None
 
 
 def lodging_zone(lodging: Lodging):
@@ -290,7 +320,10 @@ def report_problems(lodging: Lodging, values: dict, *, submit: bool, now: dateti
     ``complete_values`` returns them. The form, the API, imports and rosters all go through it."""
     from ..plugins import validate_stay
 
-    return validate_stay(lodging, values) | rule_problems(lodging, values, submit=submit, now=now) | account_problems(lodging, submit=submit)
+    problems = validate_stay(lodging, values) | rule_problems(lodging, values, submit=submit, now=now) | account_problems(lodging, submit=submit)
+    if submit and (refusal := receipt_refusal(lodging)):
+        problems[""] = refusal  # about no field: the form shows it at the top, the API as the detail
+    return problems
 
 
 def account_problems(lodging: Lodging, *, submit: bool) -> dict[str, str]:
@@ -514,6 +547,8 @@ def create_stay(lodging: Lodging, values: dict, actor=None, *, submit: bool, for
     batch (its id is known after that); otherwise it is written and committed here.
     """
     now = now or utcnow()
+    if submit:
+        refuse_unless_may_report(lodging)
     values = complete_values(values)
     errors = report_problems(lodging, values, submit=submit, now=now)
     if errors:
@@ -570,6 +605,8 @@ def update_draft(stay: Stay, values: dict, actor=None, *, submit: bool, now: dat
     now = now or utcnow()
     if stay.status != StayStatus.DRAFT:
         raise StayError({"": str(_l("Only a draft can be edited; correct a submitted report instead."))})
+    if submit:
+        refuse_unless_may_report(stay.lodging)
     values = complete_values(values)
     errors = report_problems(stay.lodging, values, submit=submit, now=now)
     if errors:
@@ -722,6 +759,7 @@ def group_stay_values(group: StayGroup) -> dict:
 def submit_group(group: StayGroup, actor=None, now: datetime | None = None) -> list[Stay]:
     """Submit every draft of the group; all or none (a member breaking a rule stops it)."""
     now = now or utcnow()
+    refuse_unless_may_report(group.lodging)
     drafts = [m for m in group.members if m.status == StayStatus.DRAFT]
     problems = account_problems(group.lodging, submit=True)
     if problems:

@@ -38,7 +38,7 @@ class ExternalStay:
 
 @dataclass
 class UpsertResult:
-    outcome: str  # "created", "updated", "unchanged", "invalid", "conflict"
+    outcome: str  # "created", "updated", "unchanged", "invalid", "conflict", "refused" (services.receipt_refusal)
     stay: Stay | None = None
     errors: dict[str, str] = field(default_factory=dict)  # form field -> message
     existing: Stay | None = None  # for a conflict: the open stay of the same document
@@ -130,6 +130,8 @@ def upsert(lodging: Lodging, source: str, external_id: str, raw: dict[str, Any],
                                       extra={"source": source, "external_id": external_id, "external_hash": digest})
     except services.DuplicateStay as duplicate:
         return UpsertResult("conflict", errors=duplicate.field_errors, existing=duplicate.existing)
+    except services.LodgingRefused as refused:
+        return UpsertResult("refused", errors=refused.field_errors)
     except services.StayError as error:
         return UpsertResult("invalid", errors=error.field_errors)
     except IntegrityError:
@@ -158,6 +160,8 @@ def _update(stay: Stay, values: dict, digest: str, actor_label: str, actor) -> U
                              extra=hash_column)
     except services.DuplicateStay as duplicate:  # raised before anything was written
         return UpsertResult("conflict", errors=duplicate.field_errors, existing=duplicate.existing)
+    except services.LodgingRefused as refused:
+        return UpsertResult("refused", errors=refused.field_errors)
     except services.StayError as error:
         return UpsertResult("invalid", errors=error.field_errors)
     return UpsertResult("updated", stay=stay)
