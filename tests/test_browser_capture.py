@@ -81,6 +81,9 @@ class RequestSizes:
             self.posts.append((environ["PATH_INFO"], int(environ.get("CONTENT_LENGTH") or 0)))
         return self.wsgi_app(environ, start_response)
 
+    def first_post(self, path_end: str) -> int:
+        return next(size for path, size in self.posts if path.endswith(path_end))
+
     def __enter__(self):
         self.app.wsgi_app = self
         return self
@@ -127,14 +130,14 @@ def test_a_12_mp_photo_fills_a_submittable_report_in_three_taps(app, offices, op
         stay = db.session.execute(db.select(Stay).where(Stay.document_number == "TK5551234")).scalar_one()
         assert stay.status == "reported" and stay.surname == "NAKAMURA" and stay.room == "7" and stay.stay_permit
 
-        capture_posts = [size for path, size in sizes.posts if path.endswith("/stays/new")][:1]
+        capture_post = sizes.first_post("/stays/new")
         if javascript:
             assert taps == 3
-            assert capture_posts[0] < 600_000, capture_posts  # the whole form, the scaled photo included
+            assert capture_post < 600_000, capture_post  # the whole form, the scaled photo included
             assert "Membaca foto…" in page.evaluate("window.__captureStatus")  # a boosted page: the same document
         else:
             assert taps == 4  # the button "Read the photo" is the second tap
-            assert capture_posts[0] > photo.stat().st_size  # the original, whole
+            assert capture_post > photo.stat().st_size  # the original, whole
         context.close()
 
 
@@ -175,5 +178,28 @@ def test_a_photo_the_browser_cannot_open_is_sent_as_it_is_and_the_server_says_wh
         page.set_input_files("#photo", str(photo))
         page.wait_for_selector("#photo-error")
         assert "JPEG" in page.text_content("#photo-error") and page.input_value("#room") == "9"
-        assert [size for path, size in sizes.posts if path.endswith("/stays/new")][0] > 700_000
+        assert sizes.first_post("/stays/new") > 700_000
+        context.close()
+
+
+def test_a_failed_sending_shows_the_button_to_send_the_same_photo_again(app, offices, operator, tmp_path):
+    lodging = make_lodging(operator)
+    photo = tmp_path / "IMG_0004.jpg"
+    photo.write_bytes(phone_photo(["https://imigrasi.example/s?permit=ITK2026S02&entry_date=2026-11-20"]))
+    with live_server(app) as base_url, chromium() as browser:
+        context = browser.new_context(locale="id")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        log_in(page, base_url, operator.email)
+        page.goto(f"{base_url}/lodgings/{lodging.id}/stays/new")
+        page.fill("#room", "4")
+        context.set_offline(True)
+        page.set_input_files("#photo", str(photo))
+        expect(page.locator("button[value=capture_photo]")).to_be_visible()
+        assert page.text_content("[data-capture-progress] [role=status]") == "" and page.input_value("#room") == "4"
+        context.set_offline(False)
+        page.click("button[value=capture_photo]")  # the scaled photo is still in the field
+        page.wait_for_selector("#permit_number-field.captured")
+        assert page.input_value("#permit_number") == "ITK2026S02" and page.input_value("#room") == "4"
+        expect(page.locator("button[value=capture_photo]")).to_be_hidden()
         context.close()

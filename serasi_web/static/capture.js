@@ -179,11 +179,13 @@
   });
 
   // A failed sending keeps the form (no swap): take the progress away (the failure itself is told
-  // by the request-error handling). A successful one replaces the whole form, progress included.
+  // by the request-error handling) and show the button, so sending the same photo again is one
+  // tap. A successful one replaces the whole form, progress and button included.
   document.addEventListener("htmx:afterRequest", function (event) {
     var button = event.target;
     if (button.matches && button.matches(READ_BUTTON) && !(event.detail && event.detail.successful)) {
       clear(progressOf(button));
+      button.hidden = false;
     }
   });
 
