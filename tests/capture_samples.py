@@ -53,3 +53,19 @@ def td3(surname="SMITH", given="JOHN<PETER", number="PA1234567", nationality="AU
     body = number + _check_digit(number) + f"{nationality:<<3}" + birth + _check_digit(birth) + sex + expiry + _check_digit(expiry) + optional + optional_digit
     composite = body[0:10] + body[13:20] + body[21:43]
     return line1 + "\n" + body + _check_digit(composite)
+
+
+def phone_photo(texts: list[str], size=(4000, 3000), module_px: int = 12, quality: int = 90) -> bytes:
+    """A 12 MP phone photo of a page with QR codes: sensor-like noise (so the JPEG weighs what a
+    phone's does, a few MB), stored sideways with the EXIF orientation tag that turns it upright."""
+    width, height = size
+    page = Image.effect_noise(size, 18).point(lambda v: 120 + v // 3)
+    x = width // 10
+    for text in texts:
+        code = qr_image(text, scale=module_px)
+        page.paste(code, (x, (height - code.height) // 2))
+        x += code.width + width // 20
+    sideways = page.rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 8  # rotate 90 degrees clockwise to view
+    return photo_bytes(sideways, "JPEG", quality=quality, exif=exif.tobytes())
