@@ -199,7 +199,7 @@ def test_an_admin_resets_a_users_two_step_login_and_it_is_audited(app, officer):
 def test_an_officer_logs_in_with_password_and_code_in_a_real_browser_with_the_csp_enforced(app, officer):
     from playwright.sync_api import expect
 
-    from ..browser import chromium, live_server
+    from ..browser import chromium, live_server, log_out
 
     with live_server(app) as base_url, chromium() as browser:
         page = browser.new_context(locale="id", extra_http_headers={"Accept-Language": "id"}).new_page()
@@ -214,7 +214,7 @@ def test_an_officer_logs_in_with_password_and_code_in_a_real_browser_with_the_cs
         page.fill("#code", pyotp.TOTP(secret).now())
         page.click("main form button[type=submit]")
         expect(page.locator("#recovery-codes li")).to_have_count(10)
-        page.click("header form button[type=submit]")  # log out
+        log_out(page)
         page.wait_for_url(base_url + "/")
 
         page.goto(base_url + "/login")
