@@ -38,9 +38,17 @@ class LinkedFiles(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.paths: list[str] = []
         self.has_icon = False
+        self.on_demand: dict[str, str] = {}  # selector -> script, fetched when the page has such an element
+        self.elements: set[str] = set()  # "tag.class" and ".class" of every element, to match those selectors
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        for name in (attributes.get("class") or "").split():
+            self.elements.update({f"{tag}.{name}", f".{name}"})
+        if tag == "meta" and attributes.get("name") == "serasi-scripts-on-demand":
+            import json
+
+            self.on_demand = json.loads(attributes.get("content") or "{}")
         url = None
         if tag == "link" and attributes.get("rel") in ("stylesheet", "icon"):
             url = attributes.get("href")
@@ -49,6 +57,13 @@ class LinkedFiles(HTMLParser):
             url = attributes.get("src")
         if url and not urlsplit(url).netloc and not url.startswith("data:") and url not in self.paths:
             self.paths.append(url)
+
+    def close(self):
+        super().close()
+        # form-requests.js fetches these on the pages that need them: they count there.
+        for selector, url in self.on_demand.items():
+            if selector in self.elements and url not in self.paths:
+                self.paths.append(url)
 
 
 def wire_bytes(status: int, reason: str, headers, body: bytes) -> int:
@@ -71,6 +86,7 @@ def cold_page(browser: common.Browser, path: str, encodings: str) -> dict:
         page_text = plain.read().decode("utf-8")
     links = LinkedFiles()
     links.feed(page_text)
+    links.close()
     files = links.paths + ([] if links.has_icon else ["/favicon.ico"])
     assets = {}
     for file in files:

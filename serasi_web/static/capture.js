@@ -136,9 +136,14 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  // Fetched on demand (form-requests.js), often after the page has loaded.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      hideReadButtons(document);
+    });
+  } else {
     hideReadButtons(document);
-  });
+  }
   document.addEventListener("htmx:load", function (event) {
     hideReadButtons(event.target.querySelectorAll ? event.target : document);
   });

@@ -188,4 +188,34 @@
   document.addEventListener("htmx:timeout", function (event) {
     showAlert(event.detail, messages().timeout);
   });
+
+  // Scripts that only some pages need (the capture block, a form in parts), fetched once the
+  // first such page is shown, on load or after an htmx swap; base.html lists them. The policy
+  // allows them: same origin, no inline code.
+  var requested = {};
+  function loadScriptsOnDemand() {
+    var meta = document.querySelector("meta[name=serasi-scripts-on-demand]");
+    var wanted;
+    try {
+      wanted = JSON.parse(meta.getAttribute("content")) || {};
+    } catch (error) {
+      return;
+    }
+    Object.keys(wanted).forEach(function (selector) {
+      var source = wanted[selector];
+      if (requested[source] || !document.querySelector(selector)) {
+        return;
+      }
+      requested[source] = true;
+      var script = document.createElement("script");
+      script.src = source;
+      document.head.appendChild(script);
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", loadScriptsOnDemand);
+  } else {
+    loadScriptsOnDemand();
+  }
+  document.addEventListener("htmx:load", loadScriptsOnDemand);
 })();

@@ -31,7 +31,7 @@ def upgrade():
 
 def downgrade():
     op.execute("DELETE FROM notification_preference WHERE kind = 'owner_digest'")
-    with op.batch_alter_table("lodging") as batch_op:
-        batch_op.drop_column("host_nik")
-    with op.batch_alter_table("immigration_office") as batch_op:
-        batch_op.drop_column("letterhead")
+    # A plain DROP COLUMN (SQLite 3.35+), never a batch rebuild: dropping the old lodging table
+    # with foreign keys on would delete every API token and roster row of the lodgings.
+    op.drop_column("lodging", "host_nik")
+    op.drop_column("immigration_office", "letterhead")
