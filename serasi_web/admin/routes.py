@@ -370,10 +370,9 @@ def audit_log():
 @blueprint.route("/audit.csv")
 @admin_only
 def audit_export():
-    from flask import stream_with_context
     from flask_login import current_user
 
-    from ..officer.exports import csv_text
+    from ..officer.exports import streamed_csv
     from ..officer.services import AUDIT_COLUMNS, AUDIT_EXPORTED, audit_rows, record_access
 
     form, query = _audit_filters()
@@ -381,17 +380,4 @@ def audit_export():
         return see_other(url_for("admin.audit_log", **{k: v for k, v in request.args.items() if k in ("actor", "action", "start", "end")}))
     record_access(current_user, AUDIT_EXPORTED, details={"filters": {k: v[:254] for k, v in request.args.items()
                                                                      if k in ("actor", "action", "start", "end")}})
-
-    def generate():
-        yield "\ufeff" + csv_text(AUDIT_COLUMNS, [])
-        batch = []
-        for row in audit_rows(query):
-            batch.append(row)
-            if len(batch) == 1000:
-                yield csv_text(None, batch)
-                batch = []
-        if batch:
-            yield csv_text(None, batch)
-
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=audit-log.csv", "Cache-Control": "no-store"})
+    return streamed_csv(AUDIT_COLUMNS, audit_rows(query), "audit-log.csv")

@@ -75,3 +75,23 @@ def download(file_format: str, filename: str, sheet_title: str, header: Sequence
     response.headers["Content-Disposition"] = f"attachment; filename={filename}.{file_format}"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def streamed_csv(header: Sequence[str], rows: Iterable[Sequence], filename: str) -> Response:
+    """A long log as a CSV download written while its rows are read (1,000 a chunk), with a BOM
+    so spreadsheet programs read UTF-8; never cached (it holds personal data)."""
+    from flask import stream_with_context
+
+    def generate():
+        yield "\ufeff" + csv_text(header, [])
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 1000:
+                yield csv_text(None, batch)
+                batch = []
+        if batch:
+            yield csv_text(None, batch)
+
+    return Response(stream_with_context(generate()), mimetype=CSV_MIMETYPE,
+                    headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})

@@ -146,9 +146,9 @@ def _access_log_form():
                          start=day_start(form.start.data), end=day_start(form.end.data + timedelta(days=1)) if form.end.data else None)
 
 
-@access_log_blueprint.route("/", methods=["GET", "POST"])
+@access_log_blueprint.route("/", methods=["GET", "POST"], endpoint="index")
 @dpo_only
-def index():
+def access_log_page():
     """Who read which guest's data, when and what for; filters by staff, guest, lodging and day."""
     from ..officer.queries import fetch_page
     from ..officer.scope import scope_for
@@ -170,27 +170,12 @@ def index():
 @dpo_only
 def export():
     """The filtered log as CSV (every report each event showed), itself logged."""
-    from flask import Response, stream_with_context
-
-    from ..officer.exports import csv_text
+    from ..officer.exports import streamed_csv
     from ..officer.services import record_access
     from . import access_log
 
     form, filters = _access_log_form()
     if filters is None:
-        return index()
+        return access_log_page()  # the form again, with the messages at its fields
     record_access(current_user, access_log.EXPORTED)
-
-    def generate():
-        yield "\ufeff" + csv_text(access_log.EXPORT_COLUMNS, [])
-        batch = []
-        for row in access_log.export_rows(current_user, filters):
-            batch.append(row)
-            if len(batch) == 1000:
-                yield csv_text(None, batch)
-                batch = []
-        if batch:
-            yield csv_text(None, batch)
-
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=access-log.csv", "Cache-Control": "no-store"})
+    return streamed_csv(access_log.EXPORT_COLUMNS, access_log.export_rows(current_user, filters), "access-log.csv")
