@@ -61,16 +61,9 @@ def users():
 @blueprint.route("/users/s/<search_id>")
 @admin_only
 def user_search(search_id: str):
-    from flask_login import current_user
+    from ..searches.views import open_saved_search
 
-    from ..searches.services import is_expired, own_search
-
-    saved = own_search(current_user, USER_SEARCH, search_id)
-    if saved is None:
-        abort(404)
-    if is_expired(saved):
-        flash(_("That search has expired; search again."), "info")
-        return see_other(url_for("admin.users"))
+    saved = open_saved_search(USER_SEARCH, search_id, url_for("admin.users"))
     return _users_page(saved.criteria.get("q", ""), saved.id)
 
 

@@ -278,16 +278,11 @@ def saved_search(search_id: str):
     """The results of a search sent by POST; only its user may open it (anyone else: 404)."""
     from werkzeug.datastructures import MultiDict
 
-    from ..searches.services import is_expired, own_search
+    from ..searches.views import open_saved_search
 
     if (asked := _purpose_first()) is not None:
         return asked
-    saved = own_search(current_user, OFFICER_SEARCH, search_id)
-    if saved is None:
-        abort(404)
-    if is_expired(saved):
-        flash(_("That search has expired; search again."), "info")
-        return see_other(url_for("officer.stays"))
+    saved = open_saved_search(OFFICER_SEARCH, search_id, url_for("officer.stays"))
     form, valid = _search_form(MultiDict(saved.criteria))
     return _search_page(form, valid, search_id=saved.id)
 

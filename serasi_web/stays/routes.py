@@ -614,14 +614,9 @@ def index():
 @operator_only
 def saved_search(search_id: str):
     """The results of a search sent by POST; only its operator may open it (anyone else: 404)."""
-    from ..searches.services import is_expired, own_search
+    from ..searches.views import open_saved_search
 
-    saved = own_search(current_user, OPERATOR_SEARCH, search_id)
-    if saved is None:
-        abort(404)
-    if is_expired(saved):
-        flash(_("That search has expired; search again."), "info")
-        return see_other(url_for("stays.index"))
+    saved = open_saved_search(OPERATOR_SEARCH, search_id, url_for("stays.index"))
     criteria = saved.criteria
     return _stays_page(_view(criteria.get("view")), _lodging_filter(criteria.get("lodging", "")), criteria.get("q", ""), saved.id)
 
