@@ -6,7 +6,7 @@ from serasi_web.accounts.models import LoginFailure, User, UserSession
 from serasi_web.extensions import db
 from serasi_web.passwords import verify_password
 
-from .helpers import TEST_PASSWORD, login, make_user
+from .helpers import TEST_PASSWORD, login
 
 SIGNUP = {"account_kind": "lodging_business", "full_name": "Wayan Pemilik", "email": "Wayan@Example.com",
           "password": "kos melati jimbaran 2026", "password_again": "kos melati jimbaran 2026"}

@@ -7,7 +7,7 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from serasi_web.capture.images import CaptureError, decode_photo
+from serasi_web.capture.images import decode_photo
 from serasi_web.capture.payloads import parse_payload
 from serasi_web.extensions import db
 from serasi_web.plugins import registry
