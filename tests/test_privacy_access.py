@@ -13,7 +13,7 @@ from serasi_web.privacy.models import SubjectAccessRequest
 from serasi_web.privacy.retention import run_retention
 from serasi_web.database import utcnow
 
-from .helpers import DENPASAR_SANUR, login, make_lodging, report_guest
+from .helpers import DENPASAR_SANUR, login, make_lodging, report_guest, search
 
 EN = {"Accept-Language": "en"}
 
@@ -50,6 +50,7 @@ def test_an_officer_answers_a_request_with_the_offices_reports_history_and_acces
     report_guest(operator_client, sanur)  # the same guest later in Denpasar's area
     other_guest = report_guest(operator_client, jimbaran, surname="Tanaka", document_number="TK1234567", issuing_state="JPN")
     assert officer_client.get(f"/officer/stays/{here}").status_code == 200  # the office looked at it
+    assert "Eriksson" in search(officer_client, "/officer/stays", "surname=eriksson").get_data(as_text=True)  # and found it in a list
 
     request_id = record(officer_client)
     saved = db.session.get(SubjectAccessRequest, request_id)
@@ -79,7 +80,10 @@ def test_an_officer_answers_a_request_with_the_offices_reports_history_and_acces
     assert body["request"]["document_number"] == "L898902C3" and body["office"] == "Kanim Ngurah Rai"
     assert [stay["data"]["surname"] for stay in body["stays"]] == ["Eriksson"]
     assert body["stays"][0]["versions"][0]["action"] == "submitted"
-    assert any(access["action"] == "console.stay_viewed" and access["by"] == officer.email for access in body["stays"][0]["accessed"])
+    accessed = body["stays"][0]["accessed"]
+    assert any(access["action"] == "console.stay_viewed" and access["by"] == officer.email for access in accessed)
+    assert any(access["action"] == "console.search" and access["by"] == officer.email for access in accessed)  # a list showed it too
+    assert any(access["action"] == "privacy.request_answered" for access in accessed)  # so did the answers before this one
     assert body["other_offices"] == [{"office": "Kanim Denpasar", "reports": 1}]
     assert other_guest not in [stay["data"].get("id") for stay in body["stays"]]
 

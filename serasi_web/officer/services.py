@@ -32,8 +32,9 @@ def record_access(user: User, action: str, *, stay: Stay | None = None, details:
                   stays: list[Stay] | None = None) -> None:
     """Record that ``user`` saw guests' data: one stay, or a list of them. Committed at once.
 
-    ``stays`` lists the reports a page showed (their ids are kept, up to 100); ``details`` says
-    what was asked for (the search criteria, the list, the exported table). The row goes in
+    ``stays`` lists the reports a page showed (up to 100 of them are kept as ``audit_subject``
+    rows, the only record of whom an access showed); ``details`` says what was asked for (the
+    search criteria, the list, the exported table). The row goes in
     through its own connection and transaction: committing the page's session would expire
     every object the page is about to render and reload them one by one.
     """
@@ -43,9 +44,8 @@ def record_access(user: User, action: str, *, stay: Stay | None = None, details:
     if (purpose := current_purpose()) is not None:
         changes["purpose"] = purpose
     shown = [] if stay is None else [stay.id]
-    if stays is not None:
-        changes["stay_ids"] = [each.id for each in stays[:MAX_RECORDED_IDS]]
-        shown = list(dict.fromkeys(shown + changes["stay_ids"]))  # a timeline may list a report twice
+    if stays is not None:  # a timeline may list a report twice
+        shown = list(dict.fromkeys(shown + [each.id for each in stays[:MAX_RECORDED_IDS]]))
     with db.engine.begin() as connection:
         event_id = connection.execute(insert(AuditEvent.__table__).values(
             at=utcnow(), action=action, object_type="Stay" if stay is not None else "Console",

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..audit.models import AuditEvent
+from ..audit.models import AuditEvent, AuditSubject
 from ..database import utcnow
 from ..extensions import db
 from ..lodgings.models import Lodging
@@ -84,9 +84,15 @@ def answer(request: SubjectAccessRequest, officer) -> AccessAnswer:
     ids = [stay.id for stay in shown]
     accesses: dict[int, list[AuditEvent]] = {stay_id: [] for stay_id in ids}
     if ids:
-        for event in db.session.execute(select(AuditEvent).where(AuditEvent.object_type == "Stay", AuditEvent.object_id.in_(ids))
-                                        .order_by(AuditEvent.at, AuditEvent.id)).scalars():
-            accesses[event.object_id].append(event)
+        # Who saw each report: every access that showed it (a view, a list, a search, an export:
+        # ``audit_subject``), and every event about the report itself (submitted, corrected ...).
+        shown_in = select(AuditSubject.event_id, AuditSubject.stay_id).where(AuditSubject.stay_id.in_(ids))
+        about = select(AuditEvent.id, AuditEvent.object_id).where(AuditEvent.object_type == "Stay", AuditEvent.object_id.in_(ids))
+        pairs = db.session.execute(shown_in.union(about)).all()
+        events = {event.id: event for event in db.session.execute(
+            select(AuditEvent).where(AuditEvent.id.in_({event_id for event_id, _ in pairs}))).scalars()}
+        for event_id, stay_id in sorted(pairs, key=lambda pair: (events[pair[0]].at, pair[0])):
+            accesses[stay_id].append(events[event_id])
     result.stays = [StayRecord(stay, accesses[stay.id]) for stay in shown]
     result.other_offices = [(name or "", count) for name, count in db.session.execute(
         select(ImmigrationOffice.name, func.count(Stay.id)).select_from(Stay).join(Lodging, Lodging.id == Stay.lodging_id)
@@ -95,8 +101,11 @@ def answer(request: SubjectAccessRequest, officer) -> AccessAnswer:
         .group_by(ImmigrationOffice.name).order_by(ImmigrationOffice.name)).all()]
     if request.answered_at is None:
         request.answered_at = result.generated_at
-    db.session.add(AuditEvent(action=ANSWERED, object_type="SubjectAccessRequest", object_id=request.id, actor_id=officer.id,
-                              actor_label=officer.email, changes={"stay_ids": ids, "withheld": result.withheld}))
+    answered = AuditEvent(action=ANSWERED, object_type="SubjectAccessRequest", object_id=request.id, actor_id=officer.id,
+                          actor_label=officer.email, changes={"withheld": result.withheld})
+    db.session.add(answered)
+    db.session.flush()
+    db.session.add_all(AuditSubject(event_id=answered.id, stay_id=stay_id) for stay_id in ids)  # the answer showed them
     db.session.commit()
     return result
 
