@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta, timezone, tzinfo
 
-from sqlalchemy import ColumnElement, Select, false, literal_column, or_, select, true, type_coerce
+from sqlalchemy import ColumnElement, Select, false, literal_column, or_, select, type_coerce
 
 from ..accounts.models import Role, SupervisionRegion, User
 from ..extensions import db
@@ -29,7 +29,6 @@ class Scope:
     office_id: int | None = None
     regency_codes: tuple[str, ...] = ()
     district_codes: tuple[str, ...] = ()
-    everything: bool = False
     zone_region: str = ""  # a region code whose time zone is the scope's ("" is WIB)
 
     @property
@@ -39,8 +38,6 @@ class Scope:
 
     def lodging_condition(self) -> ColumnElement[bool]:
         """SQL condition on ``Lodging`` that holds for the lodgings of this scope."""
-        if self.everything:
-            return true()
         if self.office_id is not None:
             return Lodging.office_id == self.office_id
         conditions = []
