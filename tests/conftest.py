@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from serasi_web import create_app
 from serasi_web.extensions import db
 
-from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_offices, make_user, skip_or_fail
+from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_lodging, make_offices, make_user, skip_or_fail
 
 POSTGRES_URL = os.environ.get("SERASI_TEST_DATABASE_URL", "")
 # Two-step login is off for the tests' officers and admins (they log in with a password through
@@ -170,6 +170,16 @@ def offices(app):
 @pytest.fixture
 def operator(app):
     return make_user("operator@example.com")
+
+
+@pytest.fixture
+def lodging(app, operator, offices):
+    """The operator's lodging in Kanim Ngurah Rai's area, verified (it may report guests).
+    A test file that needs another kind of lodging defines its own ``lodging``."""
+    lodging = make_lodging(operator)
+    lodging.status = "verified"
+    db.session.commit()
+    return lodging
 
 
 @pytest.fixture

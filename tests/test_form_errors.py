@@ -4,24 +4,15 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from serasi_web.extensions import db
 from serasi_web.stays.models import Stay
 
-from .helpers import guest_form, lodging_values, local_now, make_lodging
+from .helpers import guest_form, lodging_values, local_now
 
 EN = {"Accept-Language": "en"}
 TEMPLATES = Path(__file__).parents[1] / "serasi_web" / "templates"
-
-
-@pytest.fixture
-def lodging(app, operator, offices):
-    lodging = make_lodging(operator)
-    lodging.status = "verified"
-    db.session.commit()
-    return lodging
 
 
 def summary_of(page: str) -> str:

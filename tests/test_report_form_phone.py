@@ -16,14 +16,6 @@ from .helpers import make_lodging, report_guest
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-def lodging(app, operator, offices):
-    lodging = make_lodging(operator)
-    lodging.status = "verified"
-    db.session.commit()
-    return lodging
-
-
 def request_messages(page: str) -> dict:
     found = re.search(r"<div id=\"request-messages\" hidden data-messages='([^']*)'>", page)
     assert found, "base.html carries no messages for form-requests.js"

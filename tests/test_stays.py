@@ -23,14 +23,6 @@ from .helpers import (
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-def lodging(app, operator, offices):
-    lodging = make_lodging(operator)
-    lodging.status = "verified"
-    db.session.commit()
-    return lodging
-
-
 def stay_count():
     return db.session.scalar(select(func.count()).select_from(Stay))
 
