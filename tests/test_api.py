@@ -218,10 +218,18 @@ def test_rate_limit_per_token(another_app, lodging, token):
     assert codes == [200, 200, 200, 429]
 
 
-def test_openapi_document_describes_every_route(client):
+def test_openapi_document_describes_every_route(app, client):
+    import re
+
     document = client.get("/api/v1/openapi.json").json
     assert document["openapi"] == "3.1.0"
-    assert set(document["paths"]) == {"/stays/{external_id}", "/stays/{external_id}/check-out", "/stays:batch", "/stays"}
+    routes: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api_v1.") and rule.endpoint != "api_v1.openapi":  # the roster's API is its plugin's
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+            routes.setdefault(path, set()).update(method.lower() for method in rule.methods - {"HEAD", "OPTIONS"})
+    assert "/stays:validate" in routes and len(routes) >= 5
+    assert {path: set(item) - {"parameters"} for path, item in document["paths"].items()} == routes
     assert document["components"]["schemas"]["StayBody"]["additionalProperties"] is False
 
 
@@ -304,3 +312,72 @@ def test_every_problem_of_a_body_comes_in_one_answer(client, token, lodging):
     pointers = {error["pointer"] for error in response.json["errors"]}
     assert {"/guest/nationality", "/stay/planned_check_out"} <= pointers, response.json
     assert db.session.scalar(select(func.count()).select_from(Stay)) == 0
+
+
+# ---- validation only ------------------------------------------------------------------------
+
+def rows_written() -> tuple[int, ...]:
+    """Every table a PUT writes to: a validation must leave each as it was."""
+    from serasi_web.audit.models import AuditEvent
+    from serasi_web.delivery.models import OutboxEvent
+    from serasi_web.stays.models import StayVersion
+
+    return tuple(db.session.scalar(select(func.count()).select_from(model)) for model in (Stay, StayVersion, AuditEvent, OutboxEvent))
+
+
+def validate_then_put(client, token, external_id, body):
+    """POST /stays:validate, check it wrote nothing, then PUT the same: both answers."""
+    before = rows_written()
+    checked = call(client, "post", "/stays:validate", token, {"external_id": external_id, **body})
+    assert rows_written() == before, checked.json
+    return checked, call(client, "put", f"/stays/{external_id}", token, body)
+
+
+def test_validation_answers_as_put_would_and_saves_nothing(client, token, lodging):
+    checked, put = validate_then_put(client, token, "RES-1", stay_body())
+    assert checked.status_code == 200 and checked.json == {"valid": True, "outcome": "created", "warnings": []}
+    assert put.status_code == 201
+
+    checked, put = validate_then_put(client, token, "RES-1", stay_body())
+    assert checked.json["outcome"] == "unchanged" and checked.json["stay"] == put.json and put.status_code == 200
+    checked, put = validate_then_put(client, token, "RES-1", stay_body(stay__room="102"))
+    assert checked.json["outcome"] == "updated" and checked.json["stay"]["version"] == 1 and put.json["version"] == 2
+
+    # Bad fields: the same problem details, every field named in one answer.
+    bad = stay_body(guest__date_of_birth="2999-01-01", document__number="x")
+    checked, put = validate_then_put(client, token, "RES-2", bad)
+    assert checked.status_code == put.status_code == 422 and checked.json == put.json
+    assert {"/guest/date_of_birth", "/document/number"} <= {error["pointer"] for error in checked.json["errors"]}
+
+    # The same guest under another external id while RES-1 is open: a conflict, as PUT says.
+    checked, put = validate_then_put(client, token, "RES-3", stay_body())
+    assert checked.status_code == put.status_code == 409 and checked.json == put.json
+
+    assert call(client, "delete", "/stays/RES-1?reason=mistake", token).status_code == 200
+    checked, put = validate_then_put(client, token, "RES-1", stay_body(stay__room="103"))  # a voided stay stays voided
+    assert checked.status_code == put.status_code == 409 and checked.json == put.json
+
+
+def test_validation_without_an_external_id_checks_a_new_stay_and_tells_the_warnings(client, token, lodging):
+    expiry = (date.today() + timedelta(days=3)).isoformat()
+    planned = (date.today() + timedelta(days=10)).isoformat()
+    checked = call(client, "post", "/stays:validate", token, stay_body(document__expiry_date=expiry, stay__planned_check_out=planned))
+    assert checked.status_code == 200 and checked.json["outcome"] == "created" and "stay" not in checked.json
+    warning, = checked.json["warnings"]
+    assert warning["pointer"] == "/document/expiry_date" and "before the planned check-out" in warning["detail"]
+    assert db.session.scalar(select(func.count()).select_from(Stay)) == 0
+
+    wrong_id = call(client, "post", "/stays:validate", token, {"external_id": "x" * 101, **stay_body()})
+    assert wrong_id.status_code == 422 and wrong_id.json["errors"] == [{"pointer": "/external_id", "detail": "invalid"}]
+    not_a_stay = call(client, "post", "/stays:validate", token, ["not", "an", "object"])
+    assert not_a_stay.status_code == 422 and not_a_stay.json["errors"][0]["detail"] == "must be a JSON object"
+    unknown = call(client, "post", "/stays:validate", token, {**stay_body(), "extra": {}})
+    assert unknown.status_code == 422 and {"pointer": "/extra", "detail": "unknown field"} in unknown.json["errors"]
+
+
+def test_validation_for_a_suspended_lodging_is_refused_as_its_reports_are(client, token, lodging):
+    lodging.status = "suspended"
+    db.session.commit()
+    checked, put = validate_then_put(client, token, "RES-1", stay_body())
+    assert checked.status_code == put.status_code == 403 and checked.json == put.json
+    assert checked.json["type"] == "urn:serasi-web:problem:lodging-refused"

@@ -68,6 +68,19 @@ STAY_BODY = _object(stay_body_properties(), ["guest", "document", "permit", "sta
 BATCH_ITEM = _object({"external_id": {"type": "string", "minLength": 1, "maxLength": 100}, **stay_body_properties()},
                      ["external_id", "guest", "document", "permit", "stay"])
 
+# What POST /stays:validate takes: a stay body, with the external id PUT would use if the client
+# has one (then the answer says whether PUT would create, correct or leave the stay alone).
+VALIDATE_ITEM = _object({"external_id": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[\\x21-\\x7e]+$"},
+                         **stay_body_properties()}, ["guest", "document", "permit", "stay"])
+VALIDATION = {"type": "object", "required": ["valid", "outcome", "warnings"], "properties": {
+    "valid": {"type": "boolean", "const": True},
+    "outcome": {"type": "string", "enum": ["created", "updated", "unchanged"], "description": "What PUT with these values would do."},
+    "warnings": {"type": "array", "description": "Accepted, but worth telling the guest (a document or permit ending before the planned check-out).",
+                 "items": {"type": "object", "required": ["pointer", "detail"],
+                           "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}}}},
+    "stay": {"$ref": "#/components/schemas/Stay"},
+}}
+
 STAY = {"type": "object", "properties": {
     "id": {"type": "integer"}, "external_id": {"type": ["string", "null"]},
     "status": {"type": "string", "enum": ["draft", "reported", "checked_out", "voided"]}, "version": {"type": "integer"},
@@ -148,7 +161,8 @@ def openapi_document() -> dict:
                 "A lodging's token. Each expires (30 days to a year; an expired one answers 401, type "
                 "urn:serasi-web:problem:token-expired) and has a scope: \"write\" may call every operation, \"read\" only "
                 "GET; a read token on an operation that changes something answers 403 (type urn:serasi-web:problem:read-only-token)."}},
-            "schemas": {"StayBody": STAY_BODY, "BatchItem": BATCH_ITEM, "Stay": STAY, "Problem": PROBLEM},
+            "schemas": {"StayBody": STAY_BODY, "BatchItem": BATCH_ITEM, "ValidateItem": VALIDATE_ITEM, "Validation": VALIDATION,
+                        "Stay": STAY, "Problem": PROBLEM},
         },
         "paths": {
             "/stays/{external_id}": {
@@ -184,6 +198,14 @@ def openapi_document() -> dict:
                              "properties": {"external_id": {"type": ["string", "null"]}, "status": {"type": "integer"},
                                             "stay": stay_ref, "problem": problem_ref}}}}}),
                                        **_statuses(*BODY)}},
+            },
+            "/stays:validate": {
+                "post": {"summary": "Check a stay as PUT would, saving nothing", "operationId": "validateStay", "security": WRITE_ONLY,
+                         "description": "The same rules and the same problem details as PUT /stays/{external_id} (422, 403 for a "
+                                        "refused lodging, 409 for a conflict); nothing is written, reported or forwarded.",
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidateItem"}}}},
+                         "responses": {"200": _json({"$ref": "#/components/schemas/Validation"}, "The stay would be accepted"),
+                                       **_statuses(*BODY, 409)}},
             },
             "/stays": {
                 "get": {"summary": "List stays, oldest change first, with a cursor", "operationId": "listStays",

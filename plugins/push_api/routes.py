@@ -187,6 +187,32 @@ def void(external_id: str):
     return stay_json(stay)
 
 
+@api.post("/stays:validate")
+def validate():
+    """Check a stay as PUT would (the same rules, the same problem details) and save nothing:
+    for a property system to test its mapping, or to show a desk clerk what is missing before
+    the guest leaves the counter. With an external id, the answer says what PUT would do."""
+    body, failure = json_body()
+    if failure:
+        return failure
+    external_id = body.get("external_id") if isinstance(body, dict) else None
+    if external_id is not None and not valid_external_id(external_id):
+        return problem(422, "Unprocessable Content", "external_id must be 1-100 printable characters.", "invalid-stay",
+                       errors=[{"pointer": "/external_id", "detail": "invalid"}])
+    item = {key: value for key, value in body.items() if key != "external_id"} if isinstance(body, dict) else body
+    values, problem_fields = read_item(item)
+    if problem_fields:
+        return problem(422, problem_fields.pop("title"), problem_fields.pop("detail"), problem_fields.pop("kind"), **problem_fields)
+    result = sync.check(g.lodging, SOURCE, external_id, values)
+    status, payload = answer(result)
+    if status >= 400:  # what PUT would answer
+        return problem(status, payload.pop("title"), payload.pop("detail"), payload.pop("kind"), **payload)
+    checked = {"valid": True, "outcome": result.outcome, "warnings": pointer_errors(result.warnings)}
+    if result.stay is not None:
+        checked["stay"] = stay_json(result.stay)
+    return checked
+
+
 # ---- batch and list -----------------------------------------------------------------------
 
 @api.post("/stays:batch")

@@ -347,6 +347,16 @@ def rule_problems(lodging: Lodging, values: dict, *, submit: bool, now: datetime
     return errors
 
 
+def correction_problems(stay: Stay, values: dict, now: datetime | None = None) -> dict[str, str]:
+    """Every rule a correction of the submitted report ``stay`` must meet (``values`` as
+    ``complete_values`` returns them): a report's rules, and a check-in no later than the
+    check-out already recorded."""
+    errors = report_problems(stay.lodging, values, submit=True, now=now)
+    if stay.checked_out_at and values.get("check_in_at") and values["check_in_at"] > stay.checked_out_at:
+        errors["check_in_at"] = str(_l("The check-in cannot be after the check-out."))
+    return errors
+
+
 def find_open_duplicate(lodging: Lodging, document_number: str, issuing_state: str, exclude_id: int | None = None) -> Stay | None:
     write_waiting_if(("document", lodging.id, document_number, issuing_state))
     if known_in_advance(open_document_key(lodging.id, document_number)) == (True, None):
@@ -640,10 +650,7 @@ def correct(stay: Stay, values: dict, reason: str, actor=None, now: datetime | N
     if stay.status not in (StayStatus.REPORTED, StayStatus.CHECKED_OUT):
         raise StayError({"": str(_l("Only a submitted report can be corrected."))})
     values = complete_values(values)
-    errors = report_problems(stay.lodging, values, submit=True, now=now)
-    if stay.checked_out_at and values.get("check_in_at") and values["check_in_at"] > stay.checked_out_at:
-        errors["check_in_at"] = str(_l("The check-in cannot be after the check-out."))
-    if errors:
+    if errors := correction_problems(stay, values, now):
         raise StayError(errors)
     if stay.status == StayStatus.REPORTED:
         duplicate = find_open_duplicate(stay.lodging, values["document_number"], values["issuing_state"], exclude_id=stay.id)

@@ -42,6 +42,7 @@ class UpsertResult:
     stay: Stay | None = None
     errors: dict[str, str] = field(default_factory=dict)  # form field -> message
     existing: Stay | None = None  # for a conflict: the open stay of the same document
+    warnings: dict[str, str] = field(default_factory=dict)  # ``check`` only: what may be reported but should be known
 
 
 def content_hash(values: dict[str, Any]) -> str:
@@ -144,6 +145,45 @@ def upsert(lodging: Lodging, source: str, external_id: str, raw: dict[str, Any],
             raise
         return _update(existing, values, digest, actor_label, actor)
     return UpsertResult("created", stay=result.stay)
+
+
+def check(lodging: Lodging, source: str, external_id: str | None, raw: dict[str, Any]) -> UpsertResult:
+    """What ``upsert`` would answer for these values, with nothing written: the same reading, the
+    same rules through the same service functions, in the same order. The outcome is
+    "created", "updated" or "unchanged" for values that would be accepted (``stay``: the stay
+    the external id names, if any); otherwise as ``upsert``. Without an external id the values
+    are checked as a new stay."""
+    values, errors = read_values(lodging, raw)
+    if errors:
+        return UpsertResult("invalid", errors=errors)
+    values = services.complete_values(values)
+    warnings = services.date_warnings(values, lodging)
+    existing = find_external(lodging, source, external_id) if external_id else None
+    if existing is None:  # as services.create_stay
+        if refusal := services.receipt_refusal(lodging):
+            return UpsertResult("refused", errors={"": refusal})
+        if problems := services.report_problems(lodging, values, submit=True):
+            return UpsertResult("invalid", errors=problems)
+        if (duplicate := services.find_open_duplicate(lodging, values["document_number"], values["issuing_state"])) is not None:
+            return UpsertResult("conflict", errors=services.DuplicateStay(duplicate).field_errors, existing=duplicate)
+        return UpsertResult("created", warnings=warnings)
+    if existing.external_hash == content_hash(values):
+        return UpsertResult("unchanged", stay=existing, warnings=warnings)
+    if existing.status == StayStatus.VOIDED:
+        return UpsertResult("conflict", stay=existing, errors={"": str(_l("This stay was voided; use a new external id."))})
+    if existing.status == StayStatus.DRAFT:  # as services.update_draft, submitting
+        if refusal := services.receipt_refusal(lodging):
+            return UpsertResult("refused", errors={"": refusal})
+        problems = services.report_problems(lodging, values, submit=True)
+    else:  # as services.correct
+        problems = services.correction_problems(existing, values)
+    if problems:
+        return UpsertResult("invalid", errors=problems)
+    if existing.status in (StayStatus.DRAFT, StayStatus.REPORTED):
+        duplicate = services.find_open_duplicate(lodging, values["document_number"], values["issuing_state"], exclude_id=existing.id)
+        if duplicate is not None:
+            return UpsertResult("conflict", errors=services.DuplicateStay(duplicate).field_errors, existing=duplicate)
+    return UpsertResult("updated", stay=existing, warnings=warnings)
 
 
 def _update(stay: Stay, values: dict, digest: str, actor_label: str, actor) -> UpsertResult:
