@@ -1,6 +1,7 @@
 """A company mess: employer fields, and the HR roster that reports arrivals and proposes departures."""
 import io
 import json
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -109,6 +110,42 @@ def test_roster_api_refuses_a_lodging_that_is_not_a_mess(client, app, operator, 
 
     token = create_token(make_lodging(operator, name="Kos"), "HR", operator)
     assert call(client, "put", "/roster", token, {"residents": []}).status_code == 409
+
+
+def test_a_departure_is_dated_when_a_roster_first_showed_the_resident_gone(client, operator_client, mess, mess_token):
+    from datetime import timedelta
+
+    from serasi_web.database import utcnow
+
+    everyone = [resident("E-1", "MA0000001"), resident("E-2", "MA0000002"), resident("E-3", "MA0000003")]
+    call(client, "put", "/roster", mess_token, {"residents": everyone})
+    first_gone = call(client, "put", "/roster", mess_token, {"residents": everyone[:1]}).json["roster_id"]
+    # That roster arrived 90 minutes ago (the residents checked in 2 hours ago); nobody confirmed it.
+    earlier = (utcnow() - timedelta(minutes=90)).replace(microsecond=0)
+    record = db.session.get(RosterSync, first_gone)
+    record.created_at, record.departing_since = earlier, {key: earlier.isoformat() for key in record.departing_since}
+    db.session.commit()
+    # E-3 is listed again (an HR slip); E-2 is still missing: gone since the earlier roster, not since this one.
+    latest = call(client, "put", "/roster", mess_token, {"residents": [everyone[0], everyone[2]]})
+    assert latest.json["departing_awaiting_confirmation"] == ["E-2"]
+    assert latest.json["departing_since"] == {"E-2": earlier.isoformat()}
+    assert db.session.get(RosterSync, first_gone).status == "superseded"
+    url = f"/lodgings/{mess.id}/roster/{latest.json['roster_id']}"
+    page = operator_client.get(url, headers=EN).get_data(as_text=True)
+    assert "gone since" in page and 'name="checked_out_at" type="datetime-local" value=""' in page  # nothing to type
+    assert operator_client.post(url, data={"action": "confirm", "checked_out_at": ""}).status_code == 303
+    e2, e3 = (db.session.execute(select(Stay).where(Stay.external_id == key)).scalar_one() for key in ("E-2", "E-3"))
+    assert e2.status == "checked_out" and e2.checked_out_at == earlier and not e2.check_out_late
+    assert e3.status == "reported"
+    # A dismissed roster's residents were there after all: the next roster without them starts the clock again.
+    dismissed = call(client, "put", "/roster", mess_token, {"residents": everyone[:1]}).json["roster_id"]
+    record = db.session.get(RosterSync, dismissed)
+    record.created_at, record.departing_since = earlier, {key: earlier.isoformat() for key in record.departing_since}
+    db.session.commit()
+    operator_client.post(f"/lodgings/{mess.id}/roster/{dismissed}", data={"action": "dismiss"})
+    again = call(client, "put", "/roster", mess_token, {"residents": everyone[:1]}).json
+    assert again["departing_awaiting_confirmation"] == ["E-3"]
+    assert datetime.fromisoformat(again["departing_since"]["E-3"]) > utcnow() - timedelta(minutes=1)
 
 
 def test_json_roster_ids_are_unique(client, mess, mess_token):

@@ -11,11 +11,10 @@ from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import DateTimeLocalField
-from wtforms.validators import InputRequired
+from wtforms.validators import Optional
 
 from serasi_web.accounts.models import Role
 from serasi_web.auth import role_required
-from serasi_web.database import utcnow
 from serasi_web.extensions import db
 from serasi_web.forms import BaseForm, plausible_date
 from serasi_web.htmx import see_other
@@ -45,8 +44,12 @@ class RosterUploadForm(BaseForm):
 
 
 class ConfirmForm(BaseForm):
-    checked_out_at = DateTimeLocalField(_l("Check-out date and time"), format=DATETIME_FORMATS, description=_l("Local time of the lodging."),
-                                        validators=[InputRequired(_l("Enter the check-out date and time.")), plausible_date])
+    # Empty: each resident leaves at the time the first roster without them arrived.
+    checked_out_at = DateTimeLocalField(_l("Check-out date and time for all (optional)"), format=DATETIME_FORMATS,
+                                        description=_l("Local time of the lodging. Leave it empty to check each resident out at the "
+                                                       "time the roster first showed them gone (shown above); fill it in only if you "
+                                                       "know they all left at another time."),
+                                        validators=[Optional(), plausible_date])
 
 
 def _mess_or_404(lodging_id: int):
@@ -121,18 +124,17 @@ def show(lodging_id: int, roster_id: int):
     lodging = _mess_or_404(lodging_id)
     record = _record_or_404(lodging, roster_id)
     form = ConfirmForm()
-    if request.method == "GET":
-        form.checked_out_at.data = services.to_local(utcnow(), lodging).replace(tzinfo=None, second=0, microsecond=0)
-    elif record.status != "pending":
+    if request.method == "POST" and record.status != "pending":
         flash(_("This roster was already decided."), "info")
         return see_other(url_for("roster.show", lodging_id=lodging.id, roster_id=record.id))
-    elif request.form.get("action") == "dismiss":
+    if request.method == "POST" and request.form.get("action") == "dismiss":
         dismiss(record)
         flash(_("The departures were dismissed; the residents stay in the house."), "info")
         return see_other(url_for("roster.index", lodging_id=lodging.id))
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
+        given = form.checked_out_at.data  # empty: each at the time the roster first showed them gone
         try:
-            count = confirm_departures(record, services.to_utc(form.checked_out_at.data, lodging), current_user)
+            count = confirm_departures(record, services.to_utc(given, lodging) if given else None, current_user)
         except services.StayError as error:  # in the future, or before a resident's check-in: nothing written
             form.checked_out_at.errors = list(error.field_errors.values())
         else:
@@ -181,6 +183,8 @@ def put_roster():
     return {
         "roster_id": record.id, "status": record.status,
         "arrived": [external[i] for i in record.arrived], "departing_awaiting_confirmation": [external[i] for i in record.departing],
+        # When a roster first left each one out: the check-out time a confirmation will record.
+        "departing_since": {external[i]: record.departed_at(i).isoformat() for i in record.departing},
         "unchanged": record.unchanged,
         "problems": [{"external_id": p["external_id"], "errors": pointer_errors({p["field"]: p["message"]}, "")} for p in record.problems],
     }

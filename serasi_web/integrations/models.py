@@ -73,7 +73,16 @@ class RosterSync(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, confirmed, dismissed
     arrived: Mapped[list[Any]] = mapped_column(JSON, default=list)  # stay ids reported from this roster
     departing: Mapped[list[Any]] = mapped_column(JSON, default=list)  # stay ids no longer listed
+    # {stay id (as text): ISO time in UTC} when a roster first left each departing resident out:
+    # this roster's arrival, or an earlier one's still waiting that it superseded.
+    departing_since: Mapped[Optional[dict[str, str]]] = mapped_column(JSON, default=dict)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {external_id, field, message}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    def departed_at(self, stay_id: int) -> datetime:
+        """When the HR roster first showed the resident gone: their check-out time, unless the
+        administrator who confirms knows better."""
+        since = (self.departing_since or {}).get(str(stay_id))
+        return datetime.fromisoformat(since) if since else self.created_at

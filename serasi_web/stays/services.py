@@ -723,17 +723,23 @@ def void_with_minors(stay: Stay, reason: str, actor=None, *, minors: str | None 
 
 def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: datetime | None = None, actor_label: str = "") -> list[Stay]:
     """Check out reported guests at ``checked_out_at`` (UTC). Raises StayError naming the first problem."""
+    return check_out_each([(stay, checked_out_at) for stay in stays], actor, now, actor_label)
+
+
+def check_out_each(departures: list[tuple[Stay, datetime]], actor=None, now: datetime | None = None, actor_label: str = "") -> list[Stay]:
+    """Check out reported guests, each at its own time (UTC), all or none: raises StayError
+    naming the first problem, with nothing written."""
     now = now or utcnow()
-    if checked_out_at > now + FUTURE_TOLERANCE:
-        raise StayError({"checked_out_at": str(_l("The check-out cannot be in the future."))})
-    for stay in stays:
+    for stay, checked_out_at in departures:
+        if checked_out_at > now + FUTURE_TOLERANCE:
+            raise StayError({"checked_out_at": str(_l("The check-out cannot be in the future."))})
         if stay.status == StayStatus.DRAFT:
             raise StayError({"checked_out_at": str(_l("%(name)s is still a draft: submit the report first.", name=stay.full_name))})
         if stay.status != StayStatus.REPORTED:
             raise StayError({"checked_out_at": str(_l("%(name)s is not in the house.", name=stay.full_name))})
         if checked_out_at < stay.check_in_at:
             raise StayError({"checked_out_at": str(_l("The check-out of %(name)s cannot be before the check-in.", name=stay.full_name))})
-    for stay in stays:
+    for stay, checked_out_at in departures:
         stay.status = StayStatus.CHECKED_OUT
         stay.checked_out_at = checked_out_at
         stay.check_out_reported_at = now
@@ -741,7 +747,7 @@ def check_out(stays: list[Stay], checked_out_at: datetime, actor=None, now: date
         stay.version += 1
         _add_version(stay, "checked_out", actor, actor_label=actor_label)
     commit()
-    return stays
+    return [stay for stay, _ in departures]
 
 
 # ---- Groups ---------------------------------------------------------------------------------
