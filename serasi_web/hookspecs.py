@@ -125,6 +125,18 @@ def serasi_register_forwarders(register):
 # ---- Application --------------------------------------------------------------------------
 
 @hookspec
+def serasi_register_lodging_links(register):
+    """Link a plugin's page for one lodging from the lodging's page (the operator's view): call
+    ``register(LodgingLink(label, endpoint, lodging_types=(), order=100))`` from
+    ``serasi_web.lodgings.types``. ``endpoint`` is a view of one of the plugin's blueprints taking
+    ``lodging_id`` (the start stops if no blueprint provides it); ``lodging_types`` limits the
+    link to those types; the label is a lazy string, shown in the user's language. The page
+    itself must check that the lodging is the user's own. Called once in ``create_app()``.
+    Return value: ignored.
+    """
+
+
+@hookspec
 def serasi_register_blueprints(register):
     """Add pages or API routes: call ``register(blueprint)`` with a Flask ``Blueprint``.
 

@@ -51,6 +51,7 @@ class Registry:
     lodging_types: list[Any] = field(default_factory=list)
     stay_sources: list[Any] = field(default_factory=list)
     forwarders: list[Any] = field(default_factory=list)
+    lodging_links: list[Any] = field(default_factory=list)
 
     def stay_source(self, name: str):
         return next((source for source in self.stay_sources if source.name == name), None)
@@ -170,6 +171,7 @@ def init_app(app: Flask) -> None:
         lodging_types=_collect_lodging_types(manager, loader),
         stay_sources=_collect(manager, "serasi_register_stay_sources", loader),
         forwarders=_collect(manager, "serasi_register_forwarders", loader) + event_listeners(manager),
+        lodging_links=sorted(_collect(manager, "serasi_register_lodging_links", loader), key=lambda link: (link.order, link.endpoint)),
     )
     app.extensions["serasi.plugins"] = manager
     app.extensions["serasi.registry"] = registry
@@ -193,6 +195,11 @@ def register_blueprints_and_commands(app: Flask, cli_group) -> None:
             csrf.exempt(blueprint)  # API clients authenticate every request with a token
         app.register_blueprint(blueprint)
     _call_each(manager, "serasi_register_commands", _fail_start(loader, "serasi_register_commands"), group=cli_group)
+    links = app.extensions["serasi.registry"].lodging_links
+    for link in list(links):
+        if link.endpoint not in app.view_functions:  # url_for would fail on every lodging page
+            loader.fail(f"a lodging link names the endpoint {link.endpoint!r}, which no registered blueprint provides")
+            links.remove(link)
 
 
 def plugin_failures(app: Flask | None = None) -> list[str]:

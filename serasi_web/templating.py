@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 
 from .i18n import LANGUAGE_NAMES
-from .lodgings.types import lodging_type, lodging_type_label
+from .lodgings.types import lodging_links, lodging_type, lodging_type_label
 from .reference import countries, permits, regions
 
 _LABELS = {
@@ -49,11 +49,11 @@ def init_app(app: Flask) -> None:
         region_name=regions.name,
         country_name=lambda code: countries.country_name(code, str(get_locale())),
         lodging_type_label=lodging_type_label,
+        lodging_links=lodging_links,
         language_names=LANGUAGE_NAMES,
         current_locale=lambda: str(get_locale()),
         label_of=label_of,
         extra_field_label=extra_field_label,
-        has_endpoint=lambda endpoint: endpoint in app.view_functions,
         lodging_time_zone=lambda lodging: regions.time_zone_label(lodging.province_code),
         plugin_failures=plugin_failures,
         audit_action_label=labels.audit_action_label,

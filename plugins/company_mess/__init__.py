@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from serasi_web import hookimpl
 from serasi_web.forms import TOO_LONG, strip
-from serasi_web.lodgings.types import LodgingType
+from serasi_web.lodgings.types import LodgingLink, LodgingType
 
 
 COMPANY_MESS = LodgingType(
@@ -33,6 +33,11 @@ COMPANY_MESS = LodgingType(
 @hookimpl(trylast=True)
 def serasi_register_lodging_types(register):
     register(COMPANY_MESS)
+
+
+@hookimpl(trylast=True)
+def serasi_register_lodging_links(register):
+    register(LodgingLink(_l("Roster"), "roster.index", lodging_types=("company_mess",), order=30))
 
 
 @hookimpl(trylast=True)

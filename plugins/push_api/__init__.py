@@ -1,7 +1,10 @@
 """Bundled plugin: the push API for property systems (``/api/v1``) and the operator's token pages."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from serasi_web import hookimpl
+from serasi_web.lodgings.types import LodgingLink
 
 
 @hookimpl(trylast=True)
@@ -11,3 +14,8 @@ def serasi_register_blueprints(register):
 
     register(api)
     register(tokens)
+
+
+@hookimpl(trylast=True)
+def serasi_register_lodging_links(register):
+    register(LodgingLink(_l("API tokens"), "tokens.index", order=10))

@@ -7,7 +7,10 @@ the background worker. See docs/import.md.
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from serasi_web import hookimpl
+from serasi_web.lodgings.types import LodgingLink
 
 
 @hookimpl(trylast=True)
@@ -15,6 +18,11 @@ def serasi_register_blueprints(register):
     from .routes import blueprint
 
     register(blueprint)
+
+
+@hookimpl(trylast=True)
+def serasi_register_lodging_links(register):
+    register(LodgingLink(_l("Import from a spreadsheet"), "spreadsheet_import.index", order=20))
 
 
 def run_import_job(job_id: int, phase: str) -> None:

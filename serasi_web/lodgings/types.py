@@ -23,6 +23,25 @@ class LodgingType:
     validate: Callable[[dict], dict[str, str]] | None = None
 
 
+@dataclass(frozen=True)
+class LodgingLink:
+    """A page a plugin adds for one lodging (its tokens, an import, a roster), linked from the
+    lodging's page so that core templates never name a plugin's endpoint."""
+
+    label: Any  # a lazy string
+    endpoint: str  # a view taking ``lodging_id``; checked at start
+    lodging_types: tuple[str, ...] = ()  # the types it is for; empty: every type
+    order: int = 100
+
+    def applies_to(self, lodging) -> bool:
+        return not self.lodging_types or lodging.lodging_type in self.lodging_types
+
+
+def lodging_links(lodging) -> list[LodgingLink]:
+    """The plugins' pages for this lodging, in display order."""
+    return [link for link in current_app.extensions["serasi.registry"].lodging_links if link.applies_to(lodging)]
+
+
 def lodging_types() -> list[LodgingType]:
     """Every registered type, in display order."""
     return current_app.extensions["serasi.registry"].lodging_types
