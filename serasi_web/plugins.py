@@ -24,7 +24,7 @@ from typing import Any
 import pluggy
 from flask import Flask, current_app
 
-from . import hookspecs
+from . import hookspecs, plugin_types
 
 log = logging.getLogger(__name__)
 
@@ -125,16 +125,20 @@ def _readable_name(manager: pluggy.PluginManager, plugin: Any) -> str:
     return name
 
 
-def _call_each(manager: pluggy.PluginManager, hook_name: str, on_error, **kwargs) -> list[Any]:
+def _call_each(manager: pluggy.PluginManager, hook_name: str, on_error, per_plugin=None, **kwargs) -> list[Any]:
     """Call every implementation of a hook on its own; ``on_error(plugin_name, error)`` decides
-    what a failure means for this hook. Returns the non-None results, bundled (trylast)
-    implementations first."""
+    what a failure means for this hook; ``per_plugin(plugin_name)`` gives arguments of each
+    plugin's own (a ``register`` that knows whose registration it checks). Returns the non-None
+    results, bundled (trylast) implementations first."""
     results = []
     # get_hookimpls() lists trylast first and tryfirst last; calling in that order lets an
     # installed plugin's registration replace a bundled one of the same key.
     for implementation in getattr(manager.hook, hook_name).get_hookimpls():
+        arguments = {**kwargs, **(per_plugin(implementation.plugin_name) if per_plugin else {})}
         try:
-            result = implementation.function(**{name: kwargs[name] for name in implementation.argnames})
+            result = implementation.function(**{name: arguments[name] for name in implementation.argnames})
+        except PluginLoadError:  # a ``register`` that refused: already one line naming the plugin
+            raise
         except Exception as error:  # noqa: BLE001 - handed to the hook's failure policy
             on_error(implementation.plugin_name, error)
             continue
@@ -149,16 +153,34 @@ def _fail_start(loader: _Loader, hook_name: str):
     return on_error
 
 
+def _checked_register(add, hook_name: str, loader: _Loader):
+    """``per_plugin`` for a discovery hook: a ``register`` that adds what has the hook's type
+    (``plugin_types.REGISTERED``) and stops the start, naming the plugin, on anything else."""
+    kind = plugin_types.REGISTERED.get(hook_name)
+
+    def for_plugin(plugin_name: str) -> dict[str, Any]:
+        def register(item: Any) -> None:
+            if kind is not None and (lacks := plugin_types.missing(item, kind)):
+                loader.fail(f"plugin {plugin_name} registered a {type(item).__name__} in {hook_name} that is not a "
+                            f"{kind.__name__}: it lacks {', '.join(lacks)}")
+            else:
+                add(item)
+        return {"register": register}
+    return for_plugin
+
+
 def _collect(manager: pluggy.PluginManager, hook_name: str, loader: _Loader | None = None) -> list[Any]:
+    loader = loader or _Loader()
     found: list[Any] = []
-    _call_each(manager, hook_name, _fail_start(loader or _Loader(), hook_name), register=found.append)
+    _call_each(manager, hook_name, _fail_start(loader, hook_name), _checked_register(found.append, hook_name, loader))
     return sorted(found, key=lambda item: getattr(item, "priority", 100))
 
 
 def _collect_lodging_types(manager: pluggy.PluginManager, loader: _Loader) -> list[Any]:
     by_key: dict[str, Any] = {}
-    _call_each(manager, "serasi_register_lodging_types", _fail_start(loader, "serasi_register_lodging_types"),
-               register=lambda t: by_key.__setitem__(t.key, t))
+    hook_name = "serasi_register_lodging_types"
+    _call_each(manager, hook_name, _fail_start(loader, hook_name),
+               _checked_register(lambda t: by_key.__setitem__(t.key, t), hook_name, loader))
     return sorted(by_key.values(), key=lambda t: (t.order, t.key))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from serasi_web import hookspecs
 from serasi_web.capture.images import decode_photo
 from serasi_web.capture.payloads import ParsedPayload, parse_payload
-from serasi_web.plugins import PluginLoadError, Registry, _collect, build_plugin_manager, listener_name, registry
+from serasi_web.plugins import PluginLoadError, Registry, _collect, _collect_lodging_types, _Loader, build_plugin_manager, listener_name, registry
 
 from .capture_samples import qr_photo
 
@@ -23,6 +23,22 @@ def test_every_hook_is_documented_with_an_example():
         section = re.search(rf"### `{hook}\(.*?(?=\n### |\Z)", docs, re.S)
         assert section, f"{hook} is not documented in docs/plugins.md"
         assert "@hookimpl" in section.group(0), f"{hook} has no example in docs/plugins.md"
+
+
+def test_every_hook_is_documented_with_its_signature_and_every_registered_type_with_its_attributes():
+    import inspect
+
+    from serasi_web import plugin_types
+
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    for hook in HOOKS:
+        arguments = ", ".join(inspect.signature(getattr(hookspecs, hook)).parameters)
+        assert f"### `{hook}({arguments})`" in docs, f"docs/plugins.md does not show {hook}({arguments})"
+    for hook, kind in plugin_types.REGISTERED.items():
+        assert hook in HOOKS
+        section = re.search(rf"### `{hook}\(.*?(?=\n### |\Z)", docs, re.S).group(0)
+        for member in plugin_types.missing(object(), kind) if kind.__dict__.get("_is_protocol") else ():
+            assert f"`{member}" in section, f"docs/plugins.md does not say that a {kind.__name__} has `{member}`"
 
 
 def test_every_hook_has_a_test():
@@ -94,6 +110,34 @@ def test_a_broken_discovery_hook_stops_the_start_and_a_broken_parser_only_loses_
     assert [p.name for p in parsers][0] == "exploding"
     assert decode_photo(qr_photo("still works"), decoders).texts == ["still works"]
     assert parse_payload("passport=X1234567", parsers).values["document_number"] == "X1234567"
+
+
+def test_a_registration_of_the_wrong_shape_stops_the_start_naming_the_plugin_and_what_is_missing(tmp_path):
+    from serasi_web import create_app
+
+    class HalfDecoder:  # no available()
+        name, priority = "half", 5
+
+        def decode(self, image):
+            return []
+
+    class Careless:
+        @hookspecs.hookimpl
+        def serasi_register_decoders(self, register):
+            register(HalfDecoder())
+
+        @hookspecs.hookimpl
+        def serasi_register_lodging_types(self, register):
+            register({"key": "tent", "label": "Tent"})
+
+    with pytest.raises(PluginLoadError) as stopped:
+        create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://", "EXTRA_PLUGINS": [Careless()]})
+    assert str(stopped.value) == ("plugin Careless registered a HalfDecoder in serasi_register_decoders that is not a Decoder: "
+                                  "it lacks available")
+    loader = _Loader(allow_degraded=True)
+    _collect_lodging_types(build_plugin_manager(extra=[Careless()]), loader)
+    assert loader.failures == ["plugin Careless registered a dict in serasi_register_lodging_types that is not a LodgingType: "
+                               "it lacks an instance of serasi_web.lodgings.types.LodgingType"]
 
 
 def test_a_plugin_parser_takes_its_payloads(app):

@@ -1,0 +1,97 @@
+"""What plugins register, in one module: the shape of every object a discovery hook takes.
+
+``hookspecs.py`` says when each hook runs and what a failure means; this module says what the
+registered objects must offer. Decoders, payload parsers, stay sources and forwarders are duck
+typed (any object with these attributes), so they are ``Protocol`` classes; lodging types and
+lodging links are built by core code, so they are dataclasses a plugin instantiates.
+
+Every registration is checked against its type when the app starts (``plugins.init_app``): an
+object that lacks an attribute stops the start with one line naming the plugin and what is
+missing, instead of failing on the first photo, pull or delivery that reaches it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Protocol, runtime_checkable
+
+from .lodgings.types import LodgingLink, LodgingType
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from PIL.Image import Image
+
+    from .capture.payloads import ParsedPayload
+    from .delivery.forwarders import DeliveryResult
+    from .lodgings.models import Lodging
+    from .stays.sync import ExternalStay
+
+__all__ = ["Decoder", "PayloadParser", "StaySource", "Forwarder", "LodgingType", "LodgingLink", "REGISTERED", "missing"]
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    """``serasi_register_decoders``: finds codes in a photo. Lower ``priority`` runs first."""
+
+    name: str
+    priority: int
+
+    def available(self) -> bool:
+        """False when the library it needs is missing (the decoder is then skipped)."""
+
+    def decode(self, image: Image) -> list[str]:
+        """The texts of the codes found in ``image`` (a Pillow image), possibly none."""
+
+
+@runtime_checkable
+class PayloadParser(Protocol):
+    """``serasi_register_payload_parsers``: turns a code's text into report fields. The first
+    parser (by ``priority``) that returns a result wins."""
+
+    name: str
+    priority: int
+
+    def parse(self, text: str) -> Optional[ParsedPayload]:
+        """The fields the text states, or None when the text is not this parser's."""
+
+
+@runtime_checkable
+class StaySource(Protocol):
+    """``serasi_register_stay_sources``: a pull adapter for another system."""
+
+    name: str
+    label: Any  # shown to people: a lazy string
+
+    def pull(self, lodging: Lodging) -> Iterable[ExternalStay]:
+        """The lodging's stays as the other system describes them now."""
+
+
+@runtime_checkable
+class Forwarder(Protocol):
+    """``serasi_register_forwarders``: a delivery target for stay events (run by the worker)."""
+
+    name: str
+
+    def configured(self, app: Flask) -> bool:
+        """Whether the settings name a target (an unconfigured forwarder gets no deliveries)."""
+
+    def deliver(self, event: dict) -> Optional[DeliveryResult]:
+        """Deliver one event; raising (or ``DeliveryFailed``) asks for a retry."""
+
+
+# The discovery hook -> the type its registrations must have.
+REGISTERED: dict[str, type] = {
+    "serasi_register_decoders": Decoder,
+    "serasi_register_payload_parsers": PayloadParser,
+    "serasi_register_lodging_types": LodgingType,
+    "serasi_register_stay_sources": StaySource,
+    "serasi_register_forwarders": Forwarder,
+    "serasi_register_lodging_links": LodgingLink,
+}
+
+
+def missing(item: Any, kind: type) -> list[str]:
+    """What ``item`` lacks to be a ``kind`` (empty when it is one)."""
+    if not getattr(kind, "_is_protocol", False):  # a dataclass: only an instance will do
+        return [] if isinstance(item, kind) else [f"an instance of {kind.__module__}.{kind.__name__}"]
+    members = {name for name in [*vars(kind), *kind.__annotations__] if not name.startswith("_")}
+    return sorted(name for name in members if not hasattr(item, name)
+                  or (callable(getattr(kind, name, None)) and not callable(getattr(item, name))))
