@@ -109,7 +109,8 @@ def test_language_switch_is_remembered(client):
 
 def test_every_user_facing_string_is_translated_into_indonesian():
     """Extract the strings from the code and templates; each must have an Indonesian translation."""
-    method_map = [("serasi_web/**.py", "python"), ("plugins/**.py", "python"), ("serasi_web/templates/**.html", "jinja2"), ("serasi_web/templates/**.txt", "jinja2")]
+    method_map = [("serasi_web/**.py", "python"), ("plugins/**.py", "python"), ("serasi_web/templates/**.html", "jinja2"), ("serasi_web/templates/**.txt", "jinja2"),
+                  ("plugins/**/templates/**.html", "jinja2"), ("plugins/**/templates/**.txt", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
     extracted = {message for _file, _line, message, _comments, _context in
                  extract_from_dir(str(ROOT), method_map, keywords=keywords)}

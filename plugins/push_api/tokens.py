@@ -25,7 +25,7 @@ from serasi_web.lodgings.services import get_own_lodging_or_404
 
 from .auth import hash_token
 
-tokens = Blueprint("tokens", __name__)
+tokens = Blueprint("tokens", __name__, template_folder="templates")  # its page: templates/push_api/tokens.html
 TOKEN_PREFIX = "srs_"
 # No "never": a token copied into a forgotten system would act on passport data for ever. A year
 # is the longest; the operator makes a new token before the old one ends.

@@ -28,7 +28,8 @@ from .columns import TARGETS
 from .export import template_csv, template_xlsx
 from .forms import UploadForm, mapping_form
 
-blueprint = Blueprint("spreadsheet_import", __name__, url_prefix="/lodgings/<int:lodging_id>/import")
+# Its pages live in its own folder (templates/spreadsheet_import/...), found after the core ones.
+blueprint = Blueprint("spreadsheet_import", __name__, url_prefix="/lodgings/<int:lodging_id>/import", template_folder="templates")
 operator_only = role_required(Role.OPERATOR)
 RECENT_JOBS = 10
 ERRORS_ON_PAGE = 200
