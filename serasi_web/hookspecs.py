@@ -146,6 +146,16 @@ def serasi_register_blueprints(register):
 
 
 @hookspec
+def serasi_register_translations(register):
+    """Add a plugin's own message catalogue: call ``register(folder)`` with a folder holding
+    ``<language>/LC_MESSAGES/messages.mo`` (the plugin's strings, marked with flask_babel's
+    ``gettext``/``lazy_gettext`` as in the core). The catalogues are merged at start, the core's
+    last, so a plugin adds translations and never changes the core's. A folder that does not
+    exist stops the start. Called once in ``create_app()``. Return value: ignored.
+    """
+
+
+@hookspec
 def serasi_register_commands(group):
     """Add command-line commands: ``group`` is the ``flask serasi`` click group; call
     ``group.add_command(command)``. Called once in ``create_app()``. Return value: ignored.

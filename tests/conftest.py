@@ -47,7 +47,10 @@ def compiled_translations():
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    for po_path in Path(__file__).resolve().parent.parent.glob("translations/*/LC_MESSAGES/messages.po"):
+    root = Path(__file__).resolve().parent.parent
+    # The core's catalogues, and the example plugin's own (it is installed in editable mode).
+    for po_path in [*root.glob("translations/*/LC_MESSAGES/messages.po"),
+                    *root.glob("tests/plugin_example/*/translations/*/LC_MESSAGES/messages.po")]:
         mo_path = po_path.with_suffix(".mo")
         if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
             with po_path.open("rb") as po_file:

@@ -31,6 +31,18 @@ def test_entry_point_plugin_adds_a_lodging_type_with_its_own_field_and_rule(oper
     assert db.session.execute(select(Lodging)).scalar_one().extra == {"tent_count": 9}
 
 
+def test_entry_point_plugin_speaks_indonesian_from_its_own_catalogue(operator_client, offices):
+    """Its label and its rule's message come from the plugin's catalogue, merged at start;
+    the core's strings on the same page are unchanged."""
+    require_installed()
+    page = operator_client.get("/lodgings/type-fields?lodging_type=glamping", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Jumlah tenda" in page and "Number of tents" not in page
+    assert "Number of tents" in operator_client.get("/lodgings/type-fields?lodging_type=glamping", headers={"HX-Request": "true", **EN}).get_data(as_text=True)
+    page = operator_client.post("/lodgings/new", data=lodging_values(lodging_type="glamping", room_count=4, tent_count=9)).get_data(as_text=True)
+    assert "tidak boleh memiliki tenda lebih banyak daripada kamar" in page
+    assert "Daftarkan penginapan" in page  # the core's Indonesian is still there
+
+
 def test_entry_point_plugin_pulls_stays_idempotently(app, operator, offices, tmp_path):
     require_installed()
     lodging = make_lodging(operator)

@@ -3,6 +3,11 @@
 - A lodging type "glamping" with its own field (number of tents) and rule.
 - A stay source "example_pms" that pulls stays from a PMS export: a JSON file named by the
   app setting EXAMPLE_PMS_FILE, mapping lodging id -> [{"external_id", "values"}].
+- Its own message catalogue (``translations/``, Indonesian), merged at start: the field label
+  and the rule's message show in the user's language. Rebuild it after changing a string:
+  ``pybabel extract -k _l -o messages.pot serasi_example_plugin`` and
+  ``pybabel update -i messages.pot -d serasi_example_plugin/translations``, then
+  ``pybabel compile -d serasi_example_plugin/translations`` (the package build ships the .mo).
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import json
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 from wtforms.validators import NumberRange, Optional
 
@@ -20,12 +26,14 @@ from serasi_web.stays.sync import ExternalStay
 
 def _glamping_rules(values):
     if values.get("room_count") and values.get("tent_count") and values["tent_count"] > values["room_count"]:
-        return {"tent_count": "A glamping site cannot have more tents than rooms (units)."}
+        return {"tent_count": str(_l("A glamping site cannot have more tents than rooms (units)."))}
     return {}
 
 
-GLAMPING = LodgingType("glamping", "Glamping", order=65, validate=_glamping_rules,
-                       extra_fields={"tent_count": IntegerField("Number of tents", validators=[Optional(), NumberRange(min=1, max=500)])})
+GLAMPING = LodgingType("glamping", _l("Glamping"), order=65, validate=_glamping_rules,
+                       extra_fields={"tent_count": IntegerField(_l("Number of tents"), validators=[
+                           Optional(), NumberRange(min=1, max=500, message=_l("Enter a number of tents from 1 to 500."))])})
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 class ExamplePmsSource:
@@ -48,3 +56,8 @@ def serasi_register_lodging_types(register):
 @hookimpl
 def serasi_register_stay_sources(register):
     register(ExamplePmsSource())
+
+
+@hookimpl
+def serasi_register_translations(register):
+    register(TRANSLATIONS)
