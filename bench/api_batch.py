@@ -46,7 +46,7 @@ def stay_item(n: int, room: str = "1") -> dict:
 
 
 def run_round(items: int) -> dict[str, float]:
-    from flask_migrate import upgrade
+    from serasi_web.database import upgrade_schema
 
     from plugins.push_api.tokens import create_token
     from serasi_web import create_app
@@ -57,7 +57,7 @@ def run_round(items: int) -> dict[str, float]:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db", "INSTANCE_PATH": folder, "SECRET_KEY": "b" * 40,
                           "API_RATE_LIMIT": "1000000 per minute", "API_MAX_BATCH_BODY": 16 * 1024 * 1024})
         with app.app_context():
-            upgrade()
+            upgrade_schema()
             operator, lodging = operator_with_lodging()
             token = create_token(lodging, "bench", operator)
             db.session.remove()

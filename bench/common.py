@@ -84,10 +84,10 @@ def migrate(app) -> None:
     """Build the schema the only supported way: the Alembic migrations."""
     import logging
 
-    from flask_migrate import upgrade
+    from serasi_web.database import upgrade_schema
 
     with app.app_context():
-        upgrade()
+        upgrade_schema()
     # Alembic's env.py reconfigures logging to INFO; keep our output to the figures.
     logging.getLogger("alembic").setLevel(logging.WARNING)
 

@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
 
-    from flask_migrate import upgrade
+    from serasi_web.database import upgrade_schema
 
     from serasi_web import create_app
     from serasi_web.delivery.models import OutboxEvent
@@ -77,7 +77,7 @@ def main() -> None:
     receiver_port = free_port()
     try:
         with app.app_context():
-            upgrade()
+            upgrade_schema()
             from serasi_web.demo_data import generate
 
             print(f"seeding {args.events:,} reports ...", flush=True)

@@ -166,8 +166,7 @@ def _sqlite_revision_and_counts(path: Path) -> tuple[str | None, dict[str, int]]
         counts = {name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names}
         revision = None
         if "alembic_version" in names:
-            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-            revision = row[0] if row else None
+            revision = _joined([row[0] for row in connection.execute("SELECT version_num FROM alembic_version")])
         return revision, counts
     finally:
         connection.close()
@@ -189,7 +188,13 @@ def _row_counts(connection: Connection) -> dict[str, int]:
 def _revision(connection: Connection) -> str | None:
     if "alembic_version" not in _table_names(connection):
         return None
-    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return _joined(connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all())
+
+
+def _joined(revisions: list[str]) -> str | None:
+    """The manifest's ``alembic_revision``: one revision, or several joined by ", " when plugins
+    bring branches of their own (a head per branch)."""
+    return ", ".join(sorted(revisions)) or None
 
 
 def _copy_instance_folder(destination: Path, skip: set[Path]) -> list[str]:
@@ -320,14 +325,16 @@ def _check_revision(revision: str | None) -> bool:
         raise BackupError("the backup's database has no schema revision (it was never migrated): nothing to restore")
     script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
     heads = script.get_heads()
-    try:
-        known = script.get_revision(revision)
-    except CommandError:
-        known = None
-    if known is None:
-        raise BackupError(f"the backup is at schema revision {revision}, which this version of SERASI Web does not know "
-                          f"(its newest is {', '.join(heads)}): install the version that made the backup, then restore")
-    return revision not in heads
+    revisions = [part.strip() for part in revision.split(",")]
+    for one in revisions:
+        try:
+            known = script.get_revision(one)
+        except CommandError:
+            known = None
+        if known is None:
+            raise BackupError(f"the backup is at schema revision {revision}, which this version of SERASI Web does not know "
+                              f"(its newest is {', '.join(sorted(heads))}): install the version that made the backup, then restore")
+    return set(revisions) != set(heads)
 
 
 def _extract(archive_path: Path, manifest: dict, folder: Path) -> Path:

@@ -137,11 +137,10 @@ def demo_data_command(stays: int, days: int, seed: int | None):
 @with_appcontext
 def setup():
     """Upgrade the database; load demo data if it is empty; print the demo logins (``make run``)."""
-    from flask_migrate import upgrade
-
+    from .database import upgrade_schema
     from .demo import database_is_empty, load_demo_data, logins_file
 
-    upgrade()
+    upgrade_schema()
     if database_is_empty():
         load_demo_data()
         click.echo("Empty database: demo data loaded.")

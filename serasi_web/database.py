@@ -99,3 +99,11 @@ def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
     if type_ == "table" and name is not None:
         return not name.startswith(UNMODELLED_TABLE_PREFIXES)
     return True
+
+
+def upgrade_schema() -> None:
+    """Upgrade the database to every head: the core's and each plugin's own branch
+    (``serasi_register_migrations``). Inside an app context."""
+    from flask_migrate import upgrade
+
+    upgrade(revision="heads")

@@ -156,6 +156,17 @@ def serasi_register_translations(register):
 
 
 @hookspec
+def serasi_register_migrations(register):
+    """Add a plugin's own tables: call ``register(folder)`` with a folder of Alembic revision
+    files. The plugin's first revision has ``down_revision = None``, ``branch_labels =
+    ("<plugin>",)`` and ``depends_on`` the core revision whose tables it refers to; its models
+    use ``serasi_web.extensions.db.Model``. ``serasi-web db upgrade`` then upgrades the core and
+    every plugin's branch in one go. A folder that does not exist stops the start. Called once
+    in ``create_app()``. Return value: ignored.
+    """
+
+
+@hookspec
 def serasi_register_commands(group):
     """Add command-line commands: ``group`` is the ``flask serasi`` click group; call
     ``group.add_command(command)``. Called once in ``create_app()``. Return value: ignored.

@@ -204,25 +204,31 @@ def init_app(app: Flask) -> None:
     _call_each(manager, "serasi_register_tasks", _fail_start(loader, "serasi_register_tasks"), register=tasks.__setitem__)
     app.extensions["serasi.plugin_tasks"] = tasks
     _merge_plugin_catalogues(app, manager, loader)
+    app.extensions["serasi.plugin_migrations"] = _folders(manager, "serasi_register_migrations", "a migrations", loader)
 
 
 def _merge_plugin_catalogues(app: Flask, manager: pluggy.PluginManager, loader: _Loader) -> None:
     """Put the folders of ``serasi_register_translations`` before the core's in Flask-Babel's
     list: it merges them in order, each over the last, so the core's own strings win."""
-    hook_name = "serasi_register_translations"
+    folders = _folders(manager, "serasi_register_translations", "a translations", loader)
+    babel = app.extensions["babel"]
+    babel.translation_directories = [*folders, *babel.translation_directories]
+
+
+def _folders(manager: pluggy.PluginManager, hook_name: str, what: str, loader: _Loader) -> list[str]:
+    """The folders a hook registers (``register(folder)``), each checked to exist."""
     folders: list[str] = []
 
     def for_plugin(plugin_name: str) -> dict[str, Any]:
         def register(folder) -> None:
             if not Path(folder).is_dir():
-                loader.fail(f"plugin {plugin_name} registered a translations folder that does not exist: {folder}")
+                loader.fail(f"plugin {plugin_name} registered {what} folder that does not exist: {folder}")
             else:
                 folders.append(str(folder))
         return {"register": register}
 
     _call_each(manager, hook_name, _fail_start(loader, hook_name), for_plugin)
-    babel = app.extensions["babel"]
-    babel.translation_directories = [*folders, *babel.translation_directories]
+    return folders
 
 
 def register_blueprints_and_commands(app: Flask, cli_group) -> None:

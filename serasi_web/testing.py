@@ -27,7 +27,7 @@ TEST_PASSWORD = "correct horse battery staple"
 
 def plugin_app(tmp_path: Path, *plugins: Any, **config: Any) -> Flask:
     """A migrated app on SQLite in ``tmp_path`` with ``plugins`` registered."""
-    from flask_migrate import upgrade
+    from .database import upgrade_schema
 
     settings = {
         "TESTING": True, "SECRET_KEY": "plugin-test-" + "x" * 32, "WTF_CSRF_ENABLED": False,
@@ -37,7 +37,7 @@ def plugin_app(tmp_path: Path, *plugins: Any, **config: Any) -> Flask:
     }
     app = create_app(settings)
     with app.app_context():
-        upgrade()
+        upgrade_schema()
         db.session.remove()
     return app
 

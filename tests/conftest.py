@@ -33,11 +33,11 @@ BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32, "WT
 
 
 def _upgrade(url: str, instance: Path) -> None:
-    from flask_migrate import upgrade
+    from serasi_web.database import upgrade_schema
 
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance)})
     with app.app_context():
-        upgrade()
+        upgrade_schema()
         db.engine.dispose()
 
 

@@ -191,3 +191,17 @@ def refuse_upserts_of(monkeypatch, external_id: str) -> None:
         return real_upsert(lodging, source, refused_id, raw, actor_label, actor)
 
     monkeypatch.setattr(sync, "upsert", upsert)
+
+
+def downgrade_the_core_one_revision() -> None:
+    """``db downgrade -1`` for the core's branch alone (inside an app context): with a plugin's
+    own branch installed (the example plugin's), a bare ``-1`` names no single revision."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+    from flask_migrate import downgrade
+
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    plugin_folders = current_app.extensions["serasi.plugin_migrations"]
+    [core_head] = [head for head in script.get_heads()
+                   if not any(script.get_revision(head).path.startswith(folder) for folder in plugin_folders)]
+    downgrade(revision=f"{core_head}-1")

@@ -237,9 +237,9 @@ def test_restore_refuses_damaged_or_foreign_archives_in_one_line(app, backup_fil
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_backup_of_an_older_schema_restores_and_asks_for_an_upgrade(app, tmp_path):
-    from flask_migrate import downgrade
+    from .helpers import downgrade_the_core_one_revision
 
-    downgrade(revision="-1")
+    downgrade_the_core_one_revision()
     db.engine.dispose()
     archive_path = tmp_path / "old.tar.gz"
     assert run_command(app, "backup", "--output", str(archive_path)).exit_code == 0

@@ -68,9 +68,9 @@ def test_missing_and_unmigrated_sqlite_databases_are_named(tmp_path):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_database_behind_the_code_asks_for_an_upgrade(app):
-    from flask_migrate import downgrade
+    from .helpers import downgrade_the_core_one_revision
 
-    downgrade(revision="-1")
+    downgrade_the_core_one_revision()
     result = run_command(app, "doctor")
     [line] = problems(result.output)
     assert "this version needs" in line and "db upgrade" in line

@@ -43,6 +43,33 @@ def test_entry_point_plugin_speaks_indonesian_from_its_own_catalogue(operator_cl
     assert "Daftarkan penginapan" in page  # the core's Indonesian is still there
 
 
+def test_entry_point_plugin_has_its_own_table_and_page_linked_from_the_lodging(app, operator_client, operator, other_operator, offices):
+    """The tents of a glamping site: the plugin's table (its own migration branch, already
+    applied by ``db upgrade``), its page and its link, in Indonesian, scoped to the owner."""
+    require_installed()
+    from sqlalchemy import inspect
+
+    from .helpers import login
+
+    assert inspect(db.engine).has_table("example_tent")
+    site = make_lodging(operator, name="Glamping Kintamani", lodging_type="glamping", extra={"tent_count": 3})
+    kos = make_lodging(operator, name="Kos Melati")
+    url = f"/lodgings/{site.id}/tents"
+    assert f'<a href="{url}">Tenda</a>' in operator_client.get(f"/lodgings/{site.id}").get_data(as_text=True)
+    assert "/tents" not in operator_client.get(f"/lodgings/{kos.id}").get_data(as_text=True)
+    assert "Belum ada tenda." in operator_client.get(url).get_data(as_text=True)
+    # A mistake comes back at the field, in Indonesian, with what was typed.
+    page = operator_client.post(url, data={"name": "Tenda Bulan", "beds": "0"}).get_data(as_text=True)
+    assert "Masukkan jumlah tempat tidur dari 1 sampai 20." in page and 'value="Tenda Bulan"' in page
+    response = operator_client.post(url, data={"name": "Tenda Bulan", "beds": "2"})
+    assert response.status_code == 303 and response.location == url
+    assert "Tenda Bulan · 2 tempat tidur" in operator_client.get(url).get_data(as_text=True)
+    assert operator_client.get(f"/lodgings/{kos.id}/tents").status_code == 404  # not a glamping site
+    stranger = app.test_client()
+    login(stranger, other_operator.email)
+    assert stranger.get(url).status_code == 404 and stranger.post(url, data={"name": "X", "beds": "1"}).status_code == 404
+
+
 def test_entry_point_plugin_pulls_stays_idempotently(app, operator, offices, tmp_path):
     require_installed()
     lodging = make_lodging(operator)

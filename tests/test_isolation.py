@@ -40,6 +40,7 @@ from serasi_web.delivery.models import Delivery
 from serasi_web.extensions import db
 from serasi_web.hookspecs import hookimpl
 from serasi_web.integrations.models import ApiToken
+from serasi_web.lodgings.types import lodging_type
 from serasi_web.officer.services import create_supervisor
 from serasi_web.reference.models import VisaIndex
 
@@ -90,6 +91,12 @@ ISOLATION_TABLE: dict[str, Ids] = {
     # Data subjects' access requests belong to the office that received them.
     "request_id": Ids(foreign=lambda w: {"Kanim Denpasar's access request": w.denpasar_request},
                       own=lambda w: {"Kanim Ngurah Rai's access request": w.ngurah_rai_request}),
+}
+
+# A route for one lodging type takes lodgings of that type (by endpoint and parameter).
+ENDPOINT_IDS: dict[tuple[str, str], Ids] = {
+    # The example plugin's tents page (tests/plugin_example): glamping sites only.
+    ("example_tents.index", "lodging_id"): Ids(foreign=lambda w: {"B's glamping site": w.b.site}, own=lambda w: {"A's glamping site": w.a.site}),
 }
 
 # Console routes a control viewer cannot reach by role, so its control is not asked of it.
@@ -156,7 +163,7 @@ def urls(rule, world, foreign_names: tuple[str, ...]) -> list[tuple[str, str]]:
         if name not in ISOLATION_TABLE:
             choices.append([("", name, FIXED_PARAMETERS[(rule.endpoint, name)])])
             continue
-        source = ISOLATION_TABLE[name]
+        source = ENDPOINT_IDS.get((rule.endpoint, name), ISOLATION_TABLE[name])
         values = source.foreign(world) if name in foreign_names or source.own is None else source.own(world)
         choices.append([(label, name, value) for label, value in values.items()])
     return [(", ".join(label for label, _, _ in combination if label),
@@ -348,13 +355,15 @@ def make_tenant(app, owner, address: dict, tag: str) -> SimpleNamespace:
     response = call(api, "put", f"/stays/{external_id}", token, stay_body(document__number=f"{tag}A000001"))
     assert response.status_code == 201, response.json
     api_stay = response.json["id"]
+    # A lodging of the example plugin's type, when that plugin is installed (its own pages).
+    site = make_lodging(owner, address, name=f"Glamping {tag}", lodging_type="glamping").id if lodging_type("glamping") else None
     residents = [resident(f"{tag}-E-1", f"{tag}M000001"), resident(f"{tag}-E-2", f"{tag}M000002")]
     assert call(api, "put", "/roster", token, {"residents": residents}).status_code == 200
     response = call(api, "put", "/roster", token, {"residents": residents[:1]})
     assert response.json["status"] == "pending", response.json
     return SimpleNamespace(user=owner.id, client=client, mess=mess.id, report=report, draft=draft, photo=photo, group=group,
                            job=job.id, job_mapping=job_mapping, token=token, token_id=token_id, external_id=external_id, api_stay=api_stay,
-                           roster=response.json["roster_id"])
+                           roster=response.json["roster_id"], site=site)
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from flask_migrate import downgrade, upgrade
+from flask_migrate import downgrade
 from sqlalchemy import delete, inspect, insert, select, text
 
+from serasi_web.database import upgrade_schema
 from serasi_web.extensions import db
 from serasi_web.officer import queries
 from serasi_web.stays.models import Stay
@@ -166,7 +167,7 @@ def test_the_migration_indexes_the_stays_already_there(officer_client, guests):
     db.session.remove()
     downgrade(revision="0007")
     assert not inspect(db.engine).has_table("stay_name_fts")
-    upgrade()
+    upgrade_schema()
     assert "Rareperson" in results(officer_client, "name=rareperson")
     assert "Müller" in results(officer_client, "name=mull")
     if db.engine.dialect.name == "sqlite":

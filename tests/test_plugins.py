@@ -140,7 +140,7 @@ def test_a_registration_of_the_wrong_shape_stops_the_start_naming_the_plugin_and
                                "it lacks an instance of serasi_web.lodgings.types.LodgingType"]
 
 
-def test_a_translations_folder_that_does_not_exist_stops_the_start(tmp_path):
+def test_a_translations_or_migrations_folder_that_does_not_exist_stops_the_start(tmp_path):
     from serasi_web import create_app
 
     class Untranslated:
@@ -148,8 +148,15 @@ def test_a_translations_folder_that_does_not_exist_stops_the_start(tmp_path):
         def serasi_register_translations(self, register):
             register(tmp_path / "nowhere")
 
+    class Unmigrated:
+        @hookspecs.hookimpl
+        def serasi_register_migrations(self, register):
+            register(tmp_path / "nowhere")
+
     with pytest.raises(PluginLoadError, match="plugin Untranslated registered a translations folder that does not exist: .*nowhere"):
         create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://", "EXTRA_PLUGINS": [Untranslated()]})
+    with pytest.raises(PluginLoadError, match="plugin Unmigrated registered a migrations folder that does not exist: .*nowhere"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://", "EXTRA_PLUGINS": [Unmigrated()]})
 
 
 def test_a_plugin_parser_takes_its_payloads(app):

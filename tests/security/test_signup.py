@@ -236,7 +236,9 @@ def test_accounts_made_by_an_admin_the_command_line_or_the_demo_count_as_verifie
 
 
 def test_the_migration_marks_every_existing_account_verified(app):
-    from flask_migrate import downgrade, upgrade
+    from flask_migrate import downgrade
+
+    from serasi_web.database import upgrade_schema
 
     operator = make_user("before.upgrade@example.com")
     created_at = operator.created_at
@@ -248,7 +250,7 @@ def test_the_migration_marks_every_existing_account_verified(app):
             columns = connection.execute(text("SELECT * FROM user_account")).keys()
             assert "email_verified_at" not in columns
     finally:
-        upgrade()
+        upgrade_schema()
     user = db.session.execute(select(User).where(User.email == "before.upgrade@example.com")).scalar_one()
     assert user.email_verified and user.email_verified_at == created_at and not user.password_change_required
 

@@ -146,7 +146,9 @@ def test_the_openapi_document_states_the_scopes_and_the_403(client):
 def test_tokens_from_before_the_upgrade_expire_90_days_after_it_and_keep_writing(app, lodging, operator):
     """Downgrade to 0012 (tokens had no expiry nor scope), upgrade again: the token left is
     given 90 days from the upgrade and the write scope, so the system using it keeps working."""
-    from flask_migrate import downgrade, upgrade
+    from flask_migrate import downgrade
+
+    from serasi_web.database import upgrade_schema
 
     from plugins.push_api.tokens import create_token
 
@@ -155,7 +157,7 @@ def test_tokens_from_before_the_upgrade_expire_90_days_after_it_and_keep_writing
     downgrade(revision="0012")
     with db.engine.connect() as connection:
         assert "expires_at" not in {column["name"] for column in sa_inspect(connection).get_columns("api_token")}
-    upgrade()
+    upgrade_schema()
     row = only_token()
     assert row.scope == "write" and row.name == "Old PMS"
     assert timedelta(days=89) < row.expires_at - utcnow() <= timedelta(days=90)

@@ -3,6 +3,9 @@
 - A lodging type "glamping" with its own field (number of tents) and rule.
 - A stay source "example_pms" that pulls stays from a PMS export: a JSON file named by the
   app setting EXAMPLE_PMS_FILE, mapping lodging id -> [{"external_id", "values"}].
+- Its own table (``example_tent``, models.py) created by its own migration branch ("example",
+  ``migrations/``), and its own page (the tents of a glamping site, routes.py and
+  ``templates/``), linked from the lodging's page.
 - Its own message catalogue (``translations/``, Indonesian), merged at start: the field label
   and the rule's message show in the user's language. Rebuild it after changing a string:
   ``pybabel extract -k _l -o messages.pot serasi_example_plugin`` and
@@ -20,7 +23,7 @@ from wtforms import IntegerField
 from wtforms.validators import NumberRange, Optional
 
 from serasi_web import hookimpl
-from serasi_web.lodgings.types import LodgingType
+from serasi_web.lodgings.types import LodgingLink, LodgingType
 from serasi_web.stays.sync import ExternalStay
 
 
@@ -33,7 +36,9 @@ def _glamping_rules(values):
 GLAMPING = LodgingType("glamping", _l("Glamping"), order=65, validate=_glamping_rules,
                        extra_fields={"tent_count": IntegerField(_l("Number of tents"), validators=[
                            Optional(), NumberRange(min=1, max=500, message=_l("Enter a number of tents from 1 to 500."))])})
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+HERE = Path(__file__).resolve().parent
+TRANSLATIONS = HERE / "translations"
+MIGRATIONS = HERE / "migrations"
 
 
 class ExamplePmsSource:
@@ -61,3 +66,20 @@ def serasi_register_stay_sources(register):
 @hookimpl
 def serasi_register_translations(register):
     register(TRANSLATIONS)
+
+
+@hookimpl
+def serasi_register_migrations(register):
+    register(MIGRATIONS)
+
+
+@hookimpl
+def serasi_register_blueprints(register):
+    from .routes import tents
+
+    register(tents)
+
+
+@hookimpl
+def serasi_register_lodging_links(register):
+    register(LodgingLink(_l("Tents"), "example_tents.index", lodging_types=("glamping",)))
