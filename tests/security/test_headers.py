@@ -84,7 +84,7 @@ def header_problems(response, endpoint: str, personal: bool, secure: bool = Fals
     csp = headers.get("Content-Security-Policy", "")
     # A static file (style sheet, script, icon) is no page: it gets the strictest policy, which
     # lets an SVG opened on its own load and run nothing, and no page-only headers.
-    static_file = endpoint == "static" and response.status_code < 400
+    static_file = endpoint == "static" and (response.status_code < 300 or response.status_code == 304)  # not a redirect
     if static_file:
         if csp != "default-src 'none'":
             problems.append(f"a static file's CSP is {csp!r}, expected \"default-src 'none'\"")
