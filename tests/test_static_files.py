@@ -103,3 +103,20 @@ def test_our_own_style_sheets_and_scripts_are_served_minified_and_vendored_ones_
     assert r"/\.[^.]*$/" in served("capture.js").decode()
     assert served("htmx-2.0.11.min.js") == (STATIC / "htmx-2.0.11.min.js").read_bytes()
     assert served("favicon.svg") == (STATIC / "favicon.svg").read_bytes()
+
+
+def test_pages_come_with_brotli_when_the_browser_offers_it(app, operator_client, lodging):
+    from serasi_web import compression
+
+    for path in ("/dashboard", f"/lodgings/{lodging.id}/stays/new"):
+        plain = operator_client.get(path).data
+        best = operator_client.get(path, headers=CHROMIUM)
+        assert best.headers["Content-Encoding"] == "br" and "Accept-Encoding" in best.headers["Vary"]
+        page = brotli.decompress(best.data)
+        assert page.startswith(b"<!doctype html>") and page.rstrip().endswith(b"</html>")
+        assert len(page) - 400 < len(plain) < len(page) + 400  # the same page (its tokens differ)
+        zipped = operator_client.get(path, headers={"Accept-Encoding": "gzip, deflate"})  # Chromium over plain HTTP
+        assert zipped.headers["Content-Encoding"] == "gzip" and len(best.data) < len(zipped.data)
+    # The report form (two country lists) is large enough for the slower, better quality.
+    assert compression.LARGE_BYTES <= len(page) <= compression.HUGE_BYTES
+    assert len(best.data) < len(brotli.compress(page, quality=compression.BROTLI_QUALITY)) * 0.95
