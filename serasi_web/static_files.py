@@ -31,6 +31,7 @@ import brotli
 import rcssmin
 import rjsmin
 from flask import Flask, Response, abort, request
+from flask.sessions import SecureCookieSessionInterface
 
 from .compression import best_encoding
 
@@ -108,7 +109,21 @@ def static_response(files: dict[str, StaticFile], filename: str) -> Response:
     return response.make_conditional(request)
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, less ``Vary: Cookie`` on static files. Flask adds it to
+    every answer whose request looked at the session, and Flask-Login looks on every request
+    (its remember-cookie check): a cache in between (a CDN, a proxy) would otherwise keep a copy
+    of each style sheet and script per session cookie. A static file never depends on it."""
+
+    def save_session(self, app, session, response) -> None:
+        super().save_session(app, session, response)
+        if request.endpoint == "static" and not session.modified:
+            response.vary.discard("cookie")  # lower case: HeaderSet.remove compares its list so
+
+
 def init_app(app: Flask) -> None:
+    if type(app.session_interface) is SecureCookieSessionInterface:  # a custom one is left alone
+        app.session_interface = SessionInterface()
     folder = Path(app.static_folder) if app.static_folder else None
     files = load_static_files(folder) if folder else {}
     app.extensions["serasi_static_files"] = files

@@ -78,9 +78,11 @@ def test_pages_are_compressed_for_browsers_that_accept_it_and_personal_ones_stay
     page = gzip.decompress(zipped.data).decode()
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
     assert zipped.headers["Cache-Control"] == "no-store"
-    # Static files are never personal, even for a logged-in user.
+    # Static files are never personal, even for a logged-in user, nor vary by the session cookie.
     with operator_client.get(linked(plain.get_data(as_text=True), "style.css")) as css:
         assert "immutable" in css.headers["Cache-Control"]
+        assert css.headers["Vary"] == "Accept-Encoding"
+    assert "Cookie" in plain.headers["Vary"]  # a page does
 
 
 def test_every_file_of_the_static_folder_is_served(client):
