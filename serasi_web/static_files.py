@@ -118,7 +118,8 @@ class SessionInterface(SecureCookieSessionInterface):
     def save_session(self, app, session, response) -> None:
         super().save_session(app, session, response)
         if request.endpoint == "static" and not session.modified:
-            response.vary.discard("cookie")  # lower case: HeaderSet.remove compares its list so
+            # Lower case: werkzeug's HeaderSet.remove compares its list with the name as given.
+            response.vary.discard("cookie")
 
 
 def init_app(app: Flask) -> None:
