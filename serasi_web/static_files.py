@@ -1,7 +1,9 @@
 """Static files served from memory: versioned URLs cached for a year, Brotli or gzip where it pays.
 
-At start (``init_app``) every file of ``static/`` is read once, its content hash computed and,
-for text types (CSS, JavaScript, SVG), a Brotli and a gzip copy made. Then:
+At start (``init_app``) every file of ``static/`` is read once; our own style sheets and scripts
+are minified (rcssmin, rjsmin: comments and indentation go, 28-45% smaller even after Brotli;
+the files in the repository stay readable), the content hash of what is served computed and, for
+text types (CSS, JavaScript, SVG), a Brotli and a gzip copy made. Then:
 
 * ``url_for('static', filename=...)`` adds ``?v=<content hash>`` by itself (a ``url_defaults``
   callback), so every template, including plugins', gets versioned URLs without a helper;
@@ -26,7 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
+import rcssmin
+import rjsmin
 from flask import Flask, Response, abort, request
+from flask.sessions import SecureCookieSessionInterface
 
 from .compression import best_encoding
 
@@ -40,7 +45,7 @@ _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=ut
 
 @dataclass(frozen=True)
 class StaticFile:
-    content: bytes
+    content: bytes  # as served: minified for our own CSS and JavaScript
     encoded: dict[str, bytes]  # "br", "gzip": the copies smaller than the content
     version: str  # the first 12 hex digits of the content's SHA-256
     content_type: str
@@ -55,7 +60,7 @@ def _load(path: Path) -> StaticFile:
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _built:
-        content = path.read_bytes()
+        content = minified(path, path.read_bytes())
         encoded = {}
         if path.suffix in COMPRESSIBLE_SUFFIXES:
             # Brotli at its best quality (once, at start: 0.4 s for htmx) is 10-16% smaller than
@@ -67,6 +72,17 @@ def _load(path: Path) -> StaticFile:
         content_type = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         _built[key] = StaticFile(content, encoded, hashlib.sha256(content).hexdigest()[:12], content_type)
     return _built[key]
+
+
+def minified(path: Path, content: bytes) -> bytes:
+    """Our own CSS and JavaScript without comments and indentation; anything else (and a file
+    minified already, ``*.min.js``) as it is. The version hash is taken from this, so a newer
+    minifier that writes other bytes gets another URL."""
+    if path.suffix == ".css" and not path.name.endswith(".min.css"):
+        return rcssmin.cssmin(content.decode("utf-8")).encode("utf-8")
+    if path.suffix == ".js" and not path.name.endswith(".min.js"):
+        return rjsmin.jsmin(content.decode("utf-8")).encode("utf-8")
+    return content
 
 
 def load_static_files(folder: Path) -> dict[str, StaticFile]:
@@ -93,7 +109,22 @@ def static_response(files: dict[str, StaticFile], filename: str) -> Response:
     return response.make_conditional(request)
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, less ``Vary: Cookie`` on static files. Flask adds it to
+    every answer whose request looked at the session, and Flask-Login looks on every request
+    (its remember-cookie check): a cache in between (a CDN, a proxy) would otherwise keep a copy
+    of each style sheet and script per session cookie. A static file never depends on it."""
+
+    def save_session(self, app, session, response) -> None:
+        super().save_session(app, session, response)
+        if request.endpoint == "static" and not session.modified:
+            # Lower case: werkzeug's HeaderSet.remove compares its list with the name as given.
+            response.vary.discard("cookie")
+
+
 def init_app(app: Flask) -> None:
+    if type(app.session_interface) is SecureCookieSessionInterface:  # a custom one is left alone
+        app.session_interface = SessionInterface()
     folder = Path(app.static_folder) if app.static_folder else None
     files = load_static_files(folder) if folder else {}
     app.extensions["serasi_static_files"] = files

@@ -231,7 +231,7 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
         versioned = re.search(r'href="(/static/style\.css\?v=[0-9a-f]+)"', login_page.text).group(1)
         css = browser.get(https + versioned, timeout=5)
         assert css.status_code == 200 and "immutable" in css.headers["Cache-Control"] and "max-age=31536000" in css.headers["Cache-Control"]
-        assert login_page.headers.get("Content-Encoding") == "gzip" and "no-store" not in css.headers["Cache-Control"]
+        assert login_page.headers.get("Content-Encoding") == "br" and "no-store" not in css.headers["Cache-Control"]  # the app's Brotli, passed through
 
         # The client address the app sees is nginx's view of the client, never a forged header.
         login_page = browser.get(f"{https}/login", timeout=5)

@@ -3,14 +3,19 @@ for browsers that accept it, and personal pages still never cached."""
 import gzip
 import hashlib
 import re
-from pathlib import Path
 
 import brotli
 
 from serasi_web import PACKAGE_ROOT
+from serasi_web.static_files import minified
 
 STATIC = PACKAGE_ROOT / "static"
 CHROMIUM = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+
+
+def served(name: str) -> bytes:
+    """What the app sends for a file of static/: our own CSS and JavaScript minified."""
+    return minified(STATIC / name, (STATIC / name).read_bytes())
 
 
 def linked(page: str, name: str) -> str:
@@ -23,7 +28,7 @@ def test_pages_link_static_files_with_their_content_hash(client):
     page = client.get("/login").get_data(as_text=True)
     for name in ("style.css", "htmx-2.0.11.min.js", "favicon.svg"):
         version = linked(page, name).rsplit("=", 1)[1]
-        assert version == hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+        assert version == hashlib.sha256(served(name)).hexdigest()[:12]
     assert 'rel="icon"' in page
 
 
@@ -32,7 +37,7 @@ def test_a_versioned_file_is_cached_for_a_year_and_an_unversioned_one_is_revalid
     with client.get(url) as versioned:
         assert versioned.status_code == 200
         assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-        assert versioned.data == (STATIC / "style.css").read_bytes()
+        assert versioned.data == served("style.css")
     for stale in ("/static/style.css", "/static/style.css?v=0123456789ab"):
         with client.get(stale) as answer:
             assert "immutable" not in answer.headers["Cache-Control"] and "no-cache" in answer.headers["Cache-Control"]
@@ -73,9 +78,11 @@ def test_pages_are_compressed_for_browsers_that_accept_it_and_personal_ones_stay
     page = gzip.decompress(zipped.data).decode()
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
     assert zipped.headers["Cache-Control"] == "no-store"
-    # Static files are never personal, even for a logged-in user.
+    # Static files are never personal, even for a logged-in user, nor vary by the session cookie.
     with operator_client.get(linked(plain.get_data(as_text=True), "style.css")) as css:
         assert "immutable" in css.headers["Cache-Control"]
+        assert css.headers["Vary"] == "Accept-Encoding"
+    assert "Cookie" in plain.headers["Vary"]  # a page does
 
 
 def test_every_file_of_the_static_folder_is_served(client):
@@ -84,4 +91,34 @@ def test_every_file_of_the_static_folder_is_served(client):
     for name in names:
         with client.get(f"/static/{name}", follow_redirects=True) as answer:  # favicon.ico: to /favicon.ico
             assert answer.status_code == 200, name
-            assert answer.data == Path(STATIC / name).read_bytes()
+            assert answer.data == served(name)
+
+
+def test_our_own_style_sheets_and_scripts_are_served_minified_and_vendored_ones_as_they_are():
+    for name in ("style.css", "receipt.css", "form-requests.js", "capture.js", "receipt.js"):
+        source, sent = (STATIC / name).read_bytes(), served(name)
+        assert len(sent) < len(source) * 0.8, name
+        assert b"\n  " not in sent and b"// " not in sent and b"/* " not in sent, name  # no indentation, no comments
+    # What must survive: strings, regular expressions, the selectors and the JSON the pages use.
+    script = served("form-requests.js").decode()
+    assert '"meta[name=serasi-scripts-on-demand]"' in script and '"a[href^=\'#\']"' in script
+    assert r"/\.[^.]*$/" in served("capture.js").decode()
+    assert served("htmx-2.0.11.min.js") == (STATIC / "htmx-2.0.11.min.js").read_bytes()
+    assert served("favicon.svg") == (STATIC / "favicon.svg").read_bytes()
+
+
+def test_pages_come_with_brotli_when_the_browser_offers_it(app, operator_client, lodging):
+    from serasi_web import compression
+
+    for path in ("/dashboard", f"/lodgings/{lodging.id}/stays/new"):
+        plain = operator_client.get(path).data
+        best = operator_client.get(path, headers=CHROMIUM)
+        assert best.headers["Content-Encoding"] == "br" and "Accept-Encoding" in best.headers["Vary"]
+        page = brotli.decompress(best.data)
+        assert page.startswith(b"<!doctype html>") and page.rstrip().endswith(b"</html>")
+        assert len(page) - 400 < len(plain) < len(page) + 400  # the same page (its tokens differ)
+        zipped = operator_client.get(path, headers={"Accept-Encoding": "gzip, deflate"})  # Chromium over plain HTTP
+        assert zipped.headers["Content-Encoding"] == "gzip" and len(best.data) < len(zipped.data)
+    # The report form (two country lists) is large enough for the slower, better quality.
+    assert compression.LARGE_BYTES <= len(page) <= compression.HUGE_BYTES
+    assert len(best.data) < len(brotli.compress(page, quality=compression.BROTLI_QUALITY)) * 0.95

@@ -16,9 +16,10 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import Flask, current_app, flash, request, session
+from flask import Flask, current_app, flash, g, request, session
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import and_, delete, or_, select, update
 
 from ..database import utcnow
@@ -126,6 +127,11 @@ def start_session(user: User) -> None:
     db.session.commit()
     session[SESSION_KEY] = key
     login_user(user)
+    # A new CSRF secret now (the old one went with session.clear()), so the cookie of the login's
+    # answer already holds it: else the first page after the login sets the cookie a second
+    # time (0.5 KB of that cold page, bench/page_weight.py).
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
 
 
 def end_session() -> None:

@@ -82,7 +82,16 @@ def inline_code(html: str) -> list[str]:
 def header_problems(response, endpoint: str, personal: bool, secure: bool = False) -> list[str]:
     headers, problems = response.headers, []
     csp = headers.get("Content-Security-Policy", "")
-    problems += [f"CSP lacks {directive!r}" for directive in REQUIRED_CSP if directive not in csp]
+    # A static file (style sheet, script, icon) is no page: it gets the strictest policy, which
+    # lets an SVG opened on its own load and run nothing, and no page-only headers.
+    static_file = endpoint == "static" and (response.status_code < 300 or response.status_code == 304)  # not a redirect
+    if static_file:
+        if csp != "default-src 'none'":
+            problems.append(f"a static file's CSP is {csp!r}, expected \"default-src 'none'\"")
+        if headers.get("Content-Type", "").startswith("text/html"):
+            problems.append("a static file served as HTML")
+    else:
+        problems += [f"CSP lacks {directive!r}" for directive in REQUIRED_CSP if directive not in csp]
     if "unsafe-inline" in csp or "unsafe-eval" in csp:
         problems.append(f"CSP allows unsafe code: {csp}")
     if headers.get("X-Content-Type-Options") != "nosniff":
@@ -90,7 +99,8 @@ def header_problems(response, endpoint: str, personal: bool, secure: bool = Fals
     if headers.get("Referrer-Policy") not in ("same-origin", "no-referrer"):
         problems.append(f"Referrer-Policy is {headers.get('Referrer-Policy')!r}")
     camera = "camera=(self)" if endpoint in CAMERA_ENDPOINTS else "camera=()"
-    if camera not in headers.get("Permissions-Policy", "") or "geolocation=()" not in headers.get("Permissions-Policy", ""):
+    if not static_file and (camera not in headers.get("Permissions-Policy", "")
+                            or "geolocation=()" not in headers.get("Permissions-Policy", "")):
         problems.append(f"Permissions-Policy is {headers.get('Permissions-Policy')!r}, expected {camera} and no geolocation")
     if personal and "no-store" not in headers.get("Cache-Control", ""):
         problems.append(f"personal answer cached: Cache-Control {headers.get('Cache-Control')!r}")
@@ -177,6 +187,20 @@ def test_hsts_only_over_https_and_static_files_stay_cacheable(app, operator_clie
     static.close()
     assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
     assert "nosniff" == static.headers["X-Content-Type-Options"]
+
+
+def test_static_files_get_the_strictest_policy_and_no_page_only_headers(client):
+    for name in ("style.css", "htmx-2.0.11.min.js", "favicon.svg"):
+        with client.get(f"/static/{name}") as answer:
+            assert answer.status_code == 200
+            assert answer.headers["Content-Security-Policy"] == "default-src 'none'"
+            assert answer.headers["X-Content-Type-Options"] == "nosniff"
+            for page_only in ("Permissions-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy"):
+                assert page_only not in answer.headers, (name, page_only)
+    # A static URL that finds nothing answers an HTML error page: the page policy, in full.
+    missing = client.get("/static/no-such-file.js")
+    assert missing.status_code == 404 and "script-src 'self'" in missing.headers["Content-Security-Policy"]
+    assert "camera=()" in missing.headers["Permissions-Policy"] and missing.headers["X-Frame-Options"] == "DENY"
 
 
 def test_htmx_is_configured_to_evaluate_nothing(client):
