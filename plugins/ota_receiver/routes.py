@@ -97,7 +97,7 @@ def hotel_res_notif():
     # Every reservation must be for this token's lodging before anything is written.
     own = str(g.lodging.id)
     for reservation in notification.reservations:
-        if not reservation.hotel_codes:
+        if not reservation.hotel_codes or "" in reservation.hotel_codes:
             return _error(f"Reservation {reservation.res_id}: RoomStay/BasicPropertyInfo/@HotelCode is missing.",
                           message.EWT_REQUIRED_FIELD, message.ERR_REQUIRED_FIELD, echo_token=notification.echo_token)
         if any(code != own for code in reservation.hotel_codes):
@@ -196,6 +196,7 @@ def _apply_guest(external_id: str, guest: message.Guest, label: str) -> Notice |
     try:
         if existing is None:
             values = services.complete_values(parsed | _presumed(parsed, raw))
+            values["stay_permit"] = values.get("stay_permit") or ""  # a draft may wait for it (as the form's)
             stay = services.create_stay(g.lodging, values, None, submit=complete, actor_label=_actor_label(),
                                         extra={"source": SOURCE, "external_id": external_id} | extra).stay
         else:
