@@ -248,3 +248,17 @@ def test_a_10_mb_body_is_refused_unread(client, token, lodging):
     response = post(client, token, b"<a>" + b"x" * (10 * 1024 * 1024) + b"</a>")
     assert response.status_code == 413 and "at most" in errors(response)[0][2]
     assert db.session.scalar(select(func.count()).select_from(Stay)) == 0
+
+
+def test_odd_values_are_named_in_warnings_never_a_500(client, token, lodging):
+    guests = [customer("Ann", "X" * 300, doc_id="Q" * 500), customer("Bo", "Lund", gender="Unknown", birth="not-a-date", citizen="ZZ"),
+              customer("Cy", "Ray", birth="2099-01-01", doc_id="AB-12/34")]
+    response = post(client, token, notif(reservation(hotel_code=lodging.id, guests=guests), reservation(res_id="R" * 91, hotel_code=lodging.id)))
+    assert response.status_code == 200 and "reservation id must be" in errors(response)[0][2]
+    response = post(client, token, notif(reservation(hotel_code=lodging.id, guests=guests), reservation(res_id="R2", status="Hold", hotel_code=lodging.id)))
+    assert response.status_code == 200 and errors(response) == []
+    texts = [text for _, _, text in warnings(response)]
+    assert texts[0].startswith("Reservation BDC-4021187, guest 1: not saved")
+    assert "Customer/@Gender" in texts[1] and "Customer/@BirthDate" in texts[1] and "CitizenCountryName/@Code" in texts[1]
+    assert texts[2].startswith("Reservation BDC-4021187, guest 3: not saved") and "'Hold' is not processed" in texts[3]
+    assert stays() == []
