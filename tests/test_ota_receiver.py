@@ -262,3 +262,17 @@ def test_odd_values_are_named_in_warnings_never_a_500(client, token, lodging):
     assert "Customer/@Gender" in texts[1] and "Customer/@BirthDate" in texts[1] and "CitizenCountryName/@Code" in texts[1]
     assert texts[2].startswith("Reservation BDC-4021187, guest 3: not saved") and "'Hold' is not processed" in texts[3]
     assert stays() == []
+
+
+def test_a_token_cannot_write_to_another_operators_lodging(client, token, lodging, other_operator):
+    from .helpers import make_lodging
+
+    theirs = make_lodging(other_operator, name="Villa Lain")
+    response = post(client, token, notif(reservation(hotel_code=theirs.id)))
+    assert errors(response)[0][1] == "392" and stays() == []
+
+
+def test_a_guest_without_rph_or_with_an_odd_one_is_keyed_by_position(client, token, lodging):
+    body = notif(reservation(hotel_code=lodging.id)).replace(b'ResGuestRPH="1"', b"").replace(b'ResGuestRPH="2"', b'ResGuestRPH="' + b"9" * 200 + b'"')
+    assert errors(post(client, token, body)) == []
+    assert [s.external_id for s in stays()] == ["BDC-4021187/1", "BDC-4021187/2"]

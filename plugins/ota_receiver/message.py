@@ -162,7 +162,9 @@ def _reservation(element: Element, index: int) -> Reservation:
         for rph in _children(room, "ResGuestRPHs", "ResGuestRPH"):
             room_of.setdefault((rph.get("RPH") or "").strip(), room)
     for position, guest in enumerate(_children(element, "ResGuests", "ResGuest"), 1):
-        rph = (guest.get("ResGuestRPH") or str(position)).strip()
+        rph = (guest.get("ResGuestRPH") or "").strip()
+        if not (rph.isdigit() and len(rph) <= 8):  # an RPH is 1-8 digits (RPH_Type); else the guest's position
+            rph = str(position)
         reservation.guests.append(_guest(guest, rph, room_of.get(rph, room_stays[0] if room_stays else None)))
     return reservation
 

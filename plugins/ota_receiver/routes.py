@@ -17,7 +17,7 @@ from datetime import datetime, time
 
 from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugins.push_api.auth import authenticate
@@ -109,7 +109,7 @@ def hotel_res_notif():
             warnings += _apply(reservation)
     except OperationalError:
         db.session.rollback()
-        log.exception("ota: the database failed while applying a notification")
+        log.error("ota: the database failed while applying a notification")
         return _error("The database is unavailable; send the message again later.", message.EWT_PROCESSING, message.ERR_SYSTEM, 503,
                       echo_token=notification.echo_token)
     return _xml(message.response(notification, notification.echo_token, warnings=warnings, reservations=notification.reservations))
@@ -130,13 +130,21 @@ def _apply(reservation: message.Reservation) -> list[Notice]:
     notices = []
     for guest in reservation.guests:
         label = f"Reservation {reservation.res_id}, guest {guest.rph}"
+        external_id = f"{reservation.res_id}/{guest.rph}"
         try:
-            notice = _apply_guest(f"{reservation.res_id}/{guest.rph}", guest, label)
+            try:
+                notice = _apply_guest(external_id, guest, label)
+            except IntegrityError:
+                # The same message arrived twice at the same moment: the other request created the
+                # stay; this one now finds it (and, with the same content, changes nothing).
+                db.session.rollback()
+                notice = _apply_guest(external_id, guest, label)
         except OperationalError:
             raise
-        except Exception:  # noqa: BLE001 - one guest must not stop the others
+        except Exception as error:  # noqa: BLE001 - one guest must not stop the others
             db.session.rollback()
-            log.exception("ota: a guest of a reservation could not be saved")
+            # Only the kind of error: a database error's text holds the guest's values.
+            log.error("ota: reservation %s guest %s could not be saved (%s)", reservation.res_id, guest.rph, type(error).__name__)
             notice = Notice(message.EWT_PROCESSING, message.ERR_SYSTEM, f"{label}: could not be saved (the error was logged).")
         if notice is not None:
             notices.append(notice)
