@@ -276,3 +276,19 @@ def test_a_guest_without_rph_or_with_an_odd_one_is_keyed_by_position(client, tok
     body = notif(reservation(hotel_code=lodging.id)).replace(b'ResGuestRPH="1"', b"").replace(b'ResGuestRPH="2"', b'ResGuestRPH="' + b"9" * 200 + b'"')
     assert errors(post(client, token, body)) == []
     assert [s.external_id for s in stays()] == ["BDC-4021187/1", "BDC-4021187/2"]
+
+
+def test_a_draft_completed_by_a_later_message_is_submitted_once(client, token, lodging):
+    post(client, token, notif(reservation(hotel_code=lodging.id, guests=[customer("Yui", "Tanaka", citizen="JP", doc_id="TZ1234567")])))
+    assert stays()[0].status == "draft"
+    entry = (date.today() - timedelta(days=1)).isoformat()
+    extension = f'<TPA_Extensions><SerasiStay EntryDate="{entry}" StayPermit="voa" Purpose="business"/></TPA_Extensions>'
+    body = notif(reservation(status="Modify", hotel_code=lodging.id, guests=[customer("Yui", "Tanaka", citizen="JP", doc_id="TZ1234567",
+                                                                                      extension=extension)]))
+    assert warnings(post(client, token, body)) == []
+    (stay,) = stays()
+    assert stay.status == "reported" and stay.receipt_number and stay.purpose == "business" and stay.stay_permit == "voa"
+    receipt, version = stay.receipt_number, stay.version
+    post(client, token, body)
+    (stay,) = stays()
+    assert (stay.receipt_number, stay.version) == (receipt, version)
