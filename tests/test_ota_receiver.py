@@ -83,6 +83,8 @@ def post(client, token, body, **headers):
 
 def answer(response):
     root = ElementTree.fromstring(response.data)
+    if root.tag == "{http://schemas.xmlsoap.org/soap/envelope/}Envelope":
+        (root,) = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
     assert root.tag == "{http://www.opentravel.org/OTA/2003/05}OTA_HotelResNotifRS"
     return root
 
@@ -292,3 +294,19 @@ def test_a_draft_completed_by_a_later_message_is_submitted_once(client, token, l
     post(client, token, body)
     (stay,) = stays()
     assert (stay.receipt_number, stay.version) == (receipt, version)
+
+
+def soap(body):
+    """The SOAP 1.1 envelope some channel managers wrap the message in (SiteMinder's pmsXchange)."""
+    message = body.split(b"?>", 1)[1]
+    return (b'<?xml version="1.0" encoding="UTF-8"?><soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/">'
+            b"<soap-env:Header/><soap-env:Body>" + message + b"</soap-env:Body></soap-env:Envelope>")
+
+
+def test_a_message_in_a_soap_envelope_is_answered_in_one(client, token, lodging):
+    response = post(client, token, soap(notif(reservation(hotel_code=lodging.id))))
+    assert response.data.count(b"Envelope") == 2 and answer(response).find("ota:Success", NS) is not None and len(stays()) == 2
+    wrong = post(client, token, soap(notif(reservation(hotel_code="77"))))
+    assert wrong.data.count(b"Envelope") == 2 and errors(wrong)[0][1] == "392"
+    empty = post(client, token, b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body/></e:Envelope>')
+    assert "no Body with a message" in errors(empty)[0][2]

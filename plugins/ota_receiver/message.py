@@ -36,6 +36,7 @@ from defusedxml import DefusedXmlException
 from serasi_web.reference import countries
 
 NS = "http://www.opentravel.org/OTA/2003/05"
+SOAP_NAMESPACES = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")  # SOAP 1.1, 1.2
 ROOT = f"{{{NS}}}OTA_HotelResNotifRQ"
 UPSERT_STATUSES = {"Commit", "Book", "Modify", "Reserved", "Initiate"}
 CANCEL_STATUSES = {"Cancel", "Cancelled"}
@@ -51,9 +52,9 @@ ERR_REQUIRED_FIELD, ERR_INVALID_HOTEL, ERR_SYSTEM, ERR_UNABLE, ERR_AUTHORIZATION
 class MessageError(Exception):
     """The message as a whole cannot be read; nothing is written. (EWT type, ERR code, text)."""
 
-    def __init__(self, text: str, ewt: str = EWT_PROCESSING, code: str = ERR_UNABLE):
+    def __init__(self, text: str, ewt: str = EWT_PROCESSING, code: str = ERR_UNABLE, soap: str | None = None):
         super().__init__(text)
-        self.text, self.ewt, self.code = text, ewt, code
+        self.text, self.ewt, self.code, self.soap = text, ewt, code, soap
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Notification:
     echo_token: str | None
     version: str
     reservations: list[Reservation]
+    soap: str | None = None  # the SOAP envelope's namespace, when the message came in one
 
 
 def _local(tag: str) -> str:
@@ -132,13 +134,24 @@ def parse(body: bytes) -> Notification:
         raise MessageError("A DTD, entity declaration or external reference is not accepted.", EWT_PROCESSING, ERR_UNABLE) from None
     except (ParseError, ValueError) as error:
         raise MessageError(f"The body is not well-formed XML ({error}).", EWT_PROCESSING, ERR_UNABLE) from None
+    soap = None
+    if _local(root.tag) == "Envelope" and root.tag[1:].split("}")[0] in SOAP_NAMESPACES:
+        soap = root.tag[1:].split("}")[0]
+        body_element = root.find(f"{{{soap}}}Body")
+        root = next(iter(body_element), None) if body_element is not None else None
+        if root is None:
+            raise MessageError("The SOAP envelope has no Body with a message.", EWT_PROCESSING, ERR_UNABLE, soap)
     if root.tag != ROOT:
         raise MessageError(f"The root element must be OTA_HotelResNotifRQ in the namespace {NS}; it is {root.tag}.",
-                           EWT_PROCESSING, ERR_UNABLE)
-    reservations = [_reservation(element, index) for index, element in enumerate(_children(root, "HotelReservations", "HotelReservation"), 1)]
+                           EWT_PROCESSING, ERR_UNABLE, soap)
+    try:
+        reservations = [_reservation(element, index) for index, element in enumerate(_children(root, "HotelReservations", "HotelReservation"), 1)]
+    except MessageError as error:
+        error.soap = soap
+        raise
     if not reservations:
-        raise MessageError("The message holds no HotelReservations/HotelReservation.", EWT_REQUIRED_FIELD, ERR_REQUIRED_FIELD)
-    return Notification(root.get("EchoToken"), root.get("Version") or "1.0", reservations)
+        raise MessageError("The message holds no HotelReservations/HotelReservation.", EWT_REQUIRED_FIELD, ERR_REQUIRED_FIELD, soap)
+    return Notification(root.get("EchoToken"), root.get("Version") or "1.0", reservations, soap)
 
 
 def _reservation(element: Element, index: int) -> Reservation:
@@ -231,10 +244,10 @@ class Notice:
 
 
 def response(request_notification: Notification | None, echo_token: str | None, *, errors: list[Notice] = (),
-             warnings: list[Notice] = (), reservations: list[Reservation] = ()) -> bytes:
+             warnings: list[Notice] = (), reservations: list[Reservation] = (), soap: str | None = None) -> bytes:
     """``OTA_HotelResNotifRS``: Errors alone, or Success, Warnings and the HotelReservations with
     their HotelReservationIDs. EchoToken is echoed; TimeStamp is the answer's own creation time
-    (OTA_PayloadStdAttributes)."""
+    (OTA_PayloadStdAttributes). In a SOAP envelope of namespace ``soap`` when the request was."""
     root = Element("OTA_HotelResNotifRS", {"xmlns": NS, "Version": request_notification.version if request_notification else "1.0",
                                            "TimeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
     if echo_token:
@@ -257,4 +270,8 @@ def response(request_notification: Notification | None, echo_token: str | None, 
                 ids = SubElement(SubElement(item, "ResGlobalInfo"), "HotelReservationIDs")
                 for res_type, value in reservation.ids:
                     SubElement(ids, "HotelReservationID", {"ResID_Type": res_type or "14", "ResID_Value": value})
+    if soap:
+        envelope = Element("soap:Envelope", {"xmlns:soap": soap})
+        SubElement(envelope, "soap:Body").append(root)
+        root = envelope
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode").encode()

@@ -51,8 +51,8 @@ def _xml(body: bytes, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="application/xml")
 
 
-def _error(text: str, ewt: str, code: str, status: int = 200, echo_token: str | None = None) -> Response:
-    return _xml(message.response(None, echo_token, errors=[Notice(ewt, code, text)]), status)
+def _error(text: str, ewt: str, code: str, status: int = 200, echo_token: str | None = None, soap: str | None = None) -> Response:
+    return _xml(message.response(None, echo_token, errors=[Notice(ewt, code, text)], soap=soap), status)
 
 
 @api.before_request
@@ -93,16 +93,16 @@ def hotel_res_notif():
     try:
         notification = message.parse(body)
     except message.MessageError as error:
-        return _error(error.text, error.ewt, error.code)
+        return _error(error.text, error.ewt, error.code, soap=error.soap)
     # Every reservation must be for this token's lodging before anything is written.
     own = str(g.lodging.id)
     for reservation in notification.reservations:
         if not reservation.hotel_codes or "" in reservation.hotel_codes:
             return _error(f"Reservation {reservation.res_id}: RoomStay/BasicPropertyInfo/@HotelCode is missing.",
-                          message.EWT_REQUIRED_FIELD, message.ERR_REQUIRED_FIELD, echo_token=notification.echo_token)
+                          message.EWT_REQUIRED_FIELD, message.ERR_REQUIRED_FIELD, echo_token=notification.echo_token, soap=notification.soap)
         if any(code != own for code in reservation.hotel_codes):
             return _error(f"Reservation {reservation.res_id}: HotelCode must be this token's lodging ({own}).",
-                          message.EWT_AUTHORIZATION, message.ERR_INVALID_HOTEL, echo_token=notification.echo_token)
+                          message.EWT_AUTHORIZATION, message.ERR_INVALID_HOTEL, echo_token=notification.echo_token, soap=notification.soap)
     warnings: list[Notice] = []
     try:
         for reservation in notification.reservations:
@@ -111,8 +111,9 @@ def hotel_res_notif():
         db.session.rollback()
         log.error("ota: the database failed while applying a notification")
         return _error("The database is unavailable; send the message again later.", message.EWT_PROCESSING, message.ERR_SYSTEM, 503,
-                      echo_token=notification.echo_token)
-    return _xml(message.response(notification, notification.echo_token, warnings=warnings, reservations=notification.reservations))
+                      echo_token=notification.echo_token, soap=notification.soap)
+    return _xml(message.response(notification, notification.echo_token, warnings=warnings, reservations=notification.reservations,
+                                 soap=notification.soap))
 
 
 # ---- one reservation ----------------------------------------------------------------------
