@@ -260,8 +260,8 @@ class ForwarderPlugin:
 
 @pytest.fixture
 def app_config(app_config):
-    """Imports check and import inside the request; a forwarder makes deliveries; no API rate limit."""
-    return {**app_config, "IMPORT_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()], "API_RATE_LIMIT": "1000000 per minute"}
+    """Imports and roster uploads run inside the request; a forwarder makes deliveries; no API rate limit."""
+    return {**app_config, "IMPORT_RUN_INLINE": True, "ROSTER_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()], "API_RATE_LIMIT": "1000000 per minute"}
 
 
 def logged_in_client(app, email: str):

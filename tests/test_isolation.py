@@ -304,9 +304,9 @@ class ForwarderPlugin:
 
 @pytest.fixture
 def app_config(app_config):
-    """Photos are kept with drafts (so photos have ids), imports run inside the request, and a
-    forwarder makes deliveries (the admin's delivery page)."""
-    return {**app_config, "CAPTURE_KEEP_PHOTOS": True, "IMPORT_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()]}
+    """Photos are kept with drafts (so photos have ids), imports and roster uploads run inside the
+    request, and a forwarder makes deliveries (the admin's delivery page)."""
+    return {**app_config, "CAPTURE_KEEP_PHOTOS": True, "IMPORT_RUN_INLINE": True, "ROSTER_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()]}
 
 
 def logged_in(app, email: str):
