@@ -2,9 +2,12 @@
 import io
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from serasi_web.extensions import db
 from serasi_web.integrations.models import RosterSync
@@ -24,8 +27,11 @@ def app_config(app_config):
 
 
 def send_csv(operator_client, mess, content: bytes, headers=None):
-    return operator_client.post(f"/lodgings/{mess.id}/roster", data={"file": (io.BytesIO(content), "roster.csv")},
-                                content_type="multipart/form-data", headers=headers or {})
+    """The upload encoded here: the test client would spool a large body to a temporary file it
+    never closes."""
+    boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(content), "roster.csv")}))
+    return operator_client.post(f"/lodgings/{mess.id}/roster", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                                headers=headers or {})
 
 
 def roster_failure(operator_client, mess, content: bytes) -> str:
@@ -208,3 +214,52 @@ def test_a_roster_is_applied_in_one_transaction(app, client, mess, mess_token):
         response = call(client, "put", "/roster", mess_token, {"residents": [resident(f"E-{n}", f"MT000000{n}") for n in range(1, 8)]})
     assert response.status_code == 200 and len(response.json["arrived"]) == 7
     assert len(commits) <= 3  # the token's last use, the residents, the roster's record
+
+
+def test_an_uploaded_roster_is_read_by_the_worker_and_the_page_says_so_until_then(app, operator_client, mess, huey_worker):
+    """Through the real queue and worker: the request only stores the file and redirects to the
+    roster's page, which says "being read" (and reloads itself without JavaScript) until the
+    worker has applied it; the file is gone afterwards."""
+    import time
+
+    app.config["ROSTER_RUN_INLINE"] = False
+    header = "external_id,surname,given_names,sex,date_of_birth,nationality,document_type,document_number,issuing_state,document_expiry,entry_date,stay_permit,check_in_at,room,purpose\n"
+    checkin = local_now(delta_hours=-5).replace("T", " ")
+    text = header + "".join(f"W-{n},Wang,Wei,M,1985-03-02,CHN,passport,EW000000{n},CHN,2031-01-01,2026-11-01,itas,{checkin},A{n},work\n" for n in range(2))
+    response = send_csv(operator_client, mess, text.encode())
+    assert response.status_code == 303
+    record_id = int(response.location.rsplit("/", 1)[1])
+    deadline = time.monotonic() + 60
+    while True:
+        db.session.expire_all()
+        record = db.session.get(RosterSync, record_id)
+        if record.status != "reading" or time.monotonic() > deadline:
+            break
+        page = operator_client.get(response.location, headers=EN).get_data(as_text=True)
+        if db.session.get(RosterSync, record_id).status == "reading" and "being read" in page:
+            assert 'http-equiv="refresh"' in page and 'hx-trigger="every 2s"' in page
+        time.sleep(0.05)
+    assert record.status == "applied" and len(record.arrived) == 2 and record.failure is None
+    assert db.session.query(Stay).filter_by(status="reported").count() == 2
+    page = operator_client.get(response.location, headers=EN).get_data(as_text=True)
+    assert "Arrived and reported (2)" in page and "being read" not in page
+    assert not list((Path(app.instance_path) / "rosters").glob("*.csv"))
+
+
+def test_a_roster_the_worker_cannot_read_says_why_on_its_page(app, operator_client, mess, huey_worker):
+    import time
+
+    app.config.update(ROSTER_RUN_INLINE=False, ROSTER_PARSE_MEMORY_MB=16)
+    response = send_csv(operator_client, mess, b"external_id,surname\nE-1,Wang" + b"," * 4_000_000 + b"\n")
+    record_id = int(response.location.rsplit("/", 1)[1])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if db.session.get(RosterSync, record_id).status != "reading":
+            break
+        time.sleep(0.05)
+    assert db.session.get(RosterSync, record_id).status == "failed"
+    page = operator_client.get(f"/lodgings/{mess.id}/roster", headers=EN).get_data(as_text=True)
+    assert "Not read: nothing changed" in page
+    assert "needs more than 16 MB of memory" in operator_client.get(response.location, headers=EN).get_data(as_text=True)
+    assert db.session.execute(select(Stay)).first() is None
