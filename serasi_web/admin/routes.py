@@ -17,7 +17,7 @@ from ..stays.queries import escape_like
 from ..htmx import see_other
 from ..lodgings.models import Lodging
 from ..officer.queries import fetch_page
-from ..offices.csv_io import decode_upload, export_offices, import_offices
+from ..offices.csv_io import OfficeUploadError, export_offices, import_offices, read_office_upload
 from ..offices.forms import OfficeForm, OfficeImportForm
 from ..offices.models import ImmigrationOffice
 from ..offices.services import area_conflicts, offices_ordered, replace_areas
@@ -233,7 +233,12 @@ def import_offices_csv():
     form = OfficeImportForm()
     errors = []
     if form.validate_on_submit():
-        result = import_offices(decode_upload(form.file.data.read()))
+        try:
+            text = read_office_upload(form.file.data.stream)
+        except OfficeUploadError as error:
+            form.file.errors = [error.message]
+            return render_template("admin/offices.html", offices=offices_ordered(with_areas=True), import_form=form, import_errors=[])
+        result = import_offices(text)
         if result.ok:
             flash(_("Imported %(offices)d offices with %(codes)d region codes.", offices=result.offices, codes=result.region_codes), "success")
             return see_other(url_for("admin.offices"))
