@@ -66,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "CAPTURE_REQUEST_LIMIT": 64 * 1024 * 1024,
     "CAPTURE_KEEP_PHOTOS": False,  # keep re-encoded photos (no EXIF/GPS) while the report is a draft
     # A company mess's roster CSV upload is read by the worker in a child process with this much
-    # memory (beyond its own size) and time (docs/company-mess.md); True reads it in the request (tests).
+    # memory (beyond its own size) and time (docs/api.md, "The roster as a CSV file"); True reads it in the request (tests).
     "ROSTER_PARSE_MEMORY_MB": 256,
     "ROSTER_PARSE_TIMEOUT_SECONDS": 120,
     "ROSTER_RUN_INLINE": False,
