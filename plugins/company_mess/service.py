@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -111,11 +112,27 @@ def failure(message) -> dict:
     return {"message": msgid, "values": values}
 
 
+FILE_KEEP_SECONDS = 24 * 3600
+
+
+def _forget_old_files(folder: Path) -> None:
+    """Delete roster files a day old: the worker deletes each file it read, so such a file is
+    one whose reading never ran (a worker down for a day); it holds residents' passport data."""
+    cutoff = time.time() - FILE_KEEP_SECONDS
+    for path in folder.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except OSError:  # pragma: no cover - a file we cannot delete must not break the upload
+            log.warning("could not delete the old roster file %s", path.name)
+
+
 def store_upload(lodging, upload, received_from: str) -> RosterSync:
     """Stream an uploaded roster (a werkzeug FileStorage) to ``instance/rosters/<id>.csv`` and
     make its record in status "reading"; nothing of it is parsed here. Raises RosterError for a
     file over MAX_ROSTER_BYTES (read in chunks: never the whole body in memory) or empty."""
     folder = rosters_folder()
+    _forget_old_files(folder)
     handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False)
     temporary = Path(handle.name)
     try:

@@ -122,3 +122,17 @@ def test_an_empty_roster_file_is_refused_at_the_field(operator_client, mess):
     response = send(operator_client, mess, b"")
     assert response.status_code == 200
     assert db.session.execute(select(func.count()).select_from(RosterSync)).scalar_one() == 0
+
+
+def test_a_roster_file_left_unread_for_a_day_is_deleted_at_the_next_upload(app, operator_client, mess):
+    import os
+    import time
+
+    folder = Path(app.instance_path) / "rosters"
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / "999.csv", folder / "998.csv"
+    for path in (stale, fresh):
+        path.write_bytes(HEADER + b"E-1,Wang,Wei\n")
+    os.utime(stale, (time.time() - 25 * 3600,) * 2)
+    send(operator_client, mess, HEADER + b"E-2,Wang,Wei\n")
+    assert not stale.exists() and fresh.exists()
