@@ -65,6 +65,11 @@ DEFAULTS: dict[str, Any] = {
     "CAPTURE_MAX_PIXELS": 50_000_000,
     "CAPTURE_REQUEST_LIMIT": 64 * 1024 * 1024,
     "CAPTURE_KEEP_PHOTOS": False,  # keep re-encoded photos (no EXIF/GPS) while the report is a draft
+    # A company mess's roster CSV upload is read by the worker in a child process with this much
+    # memory (beyond its own size) and time (docs/api.md, "The roster as a CSV file"); True reads it in the request (tests).
+    "ROSTER_PARSE_MEMORY_MB": 256,
+    "ROSTER_PARSE_TIMEOUT_SECONDS": 120,
+    "ROSTER_RUN_INLINE": False,
     # Push API: requests per token, and body sizes (one stay / a batch of up to 500).
     "API_RATE_LIMIT": "600 per minute",
     "API_MAX_BODY": 256 * 1024,

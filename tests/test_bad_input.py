@@ -260,8 +260,8 @@ class ForwarderPlugin:
 
 @pytest.fixture
 def app_config(app_config):
-    """Imports check and import inside the request; a forwarder makes deliveries; no API rate limit."""
-    return {**app_config, "IMPORT_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()], "API_RATE_LIMIT": "1000000 per minute"}
+    """Imports and roster uploads run inside the request; a forwarder makes deliveries; no API rate limit."""
+    return {**app_config, "IMPORT_RUN_INLINE": True, "ROSTER_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()], "API_RATE_LIMIT": "1000000 per minute"}
 
 
 def logged_in_client(app, email: str):
@@ -450,6 +450,9 @@ class World:
     def make_admin_search(self):
         return self._search_of("admin@example.com", "admin.users", {"q": "example"})
 
+    def make_admin_audit_search(self):
+        return self._search_of("admin@example.com", "admin.audit", {"actor": "officer.ngurahrai@example.com"})
+
     def make_victim(self):
         return make_user(f"victim{self.number()}@example.com").id
 
@@ -501,7 +504,8 @@ PARAMETERS = {  # name -> (world, endpoint) -> a value, or a list of values (eac
     "visa_index_id": lambda w, endpoint: w.get("visa_index"),
     "request_id": lambda w, endpoint: w.get("access_request"),
     "search_id": lambda w, endpoint: w.get({"stays.saved_search": "operator_search", "officer.saved_search": "officer_search",
-                                            "admin.user_search": "admin_search"}[endpoint]),
+                                            "admin.user_search": "admin_search", "admin.audit_search": "admin_audit_search",
+                                            "admin.audit_export": "admin_audit_search"}[endpoint]),
     "photo_id": lambda w, endpoint: 1,  # photos are not kept (CAPTURE_KEEP_PHOTOS is off): answers 404
     "token": lambda w, endpoint: w.get({"accounts.reset_password": "reset_token",
                                         "accounts.verify_email": "verification_token"}.get(endpoint, "receipt_token")),
@@ -809,6 +813,8 @@ class Prober:
             if self.world:
                 self.world.changed()
             return None
+        if response.is_streamed:  # a streamed download (the audit CSVs) holds its request context until it is read
+            response.get_data()
         if response.status_code >= 500:
             self.note(label, field, value_label, response.status_code, "server error", response.get_data(as_text=True)[:300])
         if check_db:

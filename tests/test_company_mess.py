@@ -2,9 +2,12 @@
 import io
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from serasi_web.extensions import db
 from serasi_web.integrations.models import RosterSync
@@ -15,6 +18,31 @@ from .helpers import local_now, lodging_values, make_lodging
 from .test_api import call, stay_body
 
 EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def app_config(app_config):
+    """Uploaded rosters are read inside the request here (the worker path has its own test below)."""
+    return {**app_config, "ROSTER_RUN_INLINE": True}
+
+
+def send_csv(operator_client, mess, content: bytes, headers=None):
+    """The upload encoded here: the test client would spool a large body to a temporary file it
+    never closes."""
+    boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(content), "roster.csv")}))
+    return operator_client.post(f"/lodgings/{mess.id}/roster", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                                headers=headers or {})
+
+
+def roster_failure(operator_client, mess, content: bytes) -> str:
+    """An upload the worker refused: the roster's page (in English) says why; nothing was applied."""
+    response = send_csv(operator_client, mess, content)
+    assert response.status_code == 303, response.status_code
+    record = db.session.get(RosterSync, int(response.location.rsplit("/", 1)[1]))
+    assert record.status == "failed" and record.arrived == [] and record.departing == []
+    page = operator_client.get(response.location, headers=EN).get_data(as_text=True)
+    assert "The roster was not applied" in page
+    return page
 
 
 @pytest.fixture
@@ -86,8 +114,7 @@ def test_roster_by_csv_and_dismissing_departures(operator_client, mess):
     assert len(db.session.get(RosterSync, record_id).departing) == 2
     operator_client.post(f"/lodgings/{mess.id}/roster/{record_id}", data={"action": "dismiss"})
     assert db.session.query(Stay).filter_by(status="reported").count() == 3
-    page = operator_client.post(f"/lodgings/{mess.id}/roster", data={"file": (io.BytesIO(b"name,room\nx,1\n"), "r.csv")}, content_type="multipart/form-data", headers=EN)
-    assert "needs an external_id column" in page.get_data(as_text=True)
+    assert "needs an external_id column" in roster_failure(operator_client, mess, b"name,room\nx,1\n")
 
 
 def test_roster_pages_belong_to_the_mess_owner_and_only_to_messes(app, operator_client, other_operator, mess, offices):
@@ -164,16 +191,14 @@ def test_confirming_departures_at_an_impossible_time_says_why_and_keeps_the_rost
     assert db.session.execute(select(Stay).where(Stay.external_id == "E-2")).scalar_one().status == "reported"
 
 
-def test_roster_ids_that_cannot_travel_in_a_url_and_malformed_csv_are_refused(client, operator_client, mess, mess_token, app):
+def test_roster_ids_that_cannot_travel_in_a_url_and_overlong_cells_are_refused(client, operator_client, mess, mess_token, app):
     for bad in ("x" * 101, "bad\nid"):
         response = call(client, "put", "/roster", mess_token, {"residents": [resident(bad, "MA0000001")]})
         assert response.status_code == 422 and response.json["errors"][0]["pointer"] == "/residents/0/external_id"
     header = "external_id,surname\n"
     for text, message in ((header + "x" * 101 + ",Wang\n", "Line 2: the external_id must be 1 to 100 printable characters."),
-                          (header + "E-1,\"" + "x" * 140_000 + "\"\n", "is not well-formed CSV")):
-        response = operator_client.post(f"/lodgings/{mess.id}/roster", data={"file": (io.BytesIO(text.encode()), "r.csv")},
-                                        content_type="multipart/form-data", headers=EN)
-        assert response.status_code == 200 and message in response.get_data(as_text=True)
+                          (header + "E-1,\"" + "x" * 140_000 + "\n", "A cell on line 2 is longer than 2000 characters")):
+        assert message in roster_failure(operator_client, mess, text.encode())
     assert db.session.execute(select(Stay)).first() is None
     # A roster may be larger than one stay's body limit (the batch limit applies, as for stays:batch).
     app.config["API_MAX_BODY"] = 2_000
@@ -189,3 +214,52 @@ def test_a_roster_is_applied_in_one_transaction(app, client, mess, mess_token):
         response = call(client, "put", "/roster", mess_token, {"residents": [resident(f"E-{n}", f"MT000000{n}") for n in range(1, 8)]})
     assert response.status_code == 200 and len(response.json["arrived"]) == 7
     assert len(commits) <= 3  # the token's last use, the residents, the roster's record
+
+
+def test_an_uploaded_roster_is_read_by_the_worker_and_the_page_says_so_until_then(app, operator_client, mess, huey_worker):
+    """Through the real queue and worker: the request only stores the file and redirects to the
+    roster's page, which says "being read" (and reloads itself without JavaScript) until the
+    worker has applied it; the file is gone afterwards."""
+    import time
+
+    app.config["ROSTER_RUN_INLINE"] = False
+    header = "external_id,surname,given_names,sex,date_of_birth,nationality,document_type,document_number,issuing_state,document_expiry,entry_date,stay_permit,check_in_at,room,purpose\n"
+    checkin = local_now(delta_hours=-5).replace("T", " ")
+    text = header + "".join(f"W-{n},Wang,Wei,M,1985-03-02,CHN,passport,EW000000{n},CHN,2031-01-01,2026-11-01,itas,{checkin},A{n},work\n" for n in range(2))
+    response = send_csv(operator_client, mess, text.encode())
+    assert response.status_code == 303
+    record_id = int(response.location.rsplit("/", 1)[1])
+    deadline = time.monotonic() + 60
+    while True:
+        db.session.expire_all()
+        record = db.session.get(RosterSync, record_id)
+        if record.status != "reading" or time.monotonic() > deadline:
+            break
+        page = operator_client.get(response.location, headers=EN).get_data(as_text=True)
+        if db.session.get(RosterSync, record_id).status == "reading" and "being read" in page:
+            assert 'http-equiv="refresh"' in page and 'hx-trigger="every 2s"' in page
+        time.sleep(0.05)
+    assert record.status == "applied" and len(record.arrived) == 2 and record.failure is None
+    assert db.session.query(Stay).filter_by(status="reported").count() == 2
+    page = operator_client.get(response.location, headers=EN).get_data(as_text=True)
+    assert "Arrived and reported (2)" in page and "being read" not in page
+    assert not list((Path(app.instance_path) / "rosters").glob("*.csv"))
+
+
+def test_a_roster_the_worker_cannot_read_says_why_on_its_page(app, operator_client, mess, huey_worker):
+    import time
+
+    app.config.update(ROSTER_RUN_INLINE=False, ROSTER_PARSE_MEMORY_MB=16)
+    response = send_csv(operator_client, mess, b"external_id,surname\nE-1,Wang" + b"," * 4_000_000 + b"\n")
+    record_id = int(response.location.rsplit("/", 1)[1])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if db.session.get(RosterSync, record_id).status != "reading":
+            break
+        time.sleep(0.05)
+    assert db.session.get(RosterSync, record_id).status == "failed"
+    page = operator_client.get(f"/lodgings/{mess.id}/roster", headers=EN).get_data(as_text=True)
+    assert "Not read: nothing changed" in page
+    assert "needs more than 16 MB of memory" in operator_client.get(response.location, headers=EN).get_data(as_text=True)
+    assert db.session.execute(select(Stay)).first() is None

@@ -311,9 +311,9 @@ class ForwarderPlugin:
 
 @pytest.fixture
 def app_config(app_config):
-    """Photos are kept with drafts (so photos have ids), imports run inside the request, and a
-    forwarder makes deliveries (the admin's delivery page)."""
-    return {**app_config, "CAPTURE_KEEP_PHOTOS": True, "IMPORT_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()]}
+    """Photos are kept with drafts (so photos have ids), imports and roster uploads run inside the
+    request, and a forwarder makes deliveries (the admin's delivery page)."""
+    return {**app_config, "CAPTURE_KEEP_PHOTOS": True, "IMPORT_RUN_INLINE": True, "ROSTER_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()]}
 
 
 def logged_in(app, email: str):
@@ -394,7 +394,8 @@ def world(app, offices, operator, other_operator):
     own_searches = {"operator A's search": save_search(operator, "stays.index", {"q": "ReportedA"}).id,
                     "the officer's search": save_search(officer, "officer.stays", {"name": "reporteda"}).id,
                     "the supervision team's search": save_search(supervisor, "officer.stays", {"name": "reporteda"}).id,
-                    "the admin's search": save_search(admin, "admin.users", {"q": "example"}).id}
+                    "the admin's search": save_search(admin, "admin.users", {"q": "example"}).id,
+                    "the admin's audit filter": save_search(admin, "admin.audit", {"actor": "officer@example.com"}).id}
     run_once()  # the reports' events become deliveries, refused by the receiver
     delivery = db.session.execute(select(Delivery.id).where(Delivery.stay_id == b.report).order_by(Delivery.id)).scalars().first()
     assert delivery is not None

@@ -2,7 +2,7 @@
 
 A company mess has an employer and usually a sponsor of its foreign workers' stay permits. Its
 HR system sends the full list of foreign residents housed now (``PUT /api/v1/roster`` or a CSV
-upload): new arrivals are reported at once; residents no longer listed are proposed for
+upload, read by the background worker under a memory limit): new arrivals are reported at once; residents no longer listed are proposed for
 check-out and wait for the mess administrator's confirmation.
 """
 from __future__ import annotations
@@ -46,3 +46,17 @@ def serasi_register_blueprints(register):
 
     register(roster)
     register(api_roster)
+
+
+def read_roster_upload(record_id: int) -> None:
+    """The worker's task: read and apply an uploaded roster CSV (``service.read_uploaded_roster``)."""
+    from .service import read_uploaded_roster
+
+    read_uploaded_roster(record_id)
+
+
+@hookimpl(trylast=True)
+def serasi_register_tasks(register):
+    from .service import READ_TASK
+
+    register(READ_TASK, read_roster_upload)

@@ -1,9 +1,6 @@
 """The mess administrator's roster page, and ``PUT /api/v1/roster`` for the HR system."""
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, abort, current_app, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +17,6 @@ from serasi_web.forms import BaseForm, plausible_date
 from serasi_web.htmx import see_other
 from serasi_web.integrations.models import RosterSync
 from serasi_web.lodgings.services import get_own_lodging_or_404
-from serasi_web.offices.csv_io import decode_upload
 from serasi_web.stays import services
 from serasi_web.stays.forms import DATETIME_FORMATS
 from serasi_web.stays.models import Stay
@@ -29,13 +25,12 @@ from plugins.push_api.mapping import check_in_as_local_text, pointer_errors, rea
 from plugins.push_api.problems import problem
 from plugins.push_api.auth import authenticate, json_body
 
-from .service import apply_roster, confirm_departures, dismiss
+from .roster_csv import MAX_CELL_LENGTH, MAX_COLUMNS, MAX_RESIDENTS, MAX_ROSTER_BYTES, RosterError
+from .service import apply_roster, confirm_departures, dismiss, start_reading, store_upload
 
 roster = Blueprint("roster", __name__)
 api_roster = Blueprint("api_roster", __name__, url_prefix="/api/v1")
 api_roster.before_request(authenticate)
-MAX_ROSTER_BYTES = 5 * 1024 * 1024
-MAX_RESIDENTS = 5000
 
 
 class RosterUploadForm(BaseForm):
@@ -66,56 +61,28 @@ def _record_or_404(lodging, roster_id: int) -> RosterSync:
     return record
 
 
-def residents_from_csv(text: str) -> tuple[list[tuple[str, dict]], list[str]]:
-    """Rows of the roster CSV as (external id, values); the problems that stop the upload."""
-    first_line = text.split("\n", 1)[0]
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";" if first_line.count(";") > first_line.count(",") else ",")
-    header = [name.strip().lower() for name in reader.fieldnames or []]
-    if "external_id" not in header:
-        return [], [_("The roster needs an external_id column (the HR system's id of each resident).")]
-    reader.fieldnames = header
-    residents, seen = [], set()
-    try:
-        for row in reader:
-            external_id = (row.get("external_id") or "").strip()
-            if not external_id:
-                continue
-            if not valid_external_id(external_id):
-                return [], [_("Line %(line)d: the external_id must be 1 to 100 printable characters.", line=reader.line_num)]
-            if external_id in seen:
-                return [], [_("Line %(line)d repeats external_id %(id)s.", line=reader.line_num, id=external_id)]
-            seen.add(external_id)
-            residents.append((external_id, {k: (v or "").strip() for k, v in row.items() if k in services.REPORT_FIELDS}))
-            if len(residents) > MAX_RESIDENTS:
-                return [], [_("A roster holds at most %(n)d residents.", n=MAX_RESIDENTS)]
-    except csv.Error as error:  # a field longer than the csv module allows, a stray quote ...
-        return [], [_("Row %(row)d is not well-formed CSV (%(detail)s).", row=reader.line_num, detail=str(error))]
-    return residents, []
-
-
 @roster.route("/lodgings/<int:lodging_id>/roster", methods=["GET", "POST"])
 @role_required(Role.OPERATOR)
 def index(lodging_id: int):
+    """The rosters received, and the CSV upload: the request only stores the file (refused past
+    MAX_ROSTER_BYTES while it streams in); the worker reads and applies it, and the roster's page
+    says "being read" until then."""
     lodging = _mess_or_404(lodging_id)
     form = RosterUploadForm()
     if form.validate_on_submit():
-        data = form.file.data.read(MAX_ROSTER_BYTES + 1)
         if refusal := services.receipt_refusal(lodging):
             form.file.errors = [refusal]
-        elif len(data) > MAX_ROSTER_BYTES:
-            form.file.errors = [_("The file is larger than %(mb)d MB.", mb=MAX_ROSTER_BYTES // (1024 * 1024))]
         else:
-            residents, problems = residents_from_csv(decode_upload(data))
-            if problems:
-                form.file.errors = problems
+            try:
+                record = store_upload(lodging, form.file.data, f"csv:{current_user.email}")
+            except RosterError as error:
+                form.file.errors = [str(error.message)]
             else:
-                for external_id, values in residents:
-                    if values.get("check_in_at"):
-                        values["check_in_at"] = check_in_as_local_text(values["check_in_at"], lodging)
-                record = apply_roster(lodging, residents, f"csv:{current_user.email}")
+                start_reading(record)
                 return see_other(url_for("roster.show", lodging_id=lodging.id, roster_id=record.id))
     records = db.session.execute(select(RosterSync).where(RosterSync.lodging_id == lodging.id).order_by(RosterSync.id.desc()).limit(20)).scalars().all()
-    return render_template("company_mess/roster.html", lodging=lodging, form=form, records=records)
+    limits = dict(mb=MAX_ROSTER_BYTES // (1024 * 1024), n=MAX_RESIDENTS, columns=MAX_COLUMNS, chars=MAX_CELL_LENGTH)
+    return render_template("company_mess/roster.html", lodging=lodging, form=form, records=records, limits=limits)
 
 
 @roster.route("/lodgings/<int:lodging_id>/roster/<int:roster_id>", methods=["GET", "POST"])
@@ -124,7 +91,7 @@ def show(lodging_id: int, roster_id: int):
     lodging = _mess_or_404(lodging_id)
     record = _record_or_404(lodging, roster_id)
     form = ConfirmForm()
-    if request.method == "POST" and record.status != "pending":
+    if request.method == "POST" and record.status != "pending":  # reading, failed or already decided
         flash(_("This roster was already decided."), "info")
         return see_other(url_for("roster.show", lodging_id=lodging.id, roster_id=record.id))
     if request.method == "POST" and request.form.get("action") == "dismiss":

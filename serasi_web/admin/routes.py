@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -16,7 +17,7 @@ from ..stays.queries import escape_like
 from ..htmx import see_other
 from ..lodgings.models import Lodging
 from ..officer.queries import fetch_page
-from ..offices.csv_io import decode_upload, export_offices, import_offices
+from ..offices.csv_io import OfficeUploadError, export_offices, import_offices, read_office_upload
 from ..offices.forms import OfficeForm, OfficeImportForm
 from ..offices.models import ImmigrationOffice
 from ..offices.services import area_conflicts, offices_ordered, replace_areas
@@ -232,7 +233,12 @@ def import_offices_csv():
     form = OfficeImportForm()
     errors = []
     if form.validate_on_submit():
-        result = import_offices(decode_upload(form.file.data.read()))
+        try:
+            text = read_office_upload(form.file.data.stream)
+        except OfficeUploadError as error:
+            form.file.errors = [error.message]
+            return render_template("admin/offices.html", offices=offices_ordered(with_areas=True), import_form=form, import_errors=[])
+        result = import_offices(text)
         if result.ok:
             flash(_("Imported %(offices)d offices with %(codes)d region codes.", offices=result.offices, codes=result.region_codes), "success")
             return see_other(url_for("admin.offices"))
@@ -325,8 +331,16 @@ def supervisor_regions(user_id: int):
 
 # ---- the audit log ------------------------------------------------------------------------------
 
-def _audit_filters():
-    """The audit filter form from the query string and the query it selects (None when invalid)."""
+AUDIT_SEARCH = "admin.audit"
+AUDIT_FILTERS = ("actor", "action", "start", "end")
+# What a filter may carry in the address: no staff member's e-mail (that is POSTed and kept
+# behind a search id, like the console's searches).
+AUDIT_URL_FILTERS = ("action", "start", "end")
+
+
+def _audit_filters(values):
+    """The audit filter form from ``values`` (the query string, or a saved search's criteria) and
+    the query it selects (None when invalid)."""
     from datetime import datetime, time, timedelta
 
     from ..officer.forms import AuditFilterForm
@@ -334,7 +348,7 @@ def _audit_filters():
     from ..audit.labels import audit_action_label
     from ..officer.services import ACCESS_ACTIONS, STAY_ACTIONS, audit_query
 
-    form = AuditFilterForm(request.args)
+    form = AuditFilterForm(values)
     form.action.choices = select_choices(
         [("", _("Anything")), ("access", _("Views, searches and exports")), ("stay.*", _("Changes to reports"))]
         + [(action, audit_action_label(action)) for action in ACCESS_ACTIONS + STAY_ACTIONS])
@@ -349,28 +363,65 @@ def _audit_filters():
     return form, query
 
 
-@blueprint.route("/audit")
+def _url_filters() -> MultiDict:
+    """The filters the address may carry (an ``actor`` there is ignored: it is never read from a URL)."""
+    return MultiDict({name: value for name in AUDIT_URL_FILTERS if (value := text_arg(name, 254))})
+
+
+@blueprint.route("/audit", methods=["GET", "POST"])
 @admin_only
 def audit_log():
+    """The audit log. The filter form is POSTed and kept behind a search id (``/audit/s/<id>``):
+    a staff member's e-mail stays out of URLs and access logs (docs/security.md)."""
+    if request.method == "POST":
+        from flask_login import current_user
+
+        from ..searches.services import save_search
+
+        criteria = {name: text_arg(name, 254, source=request.form) for name in AUDIT_FILTERS}
+        if not any(criteria.values()):
+            return see_other(url_for("admin.audit_log"))
+        return see_other(url_for("admin.audit_search", search_id=save_search(current_user, AUDIT_SEARCH, criteria).id))
+    filters = _url_filters()
+    return _audit_page(filters, None, dict(filters))
+
+
+@blueprint.route("/audit/s/<search_id>")
+@admin_only
+def audit_search(search_id: str):
+    from ..searches.views import open_saved_search
+
+    saved = open_saved_search(AUDIT_SEARCH, search_id, url_for("admin.audit_log"))
+    return _audit_page(MultiDict(saved.criteria), saved.id, {})
+
+
+def _audit_page(values: MultiDict, search_id: str | None, query_args: dict):
     from ..htmx import render_page_or_fragment
 
-    form, query = _audit_filters()
+    form, query = _audit_filters(values)
     page = fetch_page(query, page_arg(), 50) if query is not None else None
-    query_args = {name: value for name in ("actor", "action", "start", "end") if (value := text_arg(name, 254))}
-    return render_page_or_fragment("admin/audit.html", "admin/_audit_events.html", form=form, page=page, query_args=query_args)
+    return render_page_or_fragment("admin/audit.html", "admin/_audit_events.html", form=form, page=page,
+                                   query_args=query_args, search_id=search_id)
 
 
 @blueprint.route("/audit.csv")
+@blueprint.route("/audit/s/<search_id>.csv")
 @admin_only
-def audit_export():
+def audit_export(search_id: str | None = None):
     from flask_login import current_user
 
     from ..officer.exports import streamed_csv
     from ..officer.services import AUDIT_COLUMNS, AUDIT_EXPORTED, audit_rows, record_access
+    from ..searches.views import open_saved_search
 
-    form, query = _audit_filters()
+    if search_id is not None:
+        values = MultiDict(open_saved_search(AUDIT_SEARCH, search_id, url_for("admin.audit_log")).criteria)
+    else:
+        values = _url_filters()
+    form, query = _audit_filters(values)
     if query is None:
-        return see_other(url_for("admin.audit_log", **{k: v for k, v in request.args.items() if k in ("actor", "action", "start", "end")}))
-    record_access(current_user, AUDIT_EXPORTED, details={"filters": {k: v[:254] for k, v in request.args.items()
-                                                                     if k in ("actor", "action", "start", "end")}})
+        if search_id is not None:
+            return see_other(url_for("admin.audit_search", search_id=search_id))
+        return see_other(url_for("admin.audit_log", **values))
+    record_access(current_user, AUDIT_EXPORTED, details={"filters": {k: v[:254] for k, v in values.items()}})
     return streamed_csv(AUDIT_COLUMNS, audit_rows(query), "audit-log.csv")

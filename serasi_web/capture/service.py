@@ -32,6 +32,15 @@ class Capture:
         self.notes.extend(payload.notes)
 
 
+def read_photo(upload) -> bytes:
+    """The uploaded photo's bytes (a werkzeug FileStorage, or None: no bytes), at most
+    CAPTURE_MAX_BYTES + 1 of them: a larger photo is refused by ``capture_photo`` without its
+    whole body ever being in memory."""
+    if upload is None:
+        return b""
+    return upload.stream.read(current_app.config["CAPTURE_MAX_BYTES"] + 1)
+
+
 def capture_photo(data: bytes) -> Capture:
     """Decode every code in the photo and parse each. Raises CaptureError for an unusable file."""
     config = current_app.config

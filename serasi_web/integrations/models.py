@@ -70,7 +70,7 @@ class RosterSync(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lodging_id: Mapped[int] = mapped_column(ForeignKey("lodging.id", ondelete="CASCADE"), index=True)
     received_from: Mapped[str] = mapped_column(String(120))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, confirmed, dismissed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # reading, failed, applied, pending, confirmed, dismissed, superseded
     arrived: Mapped[list[Any]] = mapped_column(JSON, default=list)  # stay ids reported from this roster
     departing: Mapped[list[Any]] = mapped_column(JSON, default=list)  # stay ids no longer listed
     # {stay id (as text): ISO time in UTC} when a roster first left each departing resident out:
@@ -78,6 +78,8 @@ class RosterSync(db.Model):
     departing_since: Mapped[Optional[dict[str, str]]] = mapped_column(JSON, default=dict)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {external_id, field, message}
+    # Why an uploaded roster was not read: {"message": msgid, "values": {...}}, translated when shown.
+    failure: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 

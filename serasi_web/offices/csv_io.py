@@ -20,6 +20,13 @@ from .models import ImmigrationOffice, OfficeArea
 from .routing import reroute_all_lodgings
 from .services import OFFICE_CODE_PATTERN, OfficeRow, check_area_code, replace_areas, upsert_office
 
+# An upload's caps, checked before the CSV is parsed (an office list is some hundred kilobytes:
+# about 125 offices, one row per region code).
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 20_000
+MAX_COLUMNS = 20
+MAX_LINE_LENGTH = 2000  # characters: a row's fields together are under 900
+
 COLUMNS = ["office_code", "office_name", "office_class", "address", "phone", "email", "region_code"]
 _MAX_LENGTHS = {"office_code": 40, "office_name": 160, "office_class": 80, "address": 300, "phone": 40, "email": 254}
 
@@ -33,6 +40,32 @@ class ImportResult:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+class OfficeUploadError(Exception):
+    """The uploaded file is refused before parsing; ``message`` says why."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def read_office_upload(stream) -> str:
+    """The text of an uploaded office CSV, read from ``stream`` (at most MAX_UPLOAD_BYTES + 1
+    bytes: a larger file is never read whole), or OfficeUploadError for a file too large, in an
+    encoding that does not decode, or with a line longer than any row of offices."""
+    data = stream.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise OfficeUploadError(_("The file is larger than %(mb)d MB.", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
+    try:
+        text = decode_upload(data)
+    except UnicodeDecodeError:
+        raise OfficeUploadError(_("The file's characters could not be read. Save it from your spreadsheet as \"CSV UTF-8\" and upload it again.")) from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_LENGTH:
+            raise OfficeUploadError(_("Line %(line)d is longer than %(max)d characters; no row of offices is that long.",
+                                      line=number, max=MAX_LINE_LENGTH))
+    return text
 
 
 def decode_upload(data: bytes) -> str:
@@ -51,7 +84,15 @@ def parse_offices_csv(text: str) -> tuple[dict[str, OfficeRow], ImportResult]:
     # Excel in an Indonesian locale writes semicolons.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as error:
+        result.errors.append((1, _("Row %(row)d is not well-formed CSV (%(detail)s).", row=1, detail=str(error))))
+        return {}, result
+    if len(fieldnames) > MAX_COLUMNS:
+        result.errors.append((1, _("The file has more than %(max)d columns. Expected: %(expected)s.", max=MAX_COLUMNS, expected=", ".join(COLUMNS))))
+        return {}, result
+    header = [name.strip().lower() for name in fieldnames]
     missing = [column for column in ("office_code", "office_name", "region_code") if column not in header]
     if missing:
         result.errors.append((1, _("Missing columns: %(columns)s. Expected: %(expected)s.",
@@ -62,7 +103,7 @@ def parse_offices_csv(text: str) -> tuple[dict[str, OfficeRow], ImportResult]:
     offices: dict[str, OfficeRow] = {}
     first_seen: dict[str, int] = {}
     code_owner: dict[str, tuple[str, int]] = {}
-    for row in reader:
+    for row in _rows(reader, result):
         line = reader.line_num
         values = {key: _restore(value) for key, value in row.items() if key}
         if not any(values.values()):
@@ -115,6 +156,18 @@ def parse_offices_csv(text: str) -> tuple[dict[str, OfficeRow], ImportResult]:
     if not result.errors:
         _check_against_database(offices, code_owner, result)
     return offices, result
+
+
+def _rows(reader: csv.DictReader, result: ImportResult):
+    """The data rows, stopping with an error at MAX_ROWS or at a line the csv module refuses."""
+    try:
+        for count, row in enumerate(reader, start=1):
+            if count > MAX_ROWS:
+                result.errors.append((reader.line_num, _("The file has more than %(max)d rows; an office list is far shorter.", max=MAX_ROWS)))
+                return
+            yield row
+    except csv.Error as error:
+        result.errors.append((reader.line_num, _("Row %(row)d is not well-formed CSV (%(detail)s).", row=reader.line_num, detail=str(error))))
 
 
 def _check_against_database(offices, code_owner, result: ImportResult) -> None:

@@ -45,7 +45,7 @@ def allow_large_photos():
 def _capture_into(form, lodging: Lodging | None = None, draft: Stay | None = None) -> bool:
     """Fill the form from a photo or typed MRZ when a capture button was pressed (True if so)."""
     from ..capture.images import CaptureError
-    from ..capture.service import capture_mrz, capture_photo
+    from ..capture.service import capture_mrz, capture_photo, read_photo
     from ..capture.storage import claim_photos, keep_photo
 
     action = request.form.get("action")
@@ -54,8 +54,7 @@ def _capture_into(form, lodging: Lodging | None = None, draft: Stay | None = Non
     form.capture_errors = {}
     try:
         if action == "capture_photo":
-            upload = request.files.get("photo")
-            data = upload.read() if upload else b""
+            data = read_photo(request.files.get("photo"))
             capture = capture_photo(data)
             if lodging is not None:
                 keep_photo(data, lodging.id, form.form_token.data or "")
