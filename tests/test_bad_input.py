@@ -1103,7 +1103,9 @@ def test_hostile_csrf_tokens_answer_400_and_change_nothing(app, another_app, aud
 # ---- the JSON API -----------------------------------------------------------------------------------
 
 API_ROUTES = ("/api/v1/openapi.json", "/api/v1/roster", "/api/v1/stays", "/api/v1/stays/<external_id:external_id>",
-              "/api/v1/stays/<path:external_id>/check-out", "/api/v1/stays:batch")
+              "/api/v1/stays/<path:external_id>/check-out", "/api/v1/stays:batch", "/api/v1/stays:validate",
+              # XML, not JSON: its hostile bodies (XXE, entity bombs, wrong roots, 10 MB) are in tests/test_ota_receiver.py.
+              "/api/ota/v1/HotelResNotif")
 
 API_VALUES = {  # hostile JSON values for one field of a stay
     "a number": 12345, "past 2**63": 2**63 + 1, "a float": 1.5, "1e308": 1e308, "true": True, "an empty array": [],
@@ -1268,6 +1270,15 @@ def test_the_api_answers_hostile_json_with_problem_details_naming_each_field(app
                     judge=judge_api(pointer, must_refuse), data=json.dumps(body), content_type="application/json",
                     headers={"Authorization": f"Bearer {api.token}"})
 
+    def check_only(pointer, must_refuse):  # the validation request: PUT's answers, and never a write
+        judge = judge_api(pointer, must_refuse)
+        return lambda response, changed: f"a check that wrote to {', '.join(changed)}" if changed else judge(response, changed)
+
+    for pointer, label, must_refuse, body in variants:
+        prober.send("POST", "/api/v1/stays:validate", "/api/v1/stays:validate", pointer, label, api.client,
+                    judge=check_only(pointer, must_refuse), data=json.dumps(dict(body, external_id=f"C-{next(api.numbers)}")),
+                    content_type="application/json", headers={"Authorization": f"Bearer {api.token}"})
+
     def written_ids():
         return set(db.session.execute(select(Stay.external_id)).scalars())
 
@@ -1310,7 +1321,8 @@ def test_the_api_answers_malformed_bodies_queries_ids_and_tokens_with_problem_de
     api = Api(app, operator)
     prober = Prober(None)
     endpoints = [("PUT", "/stays/RAW-1", api.token), ("POST", "/stays/EXISTING/check-out", api.token),
-                 ("DELETE", "/stays/EXISTING", api.token), ("POST", "/stays:batch", api.token), ("PUT", "/roster", api.mess_token)]
+                 ("DELETE", "/stays/EXISTING", api.token), ("POST", "/stays:batch", api.token), ("POST", "/stays:validate", api.token),
+                 ("PUT", "/roster", api.mess_token)]
     for method, path, token in endpoints:
         for label, raw in RAW_BODIES.items():
             prober.send(method, f"/api/v1{path}", "/api/v1" + path, "(body)", label, api.client, judge=judge_api(must_refuse=True),
