@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
+from sqlalchemy import Date, and_, case, cast, delete, exists, func, literal, null, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ..audit.models import AuditEvent
@@ -90,11 +90,12 @@ def set_period(kind: str, days: int, by: str = "") -> None:
 
 # ---- legal holds --------------------------------------------------------------------------------
 
-def held_document():
-    """A condition on ``Stay``: some stay of the same travel document is under a legal hold."""
+def held_document(stay=Stay):
+    """A condition on ``stay`` (``Stay`` or an alias of it): some stay of the same travel
+    document is under a legal hold."""
     held = aliased(Stay)
     return exists().where(LegalHold.released_at.is_(None), LegalHold.stay_id == held.id,
-                          held.document_number == Stay.document_number, held.issuing_state == Stay.issuing_state)
+                          held.document_number == stay.document_number, held.issuing_state == stay.issuing_state)
 
 
 def active_hold(stay: Stay) -> LegalHold | None:
@@ -208,49 +209,53 @@ def _delete_in_batches(model, condition, batch_size: int) -> int:
             return removed
 
 
-def _stay_past(moment: datetime):
+def _stay_past(moment: datetime, stay=Stay):
     """A stay whose last change is older than ``moment``, not pseudonymised, not under a hold; a
     guest still in the house by a planned check-out after ``moment`` is kept."""
-    return and_(Stay.pseudonymised_at.is_(None), Stay.updated_at < moment, ~held_document(),
-                or_(Stay.status != StayStatus.REPORTED, Stay.planned_check_out.is_(None), Stay.planned_check_out < moment.date()))
+    return and_(stay.pseudonymised_at.is_(None), stay.updated_at < moment, ~held_document(stay),
+                or_(stay.status != StayStatus.REPORTED, stay.planned_check_out.is_(None), stay.planned_check_out < moment.date()))
 
 
-def _birth_year_only(born: date) -> date:
-    return date(born.year, 1, 1)
+def _birth_year_only(born):
+    """1 January of the birth date's year, computed by the database."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-01-01", born)  # how SQLAlchemy stores a date on SQLite
+    return cast(func.date_trunc("year", born), Date)
+
+
+def _batch_of(stay_condition, after: int, batch_size: int):
+    """The ids of the next ``batch_size`` stays after ``after`` (by id) that meet the condition
+    (a function of the stay entity), locked for the statement; on PostgreSQL a stay another
+    transaction holds (an operator correcting it) is skipped, and the next run sees it again."""
+    chosen = aliased(Stay, name="chosen")
+    return (select(chosen.id).where(chosen.id > after, stay_condition(chosen)).order_by(chosen.id).limit(batch_size)
+            .with_for_update(of=chosen, skip_locked=True))
 
 
 def _pseudonymise_stays(moment: datetime, batch_size: int) -> int:
-    table = Stay.__table__
+    """One statement per batch: the selection (a keyset walk by id) is the UPDATE's subquery,
+    and the UPDATE repeats it, so a stay corrected or put under a hold since the batch began is
+    not touched; RETURNING gives exactly the stays it changed."""
+    def past(stay):
+        return and_(stay.status != StayStatus.DRAFT, _stay_past(moment, stay))
+
     done = 0
     after = 0
     while True:
-        rows = db.session.execute(select(Stay.id, Stay.date_of_birth, Stay.void_reason)
-                                  .where(Stay.id > after, Stay.status != StayStatus.DRAFT, _stay_past(moment))
-                                  .order_by(Stay.id).limit(batch_size)).all()
-        if not rows:
-            return done
-        after = rows[-1].id
-        stamp = utcnow()
-        # One statement per row with the selection repeated: a stay corrected since it was read
-        # (its updated_at moved) or put under a hold is not touched.
-        statement = update(table).where(
-            table.c.id == bindparam("stay_id"), table.c.pseudonymised_at.is_(None), table.c.updated_at < moment,
-            ~held_document(),
-        ).values(
+        statement = update(Stay).where(Stay.id.in_(_batch_of(past, after, batch_size)), past(Stay)).values(
             surname="", given_names="", name_folded="", place_of_birth="", document_number="", permit_number="",
             entry_stamp_qr="", notes="", external_id=None, external_hash=None,
-            date_of_birth=bindparam("birth_year"), void_reason=bindparam("no_reason"), pseudonymised_at=stamp,
-        )
-        db.session.execute(statement, [{"stay_id": row.id, "birth_year": _birth_year_only(row.date_of_birth),
-                                        "no_reason": None if row.void_reason is None else ""} for row in rows])
-        ids = [row.id for row in rows]
-        changed = db.session.execute(select(Stay.id).where(Stay.id.in_(ids), Stay.pseudonymised_at == stamp)).scalars().all()
-        if changed:
-            _forget_history(changed)
+            date_of_birth=_birth_year_only(Stay.date_of_birth),
+            void_reason=case((Stay.void_reason.is_(None), null()), else_=literal("")), pseudonymised_at=utcnow(),
+        ).returning(Stay.id).execution_options(synchronize_session=False)
+        changed = db.session.execute(statement).scalars().all()
+        if not changed:
+            db.session.commit()
+            return done
+        _forget_history(changed)
         db.session.commit()
         done += len(changed)
-        if len(rows) < batch_size:
-            return done
+        after = max(changed)
 
 
 def _forget_history(stay_ids: list[int]) -> None:
@@ -264,19 +269,20 @@ def _forget_history(stay_ids: list[int]) -> None:
 
 
 def _delete_drafts(moment: datetime, batch_size: int) -> int:
+    def past(stay):
+        return and_(stay.status == StayStatus.DRAFT, _stay_past(moment, stay))
+
     removed = 0
+    after = 0
     while True:
-        condition = and_(Stay.status == StayStatus.DRAFT, _stay_past(moment))
-        ids = db.session.execute(select(Stay.id).where(condition).order_by(Stay.id).limit(batch_size)).scalars().all()
-        if not ids:
-            return removed
         # Delete what still qualifies (the versions go with it, by the foreign key), then clear
         # the audit entries of exactly those: one transaction, so both or neither.
-        deleted = db.session.execute(delete(Stay).where(Stay.id.in_(ids), condition).returning(Stay.id)
-                                     .execution_options(synchronize_session=False)).scalars().all()
-        if deleted:
-            _forget_history(deleted)
+        deleted = db.session.execute(delete(Stay).where(Stay.id.in_(_batch_of(past, after, batch_size)), past(Stay))
+                                     .returning(Stay.id).execution_options(synchronize_session=False)).scalars().all()
+        if not deleted:
+            db.session.commit()
+            return removed
+        _forget_history(deleted)
         db.session.commit()
         removed += len(deleted)
-        if len(ids) < batch_size:
-            return removed
+        after = max(deleted)

@@ -69,7 +69,7 @@ class Stay(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lodging_id: Mapped[int] = mapped_column(ForeignKey("lodging.id", ondelete="RESTRICT"))
     group_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stay_group.id", ondelete="SET NULL"), index=True)
-    accompanying_stay_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stay.id", ondelete="SET NULL"))
+    accompanying_stay_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stay.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=StayStatus.DRAFT)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # One random token per rendered form: a double click or a resent POST finds the stay it made.
