@@ -28,7 +28,7 @@ from plugins.push_api.auth import authenticate, json_body
 from .roster_csv import MAX_CELL_LENGTH, MAX_COLUMNS, MAX_RESIDENTS, MAX_ROSTER_BYTES, RosterError
 from .service import apply_roster, confirm_departures, dismiss, start_reading, store_upload
 
-roster = Blueprint("roster", __name__)
+roster = Blueprint("roster", __name__, template_folder="templates")  # its pages: templates/company_mess/
 api_roster = Blueprint("api_roster", __name__, url_prefix="/api/v1")
 api_roster.before_request(authenticate)
 
