@@ -88,6 +88,18 @@ def create_private_file(path: str | None) -> None:
         pass
 
 
+def private_instance_folder(name: str):
+    """The instance folder's subfolder ``name`` (uploads waiting for the worker), created
+    owner-only (0700) on first use."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    folder = Path(current_app.instance_path) / name
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
 # Tables the database keeps itself, outside the models: SQLite's full-text index of names
 # (migration 0008) and the shadow tables FTS5 creates for it.
 UNMODELLED_TABLE_PREFIXES = ("stay_name_fts",)

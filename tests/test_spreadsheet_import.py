@@ -317,7 +317,7 @@ def multipart(content: bytes, filename: str) -> dict:
     """A file upload encoded here: the test client would spool a large body to a temporary file
     it never closes when the app refuses to read it."""
     boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(content), filename)}))
-    return dict(data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
 
 
 def test_a_file_above_flasks_16_mb_request_limit_is_accepted_up_to_20_mb(app, operator_client, lodging):

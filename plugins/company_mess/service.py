@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from serasi_web.database import utcnow
+from serasi_web.database import private_instance_folder, utcnow
 from serasi_web.extensions import db
 from serasi_web.jobs.limited import LimitedRunError, message_parts, run_limited
 from serasi_web.integrations.models import RosterSync
@@ -97,9 +97,7 @@ READING, FAILED = "reading", "failed"
 
 
 def rosters_folder() -> Path:
-    folder = Path(current_app.instance_path) / "rosters"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+    return private_instance_folder("rosters")
 
 
 def roster_path(record: RosterSync) -> Path:

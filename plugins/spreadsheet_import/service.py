@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select, update
 
 from serasi_web.audit.services import record
-from serasi_web.database import utcnow
+from serasi_web.database import private_instance_folder, utcnow
 from serasi_web.extensions import db
 from serasi_web.integrations.models import ImportJob
 from serasi_web.lodgings.models import Lodging
@@ -80,9 +80,7 @@ class UploadError(Exception):
 # ---- storing an upload -----------------------------------------------------------------------
 
 def imports_folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+    return private_instance_folder("imports")
 
 
 def job_path(job: ImportJob) -> Path:
