@@ -205,3 +205,10 @@ def downgrade_the_core_one_revision() -> None:
     [core_head] = [head for head in script.get_heads()
                    if not any(script.get_revision(head).path.startswith(folder) for folder in plugin_folders)]
     downgrade(revision=f"{core_head}-1")
+
+
+def make_unreadable_for_ever(path) -> None:
+    """Replace a stored upload with a named pipe no one writes to: a reader that opens it waits
+    for good, so a time limit is met for certain, however fast or loaded the machine is."""
+    os.unlink(path)
+    os.mkfifo(path, 0o600)

@@ -156,10 +156,10 @@ def precheck(path: Path) -> str:
     """What can be known without parsing: "csv" or "xlsx", or ReadError for an empty file, a
     PDF, image or other binary file, an old .xls, a ZIP that is no workbook, or a workbook whose
     ZIP directory is refused (``check_archive``). Reads the first 64 KB and the ZIP directory only."""
-    if path.stat().st_size == 0:
-        raise ReadError(_l("The file is empty."))
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
+    if not sample:
+        raise ReadError(_l("The file is empty."))
     if sample.startswith(b"PK\x03\x04"):
         if not _is_xlsx(path):
             raise ReadError(_l("This is a ZIP file but not an Excel workbook (.xlsx)."))
