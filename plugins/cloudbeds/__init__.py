@@ -1,0 +1,1 @@
+"""Bundled plugin: a pull adapter for Cloudbeds (placeholder until the adapter is written)."""
