@@ -175,7 +175,7 @@ def test_bookings_become_stays_once_and_changes_correct_them(app, lodging, beds2
 def test_refused_credentials_are_one_line_without_the_secret(app, lodging, beds24):
     result = sync(app, lodging, refresh_token="wrong-token")
     assert result.exit_code != 0 and "Traceback" not in result.output
-    assert "Beds24" in result.output and "wrong-token" not in result.output
+    assert "Beds24 menolak kredensial" in result.output and "wrong-token" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not [r for r in beds24.server.requests if r.path == "/v2/bookings"]
 

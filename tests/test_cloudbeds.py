@@ -149,7 +149,7 @@ def test_a_guest_checking_in_before_the_stated_arrival_time_is_in_from_the_start
 def test_refused_key_is_one_line_without_the_key(app, lodging, cloudbeds):
     result = sync(app, lodging, api_key="cbat_wrong")
     assert result.exit_code != 0 and "Traceback" not in result.output
-    assert "Cloudbeds" in result.output and "cbat_wrong" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert "Cloudbeds menolak kredensial" in result.output and "cbat_wrong" not in result.output and len(result.output.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("failure", [
