@@ -229,3 +229,46 @@ def test_the_source_is_listed_with_its_fields_and_secret_marked(app):
     assert "document_number" in source.cannot_supply
     output = app.test_cli_runner().invoke(args=["serasi", "sources", "list"]).output
     assert "beds24" in output and "refresh_token, property_id, room_map?" in output
+
+
+def test_an_answer_too_large_or_too_slow_is_an_error(app, lodging, beds24):
+    import time as clock
+
+    beds24.bookings = [booking(number) for number in range(700, 702)]
+    app.config["SOURCE_MAX_RESPONSE_BYTES"] = 200  # the token fits; a page of bookings does not
+    result = sync(app, lodging)
+    assert result.exit_code != 0 and "lebih besar" in result.output and "Traceback" not in result.output
+
+    app.config["SOURCE_MAX_RESPONSE_BYTES"] = None
+    app.config["SOURCE_TIMEOUT_SECONDS"] = 0.3
+    slow = FakeApi(lambda request: (clock.sleep(1.5), json_response({"token": TOKEN}))[1]).start()
+    try:
+        app.config["BEDS24_API_URL"] = slow.url + "/v2"
+        result = sync(app, lodging)
+        assert result.exit_code != 0 and "tidak dapat dihubungi" in result.output
+    finally:
+        slow.stop()
+
+
+def test_a_certificate_nobody_vouches_for_is_refused(app, lodging, tmp_path):
+    import shutil
+    import subprocess
+
+    from .helpers import skip_or_fail
+
+    if not shutil.which("openssl"):
+        skip_or_fail("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    handler = Beds24()
+    server = make_server("127.0.0.1", 0, FakeApi(handler), threaded=True, ssl_context=(str(cert), str(key)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        app.config["BEDS24_API_URL"] = f"https://127.0.0.1:{server.server_port}/v2"
+        result = sync(app, lodging)
+        assert result.exit_code != 0 and "Sertifikat Beds24 tidak dapat diverifikasi" in result.output
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
