@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow
 from ..extensions import db
@@ -187,6 +188,9 @@ def _keep_as_draft(lodging: Lodging, source_name: str, item, result: sync.Upsert
                                        extra={"source": source_name, "external_id": item.external_id})
     except services.StayError:
         return result  # not even a draft: refused with the form's messages
+    except IntegrityError:  # a field even a draft needs (the database holds no stay without it)
+        db.session.rollback()
+        return result
     return sync.UpsertResult("draft", stay=created.stay)
 
 
