@@ -204,7 +204,7 @@ def test_a_refusal_that_retrying_cannot_fix_stops_the_connection_until_the_setti
     assert sources.run_due() == 1 and _connection().last_status == "ok"
 
 
-def test_another_operator_gets_404_and_an_admin_manages_any_lodging(app, operator_client, lodging, other_operator, admin_client):
+def test_another_operator_and_an_admin_get_404(app, operator_client, lodging, other_operator, admin_client):
     _connect(operator_client, lodging)
     connection = _connection()
     stranger = app.test_client()
@@ -214,7 +214,7 @@ def test_another_operator_gets_404_and_an_admin_manages_any_lodging(app, operato
         assert stranger.get(url).status_code == 404
     for url in (f"{base}/{connection.id}/pull", f"{base}/{connection.id}/delete", f"{base}/new"):
         assert stranger.post(url, data={"source": "front_desk"}).status_code == 404
-    assert admin_client.get(f"{base}/").status_code == 200
+    assert admin_client.get(f"{base}/").status_code == 404
     assert operator_client.post(f"{base}/{connection.id}/delete").status_code == 303
     assert db.session.execute(select(SourceConnection)).first() is None
 
