@@ -190,11 +190,14 @@ def test_a_failing_source_backs_off_and_the_operator_is_mailed_once_at_the_third
     assert connection.last_status == "ok" and connection.consecutive_failures == 0 and connection.failure is None
 
 
-def test_a_refusal_that_retrying_cannot_fix_stops_the_connection_until_the_settings_change(app, operator_client, lodging):
+def test_a_refusal_that_retrying_cannot_fix_stops_the_connection_until_the_settings_change(app, operator_client, lodging,
+                                                                                           smtp_server):  # noqa: F811
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
     _connect(operator_client, lodging, setting_api_key="wrong-key")
     assert sources.run_due() == 1
     connection = _connection()
     assert connection.last_status == "stopped" and connection.next_run_at is None
+    assert len(smtp_server.messages) == 1 and "dihentikan" in smtp_server.messages[0][1].get_content()
     assert sources.run_due() == 0
     paused = operator_client.post(f"/lodgings/{lodging.id}/connections/{connection.id}/pull", follow_redirects=True)
     assert "dijeda" in paused.get_data(as_text=True)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..accounts.models import Role
@@ -56,8 +56,6 @@ class ConnectionForm(BaseForm):
 
     def validate_source(self, field):
         if registry().stay_source(field.data) is None:
-            from wtforms import ValidationError
-
             raise ValidationError(_l("Choose the system to connect."))
 
 

@@ -8,7 +8,7 @@ item through ``stays.sync.upsert`` and records a ``SourceRun``. A failing pull w
 ``interval * 2**failures`` (at most a day); a pull the source says retrying cannot fix
 (``SourceError(retry=False)``, e.g. credentials refused) stops the connection until the
 operator saves its settings again; the operator is mailed once per failing spell, at the
-``NOTIFY_AFTER_FAILURES``-th failure in a row.
+``NOTIFY_AFTER_FAILURES``-th failure in a row or at the stop, whichever comes first.
 
 ``run_pull`` is the one code path: the worker, "pull now" and ``flask serasi sources sync``.
 """
@@ -127,7 +127,7 @@ def save_connection(connection: SourceConnection, source, values: dict[str, str]
 
 
 def request_pull(connection: SourceConnection) -> None:
-    """"Pull now": due at once; the caller enqueues the task."""
+    """The "Pull now" button: due at once; the caller enqueues the task."""
     connection.next_run_at = utcnow()
 
 
@@ -225,8 +225,9 @@ def run_pull(connection: SourceConnection, source=None) -> SourceRun:
     db.session.add(run)
     db.session.commit()
     _forget_old_runs(connection)
-    if connection.last_status in ("failing", "stopped") and connection.consecutive_failures == NOTIFY_AFTER_FAILURES:
-        _notify_failing(connection)
+    if connection.last_status == "stopped" or (connection.last_status == "failing"
+                                               and connection.consecutive_failures == NOTIFY_AFTER_FAILURES):
+        _notify_failing(connection)  # once per failing spell (the key), so a stop after three failures mails once
     return run
 
 
@@ -301,7 +302,7 @@ def run_due(now: datetime | None = None) -> int:
 
 
 def run_one(connection_id: int) -> bool:
-    """"Pull now" in the worker: the connection if it is still due and nobody runs it."""
+    """The worker's side of "Pull now": the connection, if it is still due and nobody runs it."""
     connection = claim(connection_id)
     if connection is None:
         return False
