@@ -150,6 +150,7 @@ def edit(lodging_id: int, connection_id: int):
     if source is None:
         abort(404)  # the plugin is gone: the list says so; only deleting is offered
     form = _form_for(source, connection, set())
+    form.source.data = connection.source  # a connection keeps its system: whatever is posted as "source" is ignored
     if form.validate_on_submit():
         sources.save_connection(connection, source, _typed_settings(form), form.interval_minutes.data, form.enabled.data)
         db.session.commit()
