@@ -40,6 +40,8 @@ DEFAULT_PLUGINS = (
     "plugins.mrz_payload",
     "plugins.labelled_payload",
     "plugins.forwarders",
+    "plugins.beds24",
+    "plugins.cloudbeds",
 )
 ENTRY_POINT_GROUP = "serasi"
 

@@ -115,9 +115,15 @@ def test_sequences_along_the_documents_links_get_only_described_answers(app, ope
             case.validate_response(response, headers=self.headers,
                                    excluded_checks=[positive_data_acceptance, negative_data_rejection])
 
-    Scenario.run(settings=settings(max_examples=80, stateful_step_count=6, deadline=None, derandomize=True,
-                                   suppress_health_check=list(HealthCheck), database=None))
-    followed = {operation for operation, status in transitions if operation != "putStay"}
-    assert {"getStay", "checkOut", "voidStay"} <= followed, transitions
-    for operation in ("getStay", "checkOut", "voidStay"):
-        assert (operation, 200) in transitions, Counter(transitions)
+    # Every answer of every round is checked. Which links a round happens to follow depends on
+    # hypothesis' draws, and a draw changes with anything that shifts them (a dependency's version,
+    # one more operation): one fixed run went from following all three links to missing getStay
+    # with no change to the API. So the first round is the reproducible one (derandomized) and, if
+    # it did not reach all three, up to three random rounds go on until they are reached.
+    wanted = {("getStay", 200), ("checkOut", 200), ("voidStay", 200)}
+    for round_number in range(4):
+        Scenario.run(settings=settings(max_examples=80, stateful_step_count=6, deadline=None, derandomize=round_number == 0,
+                                       suppress_health_check=list(HealthCheck), database=None))
+        if wanted <= set(transitions):
+            break
+    assert wanted <= set(transitions), Counter(transitions)

@@ -1,0 +1,274 @@
+"""The Beds24 pull adapter (plugins/beds24) against a local server that answers as Beds24's API V2
+documentation describes (token from a refresh token, bookings page by page, info items), run
+through the CLI: stays created with the mapped fields, a second pull unchanged, a changed booking
+corrected, cancelled and Indonesian guests' bookings left out, a departure recorded as the
+check-out, and every failure (credentials refused, a 500, not JSON, a redirect, a refused
+address) one line for the operator."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from serasi_web.extensions import db
+from serasi_web.stays import services
+from serasi_web.stays.models import Stay
+
+WITA = ZoneInfo("Asia/Makassar")
+REFRESH_TOKEN = "refresh-7c1e9a"
+TOKEN = "token-55d0b2"
+PROPERTY_ID = "4711"
+
+
+class FakeApi:
+    """A web server on 127.0.0.1 whose answers come from ``handle(request) -> Response``; it keeps
+    every request it got (path, query, headers)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.requests: list[Request] = []
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.requests.append(request)
+        return self.handle(request)(environ, start_response)
+
+    def start(self) -> "FakeApi":
+        self.server = make_server("127.0.0.1", 0, self, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+def json_response(body, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def today() -> date:
+    return datetime.now(WITA).date()
+
+
+def identity(**changes) -> list[dict]:
+    """Info items of a guest who answered the property's questions (SERASI_<FIELD> codes)."""
+    values = {"SERASI_NATIONALITY": "AU", "SERASI_SEX": "F", "SERASI_DATE_OF_BIRTH": "1990-04-02",
+              "SERASI_DOCUMENT_TYPE": "passport", "SERASI_DOCUMENT_NUMBER": "PA1234567", "SERASI_ISSUING_STATE": "AU",
+              "SERASI_DOCUMENT_EXPIRY": (today() + timedelta(days=900)).isoformat(),
+              "SERASI_ENTRY_DATE": (today() - timedelta(days=3)).isoformat(), "SERASI_STAY_PERMIT": "bvk",
+              "SERASI_PURPOSE": "tourism", **changes}
+    return [{"id": number, "bookingId": 0, "code": code, "text": text} for number, (code, text) in enumerate(values.items(), 1) if text]
+
+
+def booking(booking_id: int, *, arrival_days: int = -2, nights: int = 5, status: str = "confirmed", **changes) -> dict:
+    return {"id": booking_id, "propertyId": int(PROPERTY_ID), "roomId": 88, "unitId": 1, "status": status,
+            "arrival": (today() + timedelta(days=arrival_days)).isoformat(),
+            "departure": (today() + timedelta(days=arrival_days + nights)).isoformat(), "arrivalTime": "15:30",
+            "numAdult": 1, "firstName": "Olivia", "lastName": "Harper", "email": "olivia@example.com",
+            "infoItems": identity(), **changes}
+
+
+class Beds24:
+    """The documented API: GET /authentication/token (header refreshToken) and GET /bookings
+    (header token; propertyId, arrivalTo, departureFrom, includeInfoItems, page), two bookings a page."""
+
+    PAGE_SIZE = 2
+
+    def __init__(self):
+        self.bookings: list[dict] = []
+        self.fail_with: Response | None = None
+
+    def __call__(self, request: Request) -> Response:
+        if self.fail_with is not None:
+            return self.fail_with
+        if request.path == "/v2/authentication/token":
+            if request.headers.get("refreshToken") != REFRESH_TOKEN:
+                return json_response({"success": False, "code": 401, "error": "Refresh token is invalid"}, 401)
+            return json_response({"token": TOKEN, "expiresIn": 86400})
+        if request.path == "/v2/bookings":
+            if request.headers.get("token") != TOKEN:
+                return json_response({"success": False, "code": 401, "error": "Token is missing"}, 401)
+            args = request.args
+            assert args["propertyId"] == PROPERTY_ID and args["includeInfoItems"] == "true"
+            found = [b for b in self.bookings if b["arrival"] <= args["arrivalTo"] and b["departure"] >= args["departureFrom"]]
+            page = int(args.get("page", 1))
+            chunk = found[(page - 1) * self.PAGE_SIZE: page * self.PAGE_SIZE]
+            more = page * self.PAGE_SIZE < len(found)
+            return json_response({"success": True, "type": "booking", "count": len(chunk), "data": chunk,
+                                  "pages": {"nextPageExists": more, "nextPageLink": None}})
+        return json_response({"success": False, "error": "not found"}, 404)
+
+
+@pytest.fixture
+def beds24(app):
+    handler = Beds24()
+    server = FakeApi(handler).start()
+    app.config["BEDS24_API_URL"] = server.url + "/v2"
+    handler.server = server
+    yield handler
+    server.stop()
+
+
+def sync(app, lodging, *settings: str, property_id: str = PROPERTY_ID, refresh_token: str = REFRESH_TOKEN):
+    return app.test_cli_runner().invoke(args=[
+        "serasi", "sources", "sync", "beds24", "--lodging", str(lodging.id), "--setting", f"refresh_token={refresh_token}",
+        "--setting", f"property_id={property_id}", *[part for setting in settings for part in ("--setting", setting)]])
+
+
+def stay_of(external_id: str) -> Stay:
+    db.session.expire_all()
+    return db.session.execute(select(Stay).where(Stay.source == "beds24", Stay.external_id == external_id)).scalar_one()
+
+
+def test_bookings_become_stays_once_and_changes_correct_them(app, lodging, beds24):
+    beds24.bookings = [
+        booking(501),
+        booking(502, status="cancelled", lastName="Cancelled", infoItems=identity(SERASI_DOCUMENT_NUMBER="PC7777777")),
+        booking(503, lastName="Santoso", infoItems=identity(SERASI_NATIONALITY="ID", SERASI_ISSUING_STATE="ID")),
+        booking(504, lastName="Nopass", infoItems=[]),  # the guest answered no questions
+        booking(505, arrival_days=-6, nights=4, lastName="Left", infoItems=identity(SERASI_DOCUMENT_NUMBER="PL5555555", SERASI_ENTRY_DATE=(today() - timedelta(days=7)).isoformat())),
+        booking(506, arrival_days=3, lastName="Future"),  # not arrived: not asked for (arrivalTo)
+    ]
+    result = sync(app, lodging, "room_map=88=Villa Kamboja, 89=Villa Melati")
+    assert result.exit_code == 0, result.output
+    assert "created: 2, invalid: 1" in result.output
+    # The booking without the guest's identity: every missing field named, none invented.
+    assert "504: " in result.output and "nationality" in result.output and "document_number" in result.output
+
+    stay = stay_of("501")
+    assert (stay.surname.upper(), stay.given_names.upper(), stay.nationality, stay.sex) == ("HARPER", "OLIVIA", "AUS", "F")
+    assert stay.document_number == "PA1234567" and stay.issuing_state == "AUS" and stay.room == "Villa Kamboja"
+    assert stay.check_in_at == services.to_utc(datetime.combine(today() - timedelta(days=2), datetime.min.time().replace(hour=15, minute=30)), lodging)
+    assert stay.planned_check_out == today() + timedelta(days=3) and stay.status == "reported"
+    left = stay_of("505")
+    assert left.status == "checked_out"
+    assert left.checked_out_at == services.to_utc(datetime.combine(today() - timedelta(days=2), datetime.min.time().replace(hour=12)), lodging)
+    assert db.session.execute(select(Stay).where(Stay.external_id.in_(["502", "503", "506"]))).first() is None
+
+    # Paging as documented: two bookings a page, the next asked for while nextPageExists.
+    pages = [r.args.get("page") for r in beds24.server.requests if r.path == "/v2/bookings"]
+    assert pages == ["1", "2", "3"]
+    assert all(r.headers.get("token") == TOKEN for r in beds24.server.requests if r.path == "/v2/bookings")
+
+    again = sync(app, lodging, "room_map=88=Villa Kamboja")
+    assert "invalid: 1, unchanged: 2" in again.output
+
+    beds24.bookings[0]["lastName"] = "Harper-Smith"
+    changed = sync(app, lodging, "room_map=88=Villa Kamboja")
+    assert "invalid: 1, unchanged: 1, updated: 1" in changed.output
+    assert stay_of("501").surname.upper() == "HARPER-SMITH"
+
+    beds24.bookings[0]["status"] = "cancelled"  # cancelled after the report: no stay comes from it any more
+    cancelled = sync(app, lodging, "room_map=88=Villa Kamboja")
+    assert "invalid: 1, unchanged: 1" in cancelled.output
+
+
+def test_refused_credentials_are_one_line_without_the_secret(app, lodging, beds24):
+    result = sync(app, lodging, refresh_token="wrong-token")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "Beds24 menolak kredensial" in result.output and "wrong-token" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not [r for r in beds24.server.requests if r.path == "/v2/bookings"]
+
+
+def test_settings_are_checked_before_anything_is_sent(app, lodging, beds24):
+    result = sync(app, lodging, property_id="Villa A")
+    assert result.exit_code != 0 and beds24.server.requests == []
+
+
+@pytest.mark.parametrize("failure", [
+    Response("upstream down", status=500),
+    Response("<html>maintenance</html>", status=200, content_type="text/html"),
+    Response(json.dumps({"unexpected": True}), status=200, content_type="application/json"),
+])
+def test_a_system_down_or_answering_off_the_documentation_is_an_error(app, lodging, beds24, failure):
+    beds24.fail_with = failure
+    result = sync(app, lodging)
+    assert result.exit_code != 0 and "Traceback" not in result.output and "Beds24" in result.output
+    assert "maintenance" not in result.output and "upstream" not in result.output
+
+
+def test_a_redirect_is_not_followed(app, lodging, beds24):
+    elsewhere = FakeApi(lambda request: json_response({"token": TOKEN})).start()
+    try:
+        beds24.fail_with = Response(status=307, headers={"Location": elsewhere.url + "/v2/authentication/token"})
+        result = sync(app, lodging)
+        assert result.exit_code != 0 and "307" in result.output
+        assert elsewhere.requests == []
+    finally:
+        elsewhere.stop()
+
+
+def test_an_address_on_this_machine_is_refused_unless_listed(another_app, lodging, beds24):
+    from .helpers import make_lodging  # noqa: F401  (the lodging exists in the shared database)
+
+    unlisted = another_app(OUTBOUND_ALLOWED_HOSTS=[], BEDS24_API_URL=beds24.server.url + "/v2")
+    with unlisted.app_context():
+        result = unlisted.test_cli_runner().invoke(args=[
+            "serasi", "sources", "sync", "beds24", "--lodging", str(lodging.id), "--setting", f"refresh_token={REFRESH_TOKEN}",
+            "--setting", f"property_id={PROPERTY_ID}"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert beds24.server.requests == []
+
+
+def test_the_source_is_listed_with_its_fields_and_secret_marked(app):
+    from serasi_web.plugins import registry
+
+    source = registry().stay_source("beds24")
+    assert [(field.name, field.secret, field.required) for field in source.fields] == [
+        ("refresh_token", True, True), ("property_id", False, True), ("room_map", False, False)]
+    assert "document_number" in source.cannot_supply
+    output = app.test_cli_runner().invoke(args=["serasi", "sources", "list"]).output
+    assert "beds24" in output and "refresh_token, property_id, room_map?" in output
+
+
+def test_an_answer_too_large_or_too_slow_is_an_error(app, lodging, beds24):
+    import time as clock
+
+    beds24.bookings = [booking(number) for number in range(700, 702)]
+    app.config["SOURCE_MAX_RESPONSE_BYTES"] = 200  # the token fits; a page of bookings does not
+    result = sync(app, lodging)
+    assert result.exit_code != 0 and "lebih besar" in result.output and "Traceback" not in result.output
+
+    app.config["SOURCE_MAX_RESPONSE_BYTES"] = None
+    app.config["SOURCE_TIMEOUT_SECONDS"] = 0.3
+    slow = FakeApi(lambda request: (clock.sleep(1.5), json_response({"token": TOKEN}))[1]).start()
+    try:
+        app.config["BEDS24_API_URL"] = slow.url + "/v2"
+        result = sync(app, lodging)
+        assert result.exit_code != 0 and "tidak dapat dihubungi" in result.output
+    finally:
+        slow.stop()
+
+
+def test_a_certificate_nobody_vouches_for_is_refused(app, lodging, tmp_path):
+    import shutil
+    import subprocess
+
+    from .helpers import skip_or_fail
+
+    if not shutil.which("openssl"):
+        skip_or_fail("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    handler = Beds24()
+    server = make_server("127.0.0.1", 0, FakeApi(handler), threaded=True, ssl_context=(str(cert), str(key)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        app.config["BEDS24_API_URL"] = f"https://127.0.0.1:{server.server_port}/v2"
+        result = sync(app, lodging)
+        assert result.exit_code != 0 and "Sertifikat Beds24 tidak dapat diverifikasi" in result.output
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

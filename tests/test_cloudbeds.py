@@ -1,0 +1,173 @@
+"""The Cloudbeds pull adapter (plugins/cloudbeds) against a local server that answers as the
+Cloudbeds API v1.2 documentation describes (x-api-key, getReservations page by page,
+getReservation with its guestList), run through the CLI: one stay per foreign guest with the
+mapped fields, a second pull unchanged, a changed guest corrected, canceled, no-show and
+not-yet-arrived reservations and Indonesian guests left out, a check-out recorded, and every
+failure one line for the operator."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+from werkzeug.wrappers import Request, Response
+
+from serasi_web.extensions import db
+from serasi_web.stays import services
+from serasi_web.stays.models import Stay
+
+from .test_beds24 import FakeApi, json_response, today
+
+API_KEY = "cbat_9f2d71c0"
+PROPERTY_ID = "173512"
+
+
+def guest(guest_id: str, **changes) -> dict:
+    return {"guestID": guest_id, "guestFirstName": "Lukas", "guestLastName": "Becker", "guestGender": "M",
+            "guestEmail": "lukas@example.com", "guestCountry": "ID",  # lives in Bali: not his nationality
+            "guestBirthdate": "1985-07-19", "guestDocumentType": "passport", "guestDocumentNumber": "C01X00T47",
+            "guestDocumentIssueDate": "2020-01-10", "guestDocumentIssuingCountry": "DE",
+            "guestDocumentExpirationDate": (today() + timedelta(days=1500)).isoformat(), "isAnonymized": False,
+            "roomName": "Bungalow 2", "isMainGuest": True,
+            "customFields": [{"customFieldName": "SERASI_ENTRY_DATE", "customFieldValue": (today() - timedelta(days=10)).isoformat()},
+                             {"customFieldName": "SERASI_STAY_PERMIT", "customFieldValue": "itas"}],
+            **changes}
+
+
+def reservation(reservation_id: str, *guests: dict, status: str = "checked_in", start_days: int = -1, nights: int = 4) -> dict:
+    return {"propertyID": PROPERTY_ID, "reservationID": reservation_id, "status": status,
+            "startDate": (today() + timedelta(days=start_days)).isoformat(),
+            "endDate": (today() + timedelta(days=start_days + nights)).isoformat(), "estimatedArrivalTime": "13:00",
+            "guestName": "Lukas Becker", "assigned": [{"roomName": "Bungalow 2", "roomTypeName": "Bungalow"}],
+            "customFields": [{"customFieldName": "SERASI_PURPOSE", "customFieldValue": "work"}],
+            "guestList": {g["guestID"]: g for g in guests}}
+
+
+class Cloudbeds:
+    """The documented API: GET getReservations (propertyID, checkInTo, checkOutFrom, pageNumber,
+    pageSize; answered two at a time here) and GET getReservation (reservationID, propertyID),
+    both with the x-api-key header."""
+
+    PAGE_LIMIT = 2
+
+    def __init__(self):
+        self.reservations: list[dict] = []
+        self.fail_with: Response | None = None
+
+    def __call__(self, request: Request) -> Response:
+        if self.fail_with is not None:
+            return self.fail_with
+        if request.headers.get("x-api-key") != API_KEY:
+            return json_response({"success": False, "message": "Invalid API key"}, 401)
+        args = request.args
+        assert args["propertyID"] == PROPERTY_ID
+        if request.path == "/api/v1.2/getReservations":
+            found = [r for r in self.reservations if r["startDate"] <= args["checkInTo"] and r["endDate"] >= args["checkOutFrom"]]
+            page = int(args["pageNumber"])
+            chunk = found[(page - 1) * self.PAGE_LIMIT: page * self.PAGE_LIMIT]
+            summaries = [{key: r[key] for key in ("propertyID", "reservationID", "status", "startDate", "endDate", "guestName")}
+                         for r in chunk]
+            return json_response({"success": True, "data": summaries, "count": len(summaries), "total": len(found)})
+        if request.path == "/api/v1.2/getReservation":
+            found = next((r for r in self.reservations if r["reservationID"] == args["reservationID"]), None)
+            return json_response({"success": True, "data": found} if found else {"success": False, "message": "Reservation not found"})
+        return json_response({"success": False, "message": "not found"}, 404)
+
+
+@pytest.fixture
+def cloudbeds(app):
+    handler = Cloudbeds()
+    server = FakeApi(handler).start()
+    app.config["CLOUDBEDS_API_URL"] = server.url + "/api/v1.2"
+    handler.server = server
+    yield handler
+    server.stop()
+
+
+def sync(app, lodging, api_key: str = API_KEY):
+    return app.test_cli_runner().invoke(args=["serasi", "sources", "sync", "cloudbeds", "--lodging", str(lodging.id),
+                                              "--setting", f"api_key={api_key}", "--setting", f"property_id={PROPERTY_ID}"])
+
+
+def stay_of(external_id: str) -> Stay:
+    db.session.expire_all()
+    return db.session.execute(select(Stay).where(Stay.source == "cloudbeds", Stay.external_id == external_id)).scalar_one()
+
+
+def test_reservations_become_one_stay_per_foreign_guest(app, lodging, cloudbeds):
+    partner = guest("9002", guestFirstName="Anna", guestGender="F", guestBirthdate="1987-02-03", guestDocumentNumber="C02Y11U58",
+                    isMainGuest=False)
+    cloudbeds.reservations = [
+        reservation("R100", guest("9001"), partner),
+        reservation("R101", guest("9003", guestLastName="Wijaya", guestDocumentIssuingCountry="ID", guestDocumentNumber="B1234567")),
+        reservation("R102", guest("9004", guestLastName="Canceled", guestDocumentNumber="C99"), status="canceled"),
+        reservation("R103", guest("9005", guestLastName="Arriving", guestDocumentNumber="C98"), status="confirmed", start_days=0),
+        reservation("R104", guest("9006", guestLastName="Gone", guestDocumentNumber="C03Z22V69"), status="checked_out", start_days=-5, nights=3),
+        reservation("R105", guest("9007", guestLastName="Unknown", guestDocumentNumber="", guestDocumentType="",
+                                  guestDocumentIssuingCountry="", guestBirthdate="0000-00-00", customFields=[])),
+    ]
+    result = sync(app, lodging)
+    assert result.exit_code == 0, result.output
+    assert "created: 3, invalid: 1" in result.output
+    # The guest Cloudbeds knows nothing of: each missing field named, none invented (not even
+    # a nationality from the address's country).
+    assert "R105-9007: " in result.output and "nationality" in result.output and "document_number" in result.output
+
+    lukas, anna = stay_of("R100-9001"), stay_of("R100-9002")
+    assert (lukas.surname.upper(), lukas.sex, lukas.nationality, lukas.issuing_state, lukas.document_number) == ("BECKER", "M", "D", "D", "C01X00T47")
+    assert str(lukas.date_of_birth) == "1985-07-19" and lukas.stay_permit == "itas" and lukas.purpose == "work"
+    assert lukas.room == "Bungalow 2" and lukas.planned_check_out == today() + timedelta(days=3)
+    assert lukas.check_in_at == services.to_utc(datetime.combine(today() - timedelta(days=1), time(13, 0)), lodging)
+    assert (anna.given_names.upper(), anna.sex, anna.document_number) == ("ANNA", "F", "C02Y11U58")
+    gone = stay_of("R104-9006")
+    assert gone.status == "checked_out"
+    assert gone.checked_out_at == services.to_utc(datetime.combine(today() - timedelta(days=2), time(12, 0)), lodging)
+    assert db.session.execute(select(Stay).where(Stay.external_id.like("R101%") | Stay.external_id.like("R102%")
+                                                 | Stay.external_id.like("R103%"))).first() is None
+    # Only checked-in and checked-out reservations are asked for in detail; pages as documented.
+    details = [r.args["reservationID"] for r in cloudbeds.server.requests if r.path.endswith("/getReservation")]
+    assert sorted(details) == ["R100", "R101", "R104", "R105"]
+    assert [r.args["pageNumber"] for r in cloudbeds.server.requests if r.path.endswith("/getReservations")] == ["1", "2", "3"]
+
+    assert "invalid: 1, unchanged: 3" in sync(app, lodging).output
+    cloudbeds.reservations[0]["guestList"]["9002"]["guestDocumentExpirationDate"] = (today() + timedelta(days=2000)).isoformat()
+    assert "invalid: 1, unchanged: 2, updated: 1" in sync(app, lodging).output
+    assert stay_of("R100-9002").document_expiry == today() + timedelta(days=2000)
+
+
+def test_a_guest_checking_in_before_the_stated_arrival_time_is_in_from_the_start_of_the_day(app, lodging, cloudbeds):
+    cloudbeds.reservations = [reservation("R200", guest("9101"), start_days=0)]
+    cloudbeds.reservations[0]["estimatedArrivalTime"] = "23:59"
+    result = sync(app, lodging)
+    assert "created: 1" in result.output, result.output
+    stay = stay_of("R200-9101")
+    local = services.to_local(stay.check_in_at, lodging)
+    assert local.date() == today() and local.time() in (time(0, 0), time(23, 59))  # 23:59 only in the day's last minute
+
+
+def test_refused_key_is_one_line_without_the_key(app, lodging, cloudbeds):
+    result = sync(app, lodging, api_key="cbat_wrong")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "Cloudbeds menolak kredensial" in result.output and "cbat_wrong" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("failure", [
+    Response("gateway timeout", status=504),
+    Response("not json", status=200, content_type="text/plain"),
+    Response(json.dumps({"success": False, "message": "Guest Olivia Harper not found"}), status=200, content_type="application/json"),
+    Response(status=302, headers={"Location": "http://127.0.0.1:9/elsewhere"}),
+])
+def test_failures_are_errors_that_quote_nothing_of_the_answer(app, lodging, cloudbeds, failure):
+    cloudbeds.fail_with = failure
+    result = sync(app, lodging)
+    assert result.exit_code != 0 and "Traceback" not in result.output and "Cloudbeds" in result.output
+    assert "Olivia" not in result.output and "gateway" not in result.output
+
+
+def test_the_source_declares_its_fields_and_what_it_cannot_supply(app):
+    from serasi_web.plugins import registry
+
+    source = registry().stay_source("cloudbeds")
+    assert [(field.name, field.secret) for field in source.fields] == [("api_key", True), ("property_id", False)]
+    assert set(source.cannot_supply) == {"entry_date", "stay_permit", "purpose"}
