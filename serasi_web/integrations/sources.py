@@ -188,7 +188,7 @@ def _keep_as_draft(lodging: Lodging, source_name: str, item, result: sync.Upsert
                                        extra={"source": source_name, "external_id": item.external_id})
     except services.StayError:
         return result  # not even a draft: refused with the form's messages
-    except IntegrityError:  # a field even a draft needs (the database holds no stay without it)
+    except (IntegrityError, KeyError):  # a field even a draft needs (the document, a date the database requires)
         db.session.rollback()
         return result
     return sync.UpsertResult("draft", stay=created.stay)
