@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts.routes import blueprint as accounts
     from .admin.routes import blueprint as admin
     from .health import blueprint as health
+    from .integrations.routes import blueprint as connections
     from .lodgings.routes import blueprint as lodgings
     from .officer.routes import blueprint as officer
     from .pages import blueprint as pages
@@ -155,5 +156,6 @@ def _register_blueprints(app: Flask) -> None:
     from .reference.routes import blueprint as reference
     from .stays.routes import blueprint as stays
 
-    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, privacy, purpose, access_log, admin):
+    for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, privacy, purpose, access_log, admin,
+                      connections):
         app.register_blueprint(blueprint)

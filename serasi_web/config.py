@@ -114,6 +114,9 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "http://127.0.0.1:5000",  # links in e-mails
     "DRAFT_REMINDER_HOURS": 12,
     "DIGEST_HOUR_UTC": 0,  # 07:00 WIB, 08:00 WITA, 09:00 WIT
+    # The Fernet key that encrypts the credentials of connected stay sources (API keys, tokens).
+    # Required in production; development derives one from SECRET_KEY (integrations/sources.py).
+    "SOURCE_CREDENTIALS_KEY": None,
 }
 
 # Environment variables read, with their parser, in this order (a later one wins).
@@ -121,6 +124,7 @@ DEFAULTS: dict[str, Any] = {
 _ENVIRONMENT = {
     "SERASI_ENV": ("ENV_NAME", str),
     "SERASI_SECRET_KEY": ("SECRET_KEY", str),
+    "SERASI_SOURCE_CREDENTIALS_KEY": ("SOURCE_CREDENTIALS_KEY", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "SERASI_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "SERASI_PAGE_SIZE": ("PAGE_SIZE", int),
@@ -199,11 +203,27 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
         problems = production_problems(app.config, explicit)
         if problems:
             raise ConfigurationError(" ".join(problems))
+    elif problem := credentials_key_problem(app.config.get("SOURCE_CREDENTIALS_KEY"), required=False):
+        raise ConfigurationError(problem)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(instance)
 
 
 NEW_KEY_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+NEW_FERNET_KEY_HINT = "python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+
+
+def credentials_key_problem(key: str | None, required: bool) -> str | None:
+    """Why ``key`` cannot encrypt the stay sources' credentials, or None."""
+    if not key:
+        return f"SERASI_SOURCE_CREDENTIALS_KEY must be set in production (make one: {NEW_FERNET_KEY_HINT})." if required else None
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        return f"SERASI_SOURCE_CREDENTIALS_KEY is not a Fernet key (32 bytes, url-safe base64; make one: {NEW_FERNET_KEY_HINT})."
+    return None
 
 
 def secret_key_problem(key: str | None) -> str | None:
@@ -226,6 +246,9 @@ def production_problems(config, explicit: set[str] | frozenset[str] = frozenset(
     key_problem = secret_key_problem(config.get("SECRET_KEY"))
     if key_problem:
         problems.append(key_problem)
+    credentials_problem = credentials_key_problem(config.get("SOURCE_CREDENTIALS_KEY"), required=True)
+    if credentials_problem:
+        problems.append(credentials_problem)
     if config.get("DEBUG") or os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes"):
         problems.append("Debug mode is on: it shows code and data to anyone; unset FLASK_DEBUG in production.")
     if not config.get("SESSION_COOKIE_SECURE"):

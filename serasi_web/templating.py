@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
         country_name=lambda code: countries.country_name(code, str(get_locale())),
         lodging_type_label=lodging_type_label,
         lodging_links=lodging_links,
+        stay_sources_installed=lambda: bool(app.extensions["serasi.registry"].stay_sources),
         language_names=LANGUAGE_NAMES,
         current_locale=lambda: str(get_locale()),
         label_of=label_of,

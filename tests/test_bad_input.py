@@ -385,6 +385,15 @@ class World:
         location_id(self.operator_client.post(url, data=self._mapping))  # the rows are checked inside the request
         return job
 
+    def make_connection(self):
+        from serasi_web.integrations.models import SourceConnection
+
+        lodging = make_lodging(self.operator, KUTA_SELATAN_JIMBARAN, name=f"Villa Terhubung {self.number()}")
+        connection = SourceConnection(lodging_id=lodging.id, source="example_pms", settings={"export_file": ""})
+        db.session.add(connection)
+        db.session.commit()
+        return SimpleNamespace(id=connection.id, lodging_id=lodging.id)
+
     def make_roster(self):
         from plugins.push_api.tokens import create_token
         from serasi_web.lodgings.models import Lodging
@@ -489,6 +498,7 @@ class World:
 # object (a token and its lodging) are in OBJECT_ROUTES; the others fill each parameter alone.
 OBJECT_ROUTES = {
     "tokens.revoke": "token", "roster.show": "roster", "spreadsheet_import.columns": "uploaded_job",
+    **{f"connections.{name}": "connection" for name in ("edit", "pull", "delete", "runs")},
     **{f"spreadsheet_import.{name}": "checked_job" for name in ("job", "run", "cancel", "discard", "problems_csv")},
 }
 WATCH_LISTS = ("overstays", "late", "planned", "silent")
@@ -542,6 +552,8 @@ BASELINES = {
     "lodgings.new": lambda w: lodging_values(name=f"Homestay {w.number()}", action="save"),
     "lodgings.edit": lambda w: lodging_values(name=f"Homestay {w.number()}", action="save"),
     "tokens.index": lambda w: {"name": "Front desk PMS", "valid_days": "90", "scope": "write"},
+    "connections.new": lambda w: {"source": "example_pms", "setting_export_file": "", "interval_minutes": "60", "enabled": "y"},
+    "connections.edit": lambda w: {"source": "example_pms", "setting_export_file": "", "interval_minutes": "60", "enabled": "y"},
     "roster.show": lambda w: {"checked_out_at": local_now(), "action": "confirm"},
     "spreadsheet_import.run": lambda w: {"rows": "valid"},
     "officer.reject": lambda w: {"reason": "The address does not exist"},

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import base64
 import secrets
 import shutil
 import signal
@@ -168,6 +169,7 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SERASI_", "FLASK_", "PYTHON"))}
     env.update({
         "SERASI_ENV": "production", "SERASI_SECRET_KEY": secrets.token_hex(32),
+        "SERASI_SOURCE_CREDENTIALS_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "SERASI_PUBLIC_URL": f"https://127.0.0.1:{https_port}", "SERASI_DATABASE_URL": deploy_database,
         "SERASI_INSTANCE_PATH": str(workdir / "instance"), "SERASI_TRUSTED_PROXY_COUNT": "1",
         "SERASI_BIND": f"127.0.0.1:{app_port}", "SERASI_WORKERS": "2",

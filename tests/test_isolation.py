@@ -39,7 +39,7 @@ from serasi_web.delivery.forwarders import DeliveryFailed
 from serasi_web.delivery.models import Delivery
 from serasi_web.extensions import db
 from serasi_web.hookspecs import hookimpl
-from serasi_web.integrations.models import ApiToken
+from serasi_web.integrations.models import ApiToken, SourceConnection
 from serasi_web.lodgings.types import lodging_type
 from serasi_web.officer.services import create_supervisor
 from serasi_web.reference.models import VisaIndex
@@ -79,6 +79,7 @@ ISOLATION_TABLE: dict[str, Ids] = {
     "job_id": Ids(foreign=lambda w: {"B's import": w.b.job}, own=lambda w: {"A's import": w.a.job}),
     "roster_id": Ids(foreign=lambda w: {"B's roster": w.b.roster}, own=lambda w: {"A's roster": w.a.roster}),
     "token_id": Ids(foreign=lambda w: {"B's API token": w.b.token_id}, own=lambda w: {"A's API token": w.a.token_id}),
+    "connection_id": Ids(foreign=lambda w: {"B's connected system": w.b.connection}, own=lambda w: {"A's connected system": w.a.connection}),
     # The push API: external ids live in the token's lodging.
     "external_id": Ids(foreign=lambda w: {"B's external id": w.b.external_id}, own=lambda w: {"A's external id": w.a.external_id}),
     # Admin pages: no tenant owns these; anyone but an admin must get 404 for real objects.
@@ -207,6 +208,8 @@ def form_bodies(world) -> dict[str, dict]:
         "lodgings.edit": lodging_values(DENPASAR_SANUR, name="Renamed by an intruder", lodging_type="company_mess",
                                         employer_name="PT Intruder"),
         "tokens.index": {"name": "Intruder PMS"},
+        "connections.new": {"source": "example_pms", "setting_export_file": "/tmp/intruder.json", "interval_minutes": "15", "enabled": "y"},
+        "connections.edit": {"source": "example_pms", "setting_export_file": "/tmp/intruder.json", "interval_minutes": "15", "enabled": "y"},
         "spreadsheet_import.index": {"file": (io.BytesIO(csv_file([guest(9, document_number="LK0000003")])), "guests.csv")},
         "spreadsheet_import.columns": world.b.job_mapping,
         "spreadsheet_import.run": {"rows": "valid"},
@@ -358,12 +361,16 @@ def make_tenant(app, owner, address: dict, tag: str) -> SimpleNamespace:
     # A lodging of the example plugin's type, when that plugin is installed (its own pages).
     site = make_lodging(owner, address, name=f"Glamping {tag}", lodging_type="glamping").id if lodging_type("glamping") else None
     residents = [resident(f"{tag}-E-1", f"{tag}M000001"), resident(f"{tag}-E-2", f"{tag}M000002")]
+    # A connected system (the example plugin's source): its pages answer only the owner.
+    connection = SourceConnection(lodging_id=mess.id, source="example_pms", settings={"export_file": ""}, created_by_id=owner.id)
+    db.session.add(connection)
+    db.session.commit()
     assert call(api, "put", "/roster", token, {"residents": residents}).status_code == 200
     response = call(api, "put", "/roster", token, {"residents": residents[:1]})
     assert response.json["status"] == "pending", response.json
     return SimpleNamespace(user=owner.id, client=client, mess=mess.id, report=report, draft=draft, photo=photo, group=group,
                            job=job.id, job_mapping=job_mapping, token=token, token_id=token_id, external_id=external_id, api_stay=api_stay,
-                           roster=response.json["roster_id"], site=site)
+                           roster=response.json["roster_id"], site=site, connection=connection.id)
 
 
 @pytest.fixture

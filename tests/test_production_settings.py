@@ -11,6 +11,7 @@ from serasi_web import create_app
 from serasi_web.config import ConfigurationError, secret_key_problem
 
 GOOD_KEY = secrets.token_hex(32)
+CREDENTIALS_KEY = "q8Xn3z0m8l7Qp3s9H2bV6cK1tR4wY5uE0aJ7dF2gL3M="  # a Fernet key (32 bytes, base64)
 PUBLIC = "https://serasi.kanim-ngurahrai.example"
 
 
@@ -19,6 +20,7 @@ def production(monkeypatch, tmp_path):
     for variable in ("SERASI_SECRET_KEY", "SERASI_PUBLIC_URL", "SERASI_SESSION_COOKIE_SECURE", "FLASK_DEBUG"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("SERASI_ENV", "production")
+    monkeypatch.setenv("SERASI_SOURCE_CREDENTIALS_KEY", CREDENTIALS_KEY)
 
     def start(**environment):
         for name, value in environment.items():
@@ -42,11 +44,19 @@ def test_a_safe_production_configuration_starts_with_secure_cookies(production):
     ({"SERASI_SECRET_KEY": GOOD_KEY, "SERASI_PUBLIC_URL": "http://serasi.example"}, "must start with https://"),
     ({"SERASI_SECRET_KEY": GOOD_KEY, "SERASI_PUBLIC_URL": PUBLIC, "SERASI_SESSION_COOKIE_SECURE": "0"}, "Secure"),
     ({"SERASI_SECRET_KEY": GOOD_KEY, "SERASI_PUBLIC_URL": PUBLIC, "FLASK_DEBUG": "1"}, "Debug mode is on"),
+    ({"SERASI_SECRET_KEY": GOOD_KEY, "SERASI_PUBLIC_URL": PUBLIC, "SERASI_SOURCE_CREDENTIALS_KEY": "not-a-key"}, "not a Fernet key"),
 ])
 def test_production_refuses_an_unsafe_setting_with_one_sentence_saying_how_to_fix_it(production, environment, complaint):
     with pytest.raises(ConfigurationError) as raised:
         production(**environment)
     assert complaint in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_production_refuses_to_start_without_a_key_for_the_sources_credentials(production, monkeypatch):
+    monkeypatch.delenv("SERASI_SOURCE_CREDENTIALS_KEY")
+    with pytest.raises(ConfigurationError) as raised:
+        production(SERASI_SECRET_KEY=GOOD_KEY, SERASI_PUBLIC_URL=PUBLIC)
+    assert "SERASI_SOURCE_CREDENTIALS_KEY must be set" in str(raised.value)
 
 
 def test_development_keeps_a_generated_key_and_plain_http(tmp_path, monkeypatch):
@@ -69,7 +79,7 @@ def test_the_command_line_says_what_to_fix_in_one_line(tmp_path):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "SERASI_SECRET_KEY must be set" in result.stderr
 
-    env.update(SERASI_SECRET_KEY=GOOD_KEY, SERASI_DATABASE_URL="postgresql://nobody@127.0.0.1:1/nothing")
+    env.update(SERASI_SECRET_KEY=GOOD_KEY, SERASI_SOURCE_CREDENTIALS_KEY=CREDENTIALS_KEY, SERASI_DATABASE_URL="postgresql://nobody@127.0.0.1:1/nothing")
     result = subprocess.run([console, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
     assert "cannot reach the database" in result.stderr and "SERASI_DATABASE_URL" in result.stderr

@@ -111,13 +111,30 @@ def register_tasks(huey, app) -> None:
 
         deliver_everything()
 
+    @huey.periodic_task(crontab(minute="*"), name="serasi.source_pulls")
+    @in_app
+    def source_pulls():
+        """Pull every connected stay source that is due (each claimed by one worker only)."""
+        from ..integrations.sources import run_due
+
+        return run_due()
+
+    @huey.task(name="serasi.pull_source_now")
+    @in_app
+    def pull_source_now(connection_id):
+        """The operator's "Pull now" for one connection."""
+        from ..integrations.sources import run_one
+
+        return run_one(connection_id)
+
     huey.serasi_tasks = {"send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
                          "send_owner_digests": send_owner_digests,
                          "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "capture_photo_retention": capture_photo_retention,
                          "account_retention": account_retention,
 
                          "retention": retention,
-                         "deliver_now": deliver_now}
+                         "deliver_now": deliver_now,
+                         "source_pulls": source_pulls, "pull_source_now": pull_source_now}
     _register_plugin_tasks(huey, app, in_app)
 
 

@@ -44,6 +44,7 @@ KINDS = (
     NotificationKind("draft_overdue", _l("a draft is still not submitted 12 hours after check-in"), (Role.OPERATOR,)),
     NotificationKind("owner_digest", _l("every morning: one e-mail listing my guests whose planned check-out has passed and my reports still in draft"), (Role.OPERATOR,)),
     NotificationKind("lodging_decision", _l("a lodging of mine is verified or rejected"), (Role.OPERATOR,)),
+    NotificationKind("source_failing", _l("a connected system keeps failing to send my lodging's stays"), (Role.OPERATOR,)),
     NotificationKind("officer_digest", _l("every morning: my inbox and watch lists"), (Role.OFFICER,)),
 )
 

@@ -8,7 +8,6 @@ from ..extensions import db
 from ..lodgings.models import Lodging
 from ..plugin_types import SourceError
 from ..plugins import registry
-from . import services, sync
 
 
 @click.group("sources")
@@ -31,7 +30,12 @@ def list_sources():
 @click.option("--setting", "settings", multiple=True, metavar="FIELD=VALUE", help="One of the source's fields (see: sources list); repeat for each.")
 @with_appcontext
 def sync_source(name: str, lodging_id: int, settings: tuple[str, ...]):
-    """Pull stays from source NAME into a lodging (idempotent: run it as often as you like)."""
+    """Pull stays from source NAME into a lodging (idempotent: run it as often as you like).
+
+    The same pull as the worker's scheduled one (``integrations.sources.pull_into``), with the
+    settings given here instead of a stored connection's."""
+    from ..integrations.sources import pull_into
+
     source = registry().stay_source(name)
     if source is None:
         raise click.ClickException(f"no stay source named {name!r} (see: flask serasi sources list)")
@@ -42,20 +46,28 @@ def sync_source(name: str, lodging_id: int, settings: tuple[str, ...]):
     unknown = set(values) - {field.name for field in source.fields}
     if unknown:
         raise click.ClickException(f"{name} has no field {', '.join(sorted(unknown))}")
-    counts: dict[str, int] = {}
     try:
-        items = list(source.pull(lodging, values))
+        counts = pull_into(lodging, source, values)
     except SourceError as error:
         raise click.ClickException(str(error.message)) from None
-    for item in items:
-        try:
-            result = sync.upsert(lodging, source.name, item.external_id, item.values, f"source:{source.name}")
-            if result.outcome in ("created", "updated", "unchanged") and item.checked_out_at and result.stay.status == "reported":
-                services.check_out([result.stay], item.checked_out_at, None, actor_label=f"source:{source.name}")
-        except Exception as error:  # noqa: BLE001 - one bad item must not stop the others
-            db.session.rollback()
-            result = sync.UpsertResult("invalid", errors={"": str(error)})
-        counts[result.outcome] = counts.get(result.outcome, 0) + 1
-        if result.errors:
-            click.echo(f"{item.external_id}: " + "; ".join(f"{k}: {v}" for k, v in result.errors.items()), err=True)
-    click.echo(", ".join(f"{outcome}: {count}" for outcome, count in sorted(counts.items())) or "nothing to sync")
+    for external_id, errors in counts.problems:
+        click.echo(f"{external_id}: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), err=True)
+    click.echo(", ".join(f"{outcome}: {count}" for outcome, count in sorted(counts.outcomes.items())) or "nothing to sync")
+
+
+@sources_cli.command("run")
+@click.argument("connection_id", type=int)
+@with_appcontext
+def run_connection(connection_id: int):
+    """Pull one stored connection now, as the worker would (recorded in its history)."""
+    from ..integrations.models import SourceConnection
+    from ..integrations.sources import describe_failure, run_pull
+
+    connection = db.session.get(SourceConnection, connection_id)
+    if connection is None:
+        raise click.ClickException(f"no connection {connection_id}")
+    run = run_pull(connection)
+    if run.failure:
+        raise click.ClickException(describe_failure(run.failure))
+    click.echo(f"created: {run.created_count}, updated: {run.updated_count}, unchanged: {run.unchanged_count}, "
+               f"draft: {run.draft_count}, refused: {run.refused_count}")

@@ -1,0 +1,230 @@
+"""Connected systems: an operator connects a lodging to a stay source on its page, the
+credentials are stored encrypted and never shown again, and the worker pulls on the schedule,
+backs off when the source fails, mails the operator at the third failure in a row, and stops
+when the source says retrying will not help."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, text, update
+
+from serasi_web import hookimpl
+from serasi_web.database import utcnow
+from serasi_web.extensions import db
+from serasi_web.integrations import sources
+from serasi_web.integrations.models import SourceConnection, SourceRun
+from serasi_web.plugin_types import SourceError, SourceField
+from serasi_web.stays.models import Stay
+from serasi_web.stays.sync import ExternalStay
+from serasi_web.testing import report_values
+
+from .helpers import login
+from .test_forwarders import smtp_server  # noqa: F401  (the aiosmtpd fixture)
+
+SECRET = "s3cret-api-key-4711"
+EN = {"Accept-Language": "en"}
+
+
+class FrontDeskSource:
+    """A property system reached with an API key: the stays it holds come from the app setting
+    FRONT_DESK_STAYS; property "down" is unreachable (retry), a wrong key is refused (no retry).
+    It has no place for the entry date, so its stays wait as drafts."""
+
+    name = "front_desk"
+    label = _l("Front desk")
+    fields = (SourceField("property_id", _l("Property id")),
+              SourceField("api_key", _l("API key"), secret=True))
+    cannot_supply = ("stay_permit",)
+
+    def pull(self, lodging, settings):
+        if settings.get("api_key") != SECRET:
+            raise SourceError(_l("The export file cannot be read."), retry=False)
+        if settings.get("property_id") == "down":
+            raise SourceError(_l("The export file cannot be read."))
+        return [ExternalStay(external_id, values) for external_id, values in current_app.config.get("FRONT_DESK_STAYS", [])]
+
+
+class FrontDeskPlugin:
+    @hookimpl
+    def serasi_register_stay_sources(self, register):
+        register(FrontDeskSource())
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "EXTRA_PLUGINS": [FrontDeskPlugin()]}
+
+
+def _connect(client, lodging, **values):
+    data = {"source": "front_desk", "setting_property_id": "P-1", "setting_api_key": SECRET,
+            "interval_minutes": "60", "enabled": "y", **values}
+    return client.post(f"/lodgings/{lodging.id}/connections/new", data=data)
+
+
+def _connection() -> SourceConnection:
+    db.session.expire_all()
+    return db.session.execute(select(SourceConnection)).scalar_one()
+
+
+def test_operator_connects_a_system_and_the_secret_is_stored_encrypted_never_shown(app, operator_client, lodging):
+    page = operator_client.get(f"/lodgings/{lodging.id}").get_data(as_text=True)
+    assert f'href="/lodgings/{lodging.id}/connections/"' in page and "Sistem terhubung" in page
+    form = operator_client.get(f"/lodgings/{lodging.id}/connections/new?source=front_desk").get_data(as_text=True)
+    assert 'type="password"' in form and "Izin tinggal" in form  # what it cannot supply is said
+    response = _connect(operator_client, lodging)
+    assert response.status_code == 303
+    connection = _connection()
+    raw = db.session.execute(text("SELECT secrets_encrypted, settings FROM source_connection")).one()
+    assert SECRET not in str(raw) and "P-1" in str(raw)
+    assert sources.decrypt_secrets(connection.secrets_encrypted) == {"api_key": SECRET}
+    edit = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/edit").get_data(as_text=True)
+    assert SECRET not in edit and 'value="P-1"' in edit and "kosongkan" in edit.lower()
+    # Saving with the secret left empty keeps it.
+    saved = operator_client.post(f"/lodgings/{lodging.id}/connections/{connection.id}/edit",
+                                 data={"source": "front_desk", "setting_property_id": "P-2", "setting_api_key": "",
+                                       "interval_minutes": "15", "enabled": "y"})
+    assert saved.status_code == 303
+    connection = _connection()
+    assert connection.settings == {"property_id": "P-2"} and connection.interval_minutes == 15
+    assert sources.decrypt_secrets(connection.secrets_encrypted) == {"api_key": SECRET}
+
+
+def test_bad_input_comes_back_at_the_field_with_the_values_kept(app, operator_client, lodging):
+    page = operator_client.post(f"/lodgings/{lodging.id}/connections/new", data={"source": "", "interval_minutes": "60"})
+    assert page.status_code == 200 and "Pilih sistem yang akan dihubungkan." in page.get_data(as_text=True)
+    page = _connect(operator_client, lodging, setting_property_id="", setting_api_key="typed-key")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Isi Property id." in body or "Property id" in body
+    assert 'aria-invalid="true"' in body and "typed-key" not in body  # a password is never sent back
+    english = operator_client.post(f"/lodgings/{lodging.id}/connections/new", data={"source": "", "interval_minutes": "60"},
+                                   headers=EN).get_data(as_text=True)
+    assert "Choose the system to connect." in english
+    assert db.session.execute(select(SourceConnection)).first() is None
+
+
+def test_the_worker_pulls_due_connections_and_a_second_run_changes_nothing(app, operator_client, lodging):
+    app.config["FRONT_DESK_STAYS"] = [("R-1", report_values(document_number="PQ1111111")),
+                                      ("R-2", report_values(document_number="PQ2222222", stay_permit="")),
+                                      ("R-4", report_values(document_number="PQ4444444", entry_date="")),
+                                      ("R-3", report_values(document_number="PQ3333333", nationality="ZZZ"))]
+    _connect(operator_client, lodging)
+    assert sources.run_due() == 1
+    stays = {stay.external_id: stay for stay in db.session.execute(select(Stay)).scalars()}
+    assert stays["R-1"].status == "reported" and stays["R-2"].status == "draft" and "R-3" not in stays
+    run = db.session.execute(select(SourceRun)).scalar_one()
+    assert (run.created_count, run.draft_count, run.refused_count, run.failure) == (1, 1, 2, None)
+    connection = _connection()
+    assert connection.last_status == "ok" and connection.next_run_at > utcnow() + timedelta(minutes=59)
+    assert sources.run_due() == 0  # not due again for an hour
+    db.session.execute(update(SourceConnection).values(next_run_at=utcnow()))
+    db.session.commit()
+    assert sources.run_due() == 1
+    second = db.session.execute(select(SourceRun).order_by(SourceRun.id.desc())).scalars().first()
+    assert (second.created_count, second.unchanged_count, second.draft_count) == (0, 1, 1)
+    assert db.session.execute(select(Stay)).scalars().all().__len__() == 2
+    history = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/runs").get_data(as_text=True)
+    assert history.count("<tr>") == 3
+    listing = operator_client.get(f"/lodgings/{lodging.id}/connections/").get_data(as_text=True)
+    assert "berfungsi" in listing
+
+
+def test_pull_now_runs_in_the_worker(app, operator_client, lodging, huey_worker):
+    app.config["FRONT_DESK_STAYS"] = [("R-1", report_values(document_number="PQ1111111"))]
+    _connect(operator_client, lodging)  # saving queues the first pull
+    connection = _connection()
+    import time
+
+    for _ in range(100):
+        if db.session.execute(select(SourceRun)).first():
+            break
+        time.sleep(0.1)
+        db.session.expire_all()
+    assert db.session.execute(select(Stay.external_id)).scalars().all() == ["R-1"]
+    response = operator_client.post(f"/lodgings/{lodging.id}/connections/{connection.id}/pull")
+    assert response.status_code == 303
+    for _ in range(100):
+        if len(db.session.execute(select(SourceRun)).all()) == 2:
+            break
+        time.sleep(0.1)
+        db.session.expire_all()
+    assert len(db.session.execute(select(SourceRun)).all()) == 2
+
+
+def _due_now():
+    db.session.execute(update(SourceConnection).values(next_run_at=utcnow()))
+    db.session.commit()
+
+
+def test_a_failing_source_backs_off_and_the_operator_is_mailed_once_at_the_third_failure(app, operator_client, lodging, operator,
+                                                                                     smtp_server):  # noqa: F811
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
+    _connect(operator_client, lodging, setting_property_id="down")
+    waits = []
+    for _ in range(4):
+        _due_now()
+        before = utcnow()
+        assert sources.run_due() == 1
+        connection = _connection()
+        waits.append(round((connection.next_run_at - before) / timedelta(minutes=1)))
+    assert waits == [120, 240, 480, 960]  # 60 min * 2^failures
+    assert connection.last_status == "failing" and connection.consecutive_failures == 4
+    assert len(smtp_server.messages) == 1
+    recipients, message = smtp_server.messages[0]
+    assert recipients == [operator.email] and message["Subject"] == "Sistem terhubung terus gagal"
+    assert lodging.name in message.get_content() and SECRET not in message.get_content()
+    for _ in range(3):
+        _due_now()
+        sources.run_due()
+    assert _connection().next_run_at - utcnow() <= timedelta(hours=24)  # capped
+    listing = operator_client.get(f"/lodgings/{lodging.id}/connections/").get_data(as_text=True)
+    assert "gagal sejak" in listing
+    # It works again: the failures are forgotten.
+    operator_client.post(f"/lodgings/{lodging.id}/connections/{connection.id}/edit",
+                         data={"source": "front_desk", "setting_property_id": "P-1", "interval_minutes": "60", "enabled": "y"})
+    sources.run_due()
+    connection = _connection()
+    assert connection.last_status == "ok" and connection.consecutive_failures == 0 and connection.failure is None
+
+
+def test_a_refusal_that_retrying_cannot_fix_stops_the_connection_until_the_settings_change(app, operator_client, lodging,
+                                                                                           smtp_server):  # noqa: F811
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
+    _connect(operator_client, lodging, setting_api_key="wrong-key")
+    assert sources.run_due() == 1
+    connection = _connection()
+    assert connection.last_status == "stopped" and connection.next_run_at is None
+    assert len(smtp_server.messages) == 1 and "dihentikan" in smtp_server.messages[0][1].get_content()
+    assert sources.run_due() == 0
+    paused = operator_client.post(f"/lodgings/{lodging.id}/connections/{connection.id}/pull", follow_redirects=True)
+    assert "dijeda" in paused.get_data(as_text=True)
+    operator_client.post(f"/lodgings/{lodging.id}/connections/{connection.id}/edit",
+                         data={"source": "front_desk", "setting_property_id": "P-1", "setting_api_key": SECRET,
+                               "interval_minutes": "60", "enabled": "y"})
+    assert sources.run_due() == 1 and _connection().last_status == "ok"
+
+
+def test_another_operator_and_an_admin_get_404(app, operator_client, lodging, other_operator, admin_client):
+    _connect(operator_client, lodging)
+    connection = _connection()
+    stranger = app.test_client()
+    login(stranger, other_operator.email)
+    base = f"/lodgings/{lodging.id}/connections"
+    for url in (f"{base}/", f"{base}/new", f"{base}/{connection.id}/edit", f"{base}/{connection.id}/runs"):
+        assert stranger.get(url).status_code == 404
+    for url in (f"{base}/{connection.id}/pull", f"{base}/{connection.id}/delete", f"{base}/new"):
+        assert stranger.post(url, data={"source": "front_desk"}).status_code == 404
+    assert admin_client.get(f"{base}/").status_code == 404
+    assert operator_client.post(f"{base}/{connection.id}/delete").status_code == 303
+    assert db.session.execute(select(SourceConnection)).first() is None
+
+
+def test_the_command_line_runs_a_stored_connection_through_the_same_pull(app, operator_client, lodging):
+    app.config["FRONT_DESK_STAYS"] = [("R-1", report_values(document_number="PQ1111111"))]
+    _connect(operator_client, lodging)
+    result = app.test_cli_runner().invoke(args=["serasi", "sources", "run", str(_connection().id)])
+    assert result.exit_code == 0 and "created: 1" in result.output
+    assert json.loads(json.dumps(_connection().settings)) == {"property_id": "P-1"}
