@@ -93,13 +93,20 @@ class ZxingEnhancedDecoder(ZxingDecoder):
 
     hard_photo_pass = True
 
-    def __init__(self, name: str, priority: int, enhance):
+    def __init__(self, name: str, priority: int, enhance, binarizers=("LocalAverage",)):
         self.name = name
         self.priority = priority
         self.enhance = enhance
+        self.binarizers = binarizers
 
     def decode(self, image) -> list[str]:
-        return super().decode(self.enhance(image))
+        enhanced = self.enhance(image)
+        for binarizer in self.binarizers:
+            texts = [r.text for r in zxingcpp.read_barcodes(enhanced, formats=FORMATS, text_mode=zxingcpp.TextMode.Plain,
+                                                            binarizer=getattr(zxingcpp.Binarizer, binarizer))]
+            if texts:
+                return texts
+        return []
 
 
 class ZxingRegionsDecoder(ZxingDecoder):
@@ -182,7 +189,8 @@ def hard_photo_decoders() -> list[ZxingDecoder]:
         ZxingEnhancedDecoder("zxing-cpp (lighting flattened)", 92, _flatten_lighting),
         ZxingEnhancedDecoder("zxing-cpp (equalized)", 93, _equalize),
         ZxingEnhancedDecoder("zxing-cpp (contrast stretched)", 94, _stretch_contrast),
-        ZxingEnhancedDecoder("zxing-cpp (sharpened)", 95, _sharpen),
+        # A sharpened blur can overshoot unevenly; a fixed threshold then reads what the local one misses.
+        ZxingEnhancedDecoder("zxing-cpp (sharpened)", 95, _sharpen, ("LocalAverage", "FixedThreshold")),
         ZxingEnhancedDecoder("zxing-cpp (denoised)", 96, _denoise),
     ]
 
