@@ -2,7 +2,10 @@
 
 Open with a format allow-list, let JPEG decode at reduced size (draft mode, about 2000 px: a
 12 MP photo then costs ~70 ms and ~40 MB instead of ~600 ms and ~130 MB), apply the EXIF
-orientation, run the decoders; only when the scaled image gave nothing, retry at full size.
+orientation, run the decoders; only when the scaled image gave nothing, retry at full size; only
+when that gave nothing too, run the hard-photo passes (decoders with ``hard_photo_pass``: small
+codes enlarged on the full-size image, then the scaled image enhanced one way each), while their
+time budget lasts.
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 DRAFT_LONG_SIDE = 2000
 DEFAULT_MAX_PIXELS = 50_000_000
+# A photo with no readable code at all must not hold a worker for long: hard-photo passes start
+# only within this many seconds of the first one (measured in bench/capture_hard_qr.py).
+HARD_PHOTO_BUDGET_SECONDS = 1.5
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
 
 
@@ -72,13 +78,24 @@ def decode_photo(data: bytes, decoders, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     """
     started = time.perf_counter()
     usable = [decoder for decoder in decoders if decoder.available()]
-    image = _open(data, max_pixels, scaled=True)
-    result = _run(image, usable)
-    was_scaled = image.size != _open_size(data)
-    if not result.texts and was_scaled:
-        image = _open(data, max_pixels, scaled=False)
-        result = _run(image, usable)
+    hard_photo_passes = [decoder for decoder in usable if getattr(decoder, "hard_photo_pass", False)]
+    usable = [decoder for decoder in usable if decoder not in hard_photo_passes]
+    scaled = _open(data, max_pixels, scaled=True)
+    result, image, full = _run(scaled, usable), scaled, None
+    if not result.texts and scaled.size != _open_size(data):
+        image = full = _open(data, max_pixels, scaled=False)
+        result = _run(full, usable)
         result.full_resolution = True
+    if not result.texts and hard_photo_passes:
+        deadline = time.perf_counter() + HARD_PHOTO_BUDGET_SECONDS
+        for decoder in hard_photo_passes:
+            # A pass that asks for it (enlarging small codes) gets the full-size pixels; the
+            # others the scaled image, where each costs a fraction of the time.
+            image = full if full is not None and getattr(decoder, "full_size", False) else scaled
+            result = _run(image, [decoder], deadline)
+            result.full_resolution = image is full
+            if result.texts:
+                break
     result.size = image.size
     result.seconds = time.perf_counter() - started
     return result
@@ -91,10 +108,12 @@ def _open_size(data: bytes) -> tuple[int, int]:
         return (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
 
 
-def _run(image: Image.Image, decoders) -> DecodeResult:
+def _run(image: Image.Image, decoders, deadline: float | None = None) -> DecodeResult:
     import logging
 
     for decoder in decoders:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         try:
             texts = decoder.decode(image)
         except Exception:  # noqa: BLE001 - one decoder's failure must not stop the others

@@ -1,0 +1,108 @@
+"""Hard sticker photos: a faded, glared code that the normal passes miss is read by the
+hard-photo passes, through the real upload path; the passes stay out of the way otherwise."""
+import io
+
+import pytest
+import segno
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+from plugins.zxing_decoder import HARD_PHOTO_DECODER_NAMES
+from serasi_web.capture.images import decode_photo
+from serasi_web.plugins import registry
+
+from .capture_samples import qr_photo
+from .helpers import guest_form, make_lodging
+
+STICKER_TEXT = "https://imigrasi.example/stamp?passport=PB1234567&permit=ITK00012345"
+
+
+@pytest.fixture
+def lodging(app, operator, offices):
+    return make_lodging(operator)
+
+
+def faded_glared_sticker(text: str, label: int, fade: int, glare: int) -> bytes:
+    """A grey label whose code is printed only ``fade`` levels darker, with a soft bright
+    highlight over part of the code, on a light page; JPEG as a phone saves it."""
+    buffer = io.BytesIO()
+    segno.make_qr(text, error="m").save(buffer, kind="png", scale=1, border=4)
+    modules = Image.open(io.BytesIO(buffer.getvalue())).convert("L")
+    code = modules.resize((300, 300), Image.NEAREST).point(lambda v: label if v > 127 else label - fade)
+    page = Image.new("L", (1600, 1200), 200)
+    page.paste(Image.new("L", (700, 330), label), (300, 300))
+    page.paste(code, (315, 315))
+    light = Image.new("L", page.size, 0)
+    ImageDraw.Draw(light).ellipse((380, 380, 600, 520), fill=glare)
+    page = ImageChops.add(page, light.filter(ImageFilter.GaussianBlur(40)))
+    out = io.BytesIO()
+    page.convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def capture(client, lodging, photo: bytes):
+    data = guest_form(action="capture_photo")
+    data["photo"] = FileStorage(io.BytesIO(photo), filename="sticker.jpg", content_type="image/jpeg")
+    boundary, body = encode_multipart(MultiDict(data))
+    return client.post(f"/lodgings/{lodging.id}/stays/new", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                       headers={"Accept-Language": "en"})
+
+
+@pytest.mark.parametrize("label, fade, glare", [(170, 22, 140), (180, 16, 90), (175, 14, 60)])
+def test_faded_glared_sticker_missed_by_the_normal_passes_is_read_by_a_hard_photo_pass(app, label, fade, glare):
+    photo = faded_glared_sticker(STICKER_TEXT, label, fade, glare)
+    decoders = registry().decoders
+    normal_passes = [decoder for decoder in decoders if decoder.name not in HARD_PHOTO_DECODER_NAMES]
+    assert decode_photo(photo, normal_passes).texts == []  # the pipeline as it was before them
+    found = decode_photo(photo, decoders)
+    assert found.texts == [STICKER_TEXT] and found.decoder in HARD_PHOTO_DECODER_NAMES
+
+
+def test_photo_of_a_faded_glared_sticker_fills_the_entry_stamp(operator_client, lodging):
+    response = capture(operator_client, lodging, faded_glared_sticker(STICKER_TEXT, 170, 22, 140))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'value="PB1234567"' in page and 'value="ITK00012345"' in page and "from the document" in page
+
+
+def test_hard_photo_passes_do_not_run_when_the_normal_pass_reads_the_code(app):
+    found = decode_photo(qr_photo("ITK-2026-000123"), registry().decoders)
+    assert found.texts == ["ITK-2026-000123"] and found.decoder == "zxing-cpp"
+
+
+def test_hard_photo_passes_are_registered_after_every_other_decoder(app):
+    decoders = registry().decoders
+    hard = [index for index, decoder in enumerate(decoders) if decoder.name in HARD_PHOTO_DECODER_NAMES]
+    assert len(hard) == len(HARD_PHOTO_DECODER_NAMES) and hard == list(range(len(decoders) - len(hard), len(decoders)))
+
+
+class CountingPass:
+    """A third-party hard-photo pass that finds nothing and counts its calls."""
+
+    hard_photo_pass = True
+
+    def __init__(self, name):
+        self.name, self.priority, self.calls = name, 95, 0
+
+    def available(self):
+        return True
+
+    def decode(self, image):
+        self.calls += 1
+        return []
+
+
+def test_a_photo_without_a_code_stops_the_hard_photo_passes_at_their_budget(app, monkeypatch):
+    from serasi_web.capture import images
+
+    blank = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 200, 200)).save(blank, "JPEG")
+    first, second = CountingPass("first"), CountingPass("second")
+    decode_photo(blank.getvalue(), [*registry().decoders, first, second])
+    assert (first.calls, second.calls) == (1, 1)
+    monkeypatch.setattr(images, "HARD_PHOTO_BUDGET_SECONDS", 0.0)
+    # A spent budget lets the pass under way finish and starts no other.
+    first.calls = second.calls = 0
+    found = decode_photo(blank.getvalue(), [*registry().decoders, first, second])
+    assert found.texts == [] and second.calls == 0
