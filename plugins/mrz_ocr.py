@@ -35,9 +35,9 @@ try:
 except ImportError:  # pragma: no cover - declared dependencies, but never crash the app over them
     cv2 = np = None
 try:
-    from rapidocr_onnxruntime import RapidOCR
+    import rapidocr_onnxruntime
 except ImportError:  # pragma: no cover
-    RapidOCR = None
+    rapidocr_onnxruntime = None
 try:  # only for the benchmark's comparison of engines
     import pytesseract
 except ImportError:
@@ -104,12 +104,16 @@ class MRZOCRDecoder:
             if text is not None:
                 yield text
 
+    def read_lines(self, strip, known=None) -> list[str]:
+        """The MRZ lines as the engine read them (cleaned, brought to length, not yet repaired)."""
+        crops, first = known or (line_crops(strip), None)
+        read = ([first] if first is not None else []) + read_lines(self.engine, crops[1 if first is not None else 0:])
+        return mrz_lines("\n".join(read))
+
     def read_strip(self, strip, known=None) -> str | None:
         """The MRZ lines in ``strip`` (an upright grey array), cleaned, or None when it holds none.
         ``known``: its line crops and the first one's text, when already read."""
-        crops, first = known or (line_crops(strip), None)
-        read = [first if i == 0 and first is not None else read_line(crop, self.engine) for i, crop in enumerate(crops)]
-        lines = mrz_lines("\n".join(read))
+        lines = self.read_lines(strip, known)
         if not lines:
             return None
         if self.guided:
@@ -127,22 +131,43 @@ def engine_available(engine: str) -> bool:
         return False
     if engine == "tesseract":
         return pytesseract is not None and shutil.which("tesseract") is not None
-    return RapidOCR is not None
+    return rapidocr_onnxruntime is not None
 
 
 def read_line(crop, engine: str) -> str:
     """One MRZ line's text as the engine reads it (not yet cleaned)."""
-    global _rapid
+    return read_lines(engine, [crop])[0]
+
+
+def read_lines(engine: str, crops: list) -> list[str]:
+    """The engine's text for each line crop (one batch for RapidOCR)."""
+    if not crops:
+        return []
     if engine == "tesseract":
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one request, one core: Tesseract's threads only add overhead here
         try:
-            return pytesseract.image_to_string(crop, lang="eng", config=_TESSERACT_CONFIG, timeout=4)
+            return [pytesseract.image_to_string(crop, lang="eng", config=_TESSERACT_CONFIG, timeout=4) for crop in crops]
         except RuntimeError:  # pytesseract's timeout
-            return ""
-    if _rapid is None:  # the models load once per process (about 0.3 s), from the wheel: nothing is downloaded
-        _rapid = RapidOCR()
-    found, _ = _rapid(cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR), use_det=False, use_cls=False, use_rec=True)
-    return found[0][0] if found else ""
+            return [""] * len(crops)
+    found, _ = _recogniser()([cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR) for crop in crops])
+    return [text for text, _score in found]
+
+
+def _recogniser():
+    """RapidOCR's line recogniser alone (PP-OCRv4 rec, ONNX, shipped in the wheel: nothing is
+    downloaded); loaded once per process. Its text detector is not needed: the lines are cut here."""
+    global _rapid
+    if _rapid is None:
+        from pathlib import Path
+
+        from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+        from rapidocr_onnxruntime.utils import read_yaml
+
+        root = Path(rapidocr_onnxruntime.__file__).resolve().parent
+        config = read_yaml(str(root / "config.yaml"))["Rec"]
+        config["model_path"] = str(root / config["model_path"])
+        _rapid = TextRecognizer(config)
+    return _rapid
 
 
 def line_crops(strip) -> list:
