@@ -11,7 +11,8 @@ missing, instead of failing on the first photo, pull or delivery that reaches it
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 from .lodgings.types import LodgingLink, LodgingType
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from .lodgings.models import Lodging
     from .stays.sync import ExternalStay
 
-__all__ = ["Decoder", "PayloadParser", "StaySource", "Forwarder", "LodgingType", "LodgingLink", "REGISTERED", "missing"]
+__all__ = ["Decoder", "PayloadParser", "StaySource", "SourceField", "SourceError", "Forwarder", "LodgingType", "LodgingLink", "REGISTERED", "missing"]
 
 
 @runtime_checkable
@@ -53,15 +54,45 @@ class PayloadParser(Protocol):
         """The fields the text states, or None when the text is not this parser's."""
 
 
+@dataclass(frozen=True)
+class SourceField:
+    """One setting a stay source asks for when a lodging is connected to it (the connection
+    form shows one input per field). A ``secret`` (an API key, a token, a password) is stored
+    encrypted and never shown again; the others (a property id) are shown on the connection."""
+
+    name: str
+    label: Any  # a lazy string
+    secret: bool = False
+    required: bool = True
+    help: Any = ""  # a lazy string, shown under the input
+
+
+class SourceError(Exception):
+    """A pull that could not be done (credentials refused, the system down or answering what its
+    documentation does not describe). ``message`` is for the operator, in their words (a lazy
+    string); nothing of the other system's answer that may hold guests' data goes in it."""
+
+    def __init__(self, message, *, retry: bool = True):
+        super().__init__(str(message))
+        self.message = message
+        self.retry = retry  # False: retrying will not help (credentials refused) until someone changes the settings
+
+
 @runtime_checkable
 class StaySource(Protocol):
-    """``serasi_register_stay_sources``: a pull adapter for another system."""
+    """``serasi_register_stay_sources``: a pull adapter for another system (a property
+    management system, a channel manager, an HR roster). A lodging is connected to it with the
+    ``fields`` it asks for; the worker then calls ``pull`` on the connection's schedule."""
 
     name: str
     label: Any  # shown to people: a lazy string
+    fields: Sequence[SourceField]  # what a connection asks for (may be empty)
+    cannot_supply: Sequence[str]  # report fields the system has no place for: such stays wait as drafts
 
-    def pull(self, lodging: Lodging) -> Iterable[ExternalStay]:
-        """The lodging's stays as the other system describes them now."""
+    def pull(self, lodging: Lodging, settings: Mapping[str, str]) -> Iterable[ExternalStay]:
+        """The lodging's stays as the other system describes them now, in the report form's field
+        names. ``settings`` holds the connection's fields (secrets decrypted). Raises SourceError
+        when the pull cannot be done."""
 
 
 @runtime_checkable

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS = (
     "plugins.lodging_types",
     "plugins.push_api",
+    "plugins.ota_receiver",
     "plugins.spreadsheet_import",
     "plugins.company_mess",
     "plugins.zxing_decoder",

@@ -88,6 +88,12 @@ def test_entry_point_plugin_pulls_stays_idempotently(app, operator, offices, tmp
     stay = db.session.execute(select(Stay)).scalar_one()
     assert stay.source == "example_pms" and stay.external_id == "R-1" and stay.status == "reported"
     assert runner.invoke(args=["serasi", "sources", "sync", "nope", "--lodging", "1"]).exit_code != 0
+    # The connection's fields come as --setting; a pull that cannot be done says why, in one line.
+    missing = runner.invoke(args=["serasi", "sources", "sync", "example_pms", "--lodging", str(lodging.id),
+                                  "--setting", f"export_file={tmp_path / 'gone.json'}"])
+    assert missing.exit_code != 0 and "tidak dapat dibaca" in missing.output and "Traceback" not in missing.output
+    unknown = runner.invoke(args=["serasi", "sources", "sync", "example_pms", "--lodging", str(lodging.id), "--setting", "colour=red"])
+    assert unknown.exit_code != 0 and "no field colour" in unknown.output
 
 
 def test_the_plugin_is_loaded_from_its_entry_point_and_can_be_disabled(app, another_app):

@@ -24,6 +24,7 @@ from wtforms.validators import NumberRange, Optional
 
 from serasi_web import hookimpl
 from serasi_web.lodgings.types import LodgingLink, LodgingType
+from serasi_web.plugin_types import SourceError, SourceField
 from serasi_web.stays.sync import ExternalStay
 
 
@@ -43,13 +44,19 @@ MIGRATIONS = HERE / "migrations"
 
 class ExamplePmsSource:
     name = "example_pms"
-    label = "Example PMS export"
+    label = _l("Example PMS export")
+    fields = (SourceField("export_file", _l("Export file"), required=False,
+                          help=_l("The path of the PMS's JSON export on the server (default: the EXAMPLE_PMS_FILE setting).")),)
+    cannot_supply = ()
 
-    def pull(self, lodging):
-        path = current_app.config.get("EXAMPLE_PMS_FILE")
+    def pull(self, lodging, settings):
+        path = settings.get("export_file") or current_app.config.get("EXAMPLE_PMS_FILE")
         if not path:
             return []
-        exported = json.loads(Path(path).read_text())
+        try:
+            exported = json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            raise SourceError(_l("The export file cannot be read.")) from None
         return [ExternalStay(item["external_id"], item["values"]) for item in exported.get(str(lodging.id), [])]
 
 
