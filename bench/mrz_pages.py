@@ -123,8 +123,8 @@ def render_page(document: Document, rng: random.Random, px_per_mm: float = 10.0,
     if document.kind != "TD1" or not mrz:
         draw.rectangle([round(6 * px_per_mm), round(12 * px_per_mm), round(38 * px_per_mm), round(52 * px_per_mm)],
                        fill=tuple(rng.randrange(120, 190) for _ in range(3)), outline=(60, 60, 60))
-        labels = [("Type / Type", "P"), ("Surname / Nom", document.truth["surname"]), ("Given names / Prénoms", document.truth["given_names"]),
-                  ("Nationality", document.truth["nationality"]), ("Date of birth", document.truth["date_of_birth"])]
+        labels = [("Type / Type", "P"), ("Surname / Nom", document.truth.get("surname", "")), ("Given names / Prénoms", document.truth.get("given_names", "")),
+                  ("Nationality", document.truth.get("nationality", "")), ("Date of birth", document.truth.get("date_of_birth", ""))]
         for i, (label, value) in enumerate(labels):
             y = round((11 + i * 8.5) * px_per_mm)
             draw.text((round(42 * px_per_mm), y), label, font=label_font, fill=(70, 70, 90))

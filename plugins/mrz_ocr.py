@@ -23,6 +23,7 @@ orientations each are read, so a 50 MP photo costs what a 4 MP one does.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -254,20 +255,29 @@ def normalise(strip):
 
 
 def mrz_lines(raw: str) -> list[str]:
-    """The 2 or 3 MRZ lines in Tesseract's text, each brought to its ICAO length, or [] when it holds none."""
+    """The 2 or 3 MRZ lines in the engine's text, each brought to its ICAO length, or [] when it holds none.
+
+    A line a few characters too long or short is tried several ways (stray marks cut from either
+    end, its longest filler run resized) and the combination whose check digits hold best wins."""
     candidates = [_MRZ_CHARS.sub("", line.upper()) for line in raw.splitlines()]
     candidates = [line for line in candidates if len(line) >= 24]
-    if len(candidates) < 2:
-        return []
     for count, width in ((2, 44), (3, 30), (2, 36)):
         lines = candidates[-count:] if len(candidates) >= count else []
-        if lines and len(lines[0]) > width:  # stray marks before the document code (P, V, I, A, C)
-            lines[0] = re.sub(r"^.*?(?=[PVIAC][A-Z<])", "", lines[0], count=1) if re.search(r"[PVIAC][A-Z<]", lines[0]) else lines[0]
-        if lines and all(abs(len(line) - width) <= 4 for line in lines):
-            fixed = [fit_length(line, width) for line in lines]
-            if all(len(line) == width for line in fixed):
-                return fixed
+        if not lines or not all(abs(len(line) - width) <= 4 for line in lines):
+            continue
+        options = [_length_variants(line, width) for line in lines]
+        if all(options):
+            best = max(itertools.product(*options), key=lambda combo: mrz_score("\n".join(combo)))
+            return list(best)
     return []
+
+
+def _length_variants(line: str, width: int) -> list[str]:
+    variants = {fit_length(line, width)}
+    extra = len(line) - width
+    for cut in range(max(extra, 0) + 1):  # stray marks read before or after the line
+        variants.add(line[cut:len(line) - (extra - cut)])
+    return sorted(v for v in variants if len(v) == width)
 
 
 def fit_length(line: str, width: int) -> str:
