@@ -41,21 +41,24 @@ FIELDS = {"document number": ("document_number", "permit_number"), "surname": ("
 
 
 def make_corpus(folder: str, count: int, seed: int) -> list[dict]:
+    """What each photo will be (drawn in the workers, each from its own seed, so in parallel)."""
+    rng = random.Random(seed)
+    return [{"path": os.path.join(folder, f"{index:04d}.jpg"), "seed": rng.randrange(1 << 30),
+             "kind": rng.choices(("TD3", "TD1", "MRVA"), (70, 15, 15))[0],
+             "megapixels": 12.0 if index % 2 == 0 else 3.0} for index in range(count)]
+
+
+def draw(item: dict) -> dict:
+    """Photograph the item's document (once: a later pass reads the saved file); adds its truth."""
     from bench.mrz_pages import make_document, photograph, random_shot, render_page
 
-    rng = random.Random(seed)
-    items = []
-    for index in range(count):
-        kind = rng.choices(("TD3", "TD1", "MRVA"), (70, 15, 15))[0]
-        document = make_document(rng, kind)
-        size = (4000, 3000) if index % 2 == 0 else (2000, 1500)
-        shot = random_shot(rng, size)
-        path = os.path.join(folder, f"{index:04d}.jpg")
-        with open(path, "wb") as out:
+    rng = random.Random(item["seed"])
+    document = make_document(rng, item["kind"])
+    shot = random_shot(rng, (4000, 3000) if item["megapixels"] > 10 else (2000, 1500))
+    if not os.path.exists(item["path"]):
+        with open(item["path"], "wb") as out:
             out.write(photograph(render_page(document, rng), shot, rng))
-        items.append({"path": path, "kind": kind, "truth": document.truth, "megapixels": size[0] * size[1] / 1e6,
-                      "rotation": round(shot.rotation)})
-    return items
+    return {**item, "truth": document.truth, "rotation": round(shot.rotation)}
 
 
 class _Recording:
@@ -103,6 +106,7 @@ def measure(item: dict, engine: str = "rapidocr", trace: bool = False) -> dict:
     from plugins.zxing_decoder import ZxingDecoder
     from serasi_web.capture.images import CaptureError, decode_photo
 
+    item = draw(item)
     recording = _Recording(engine)
     with open(item["path"], "rb") as source:
         data = source.read()
@@ -172,9 +176,8 @@ def main(argv=None) -> int:
         print("rapidocr-onnxruntime / opencv are not installed: pip install -e .", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="mrz-photos-") as folder:
-        started = time.perf_counter()
         items = make_corpus(folder, args.photos, args.seed)
-        print(f"corpus: {len(items)} photos in {time.perf_counter() - started:.0f} s (seed {args.seed})")
+        print(f"corpus: {len(items)} photos (seed {args.seed}), drawn by the workers before each is read (not timed)")
         context = multiprocessing.get_context("spawn")  # a fresh interpreter per worker: RSS is the decoder's own
         with context.Pool(args.workers, initializer=_warm) as pool:
             results = pool.map(measure, items, chunksize=1)
