@@ -45,6 +45,10 @@ system-deps:
 	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v pg_dump >/dev/null || missing="$$missing postgresql-client"; \
+	[ -f /usr/share/fonts/opentype/ocr-b/OCRB.otf ] || missing="$$missing fonts-ocr-b"; \
+	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
+	ldconfig -p 2>/dev/null | grep -q libGL.so.1 || missing="$$missing libgl1"; \
+	ldconfig -p 2>/dev/null | grep -q libgthread-2.0.so.0 || missing="$$missing libglib2.0-0"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing system packages:$$missing"; \

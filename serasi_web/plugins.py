@@ -37,6 +37,7 @@ DEFAULT_PLUGINS = (
     "plugins.company_mess",
     "plugins.zxing_decoder",
     "plugins.zbar_decoder",
+    "plugins.mrz_ocr",
     "plugins.mrz_payload",
     "plugins.labelled_payload",
     "plugins.forwarders",

@@ -408,3 +408,101 @@ def _name_layout_ok(name: str) -> bool:
     surname, _, given = name.partition("<<")
     return bool(_NAME_PART.fullmatch(surname)) and (not given or bool(_NAME_PART.fullmatch(given)))
 
+
+
+# What OCR confuses in OCR-B: each character with the ones it may have been printed as. '<' is
+# read as K or C, and G/6 (and '<'/K) weigh the same to a check digit: such a swap is never proven.
+OCR_LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B", "S": "5", "5": "S", "Z": "2", "2": "Z",
+                  "G": "6", "6": "G", "K": "<", "C": "<", "D": "0"}
+_MAX_GUESSES = 4096
+
+
+def repair_by_check_digits(lines: list[str]) -> list[str]:
+    """OCR'd MRZ lines with each check-digit field read as the one look-alike combination whose
+    check digit holds (for TD1/TD2/TD3 the composite must hold too, as a second witness).
+
+    For a photo, not for typed text: a look-alike is an OCR slip, not a person's choice. A field
+    whose check digit holds as read is kept; a field that no combination, or more than one with
+    the fewest changes, satisfies is left as read, so the parser reports it at its field. Nothing
+    else is changed, except fillers read as K or C inside a run of fillers after the name (a name
+    cannot have '<<' on both sides of a letter) and a digit in a country code whose look-alike
+    letter makes a known code (0 -> O: K0R is KOR, not KHR), and a digit in the name read as its
+    look-alike letter (a name has no digits; one without a look-alike is left for the parser to report). Lines that are no MRZ come back unchanged.
+    """
+    try:
+        layout = _layout_of([line.upper() for line in lines])
+    except MRZFormatError:
+        return lines
+    chars = list("".join(line.upper() for line in lines))
+    before = chars[:]
+    fields = [(layout.number, True), (layout.birth, False), (layout.expiry, False)]
+    if layout.optional_check is not None:
+        fields.append(((layout.optional[0][0], layout.optional_check), True))
+    changed_free_text = False
+    for (start, end), alphanumeric in fields:
+        choice = _only_choice(chars[start:end], chars[end], alphanumeric)
+        if choice is not None:
+            value, digit = choice
+            changed_free_text |= alphanumeric and value != "".join(chars[start:end])
+            chars[start:end], chars[end] = list(value), digit
+    if layout.composite is not None and changed_free_text:
+        composite = "".join(chars[p] for a, b in layout.composite_spans for p in range(a, b))
+        digit = chars[layout.composite].translate(_LETTER_TO_DIGIT)
+        if not digit.isdigit() or check_digit(composite) != int(digit):
+            # A changed number or optional data is proven by its own check digit only one time in
+            # ten against chance: without the composite's agreement, keep what was read.
+            for (start, end), alphanumeric in fields:
+                if alphanumeric:
+                    chars[start:end + 1] = before[start:end + 1]
+    for start, end in (layout.nationality, (2, 5)):
+        code = "".join(chars[start:end])
+        if not countries.is_known(code.rstrip(FILLER)) and any(ch.isdigit() for ch in code):
+            # A digit in a country code is an OCR slip; its look-alike letter is taken when that is a known code.
+            letters = "".join(OCR_LOOKALIKES.get(ch, ch) if ch.isdigit() else ch for ch in code)
+            if countries.is_known(letters.rstrip(FILLER)):
+                chars[start:end] = list(letters)
+    name_start, name_end = layout.name
+    name = "".join(chars[name_start:name_end])
+    name = re.sub(r"(?<=<<)[KC](?=<<|<?$)", "<", name)
+    # A name has only letters: a digit in it is the OCR reading of its look-alike (0 for O, 2 for Z).
+    name = "".join(OCR_LOOKALIKES.get(ch, ch) if ch.isdigit() and ch in OCR_LOOKALIKES else ch for ch in name)
+    name = re.sub(r"(?<=<<)[KC](?=<<|<?$)", "<", name)  # overlapping runs: a second pass
+    chars[name_start:name_end] = list(name)
+    joined, out, at = "".join(chars), [], 0
+    for line in lines:
+        out.append(joined[at:at + len(line)])
+        at += len(line)
+    return out
+
+
+def _only_choice(value: list[str], check: str, alphanumeric: bool) -> tuple[str, str] | None:
+    """The fewest look-alike changes to ``value`` + ``check`` that make the check digit hold, if unique."""
+    check_options = [check] if check.isdigit() else [ch for ch in (OCR_LOOKALIKES.get(check, ""),) if ch.isdigit()]
+    if alphanumeric:
+        options = [[ch] + ([OCR_LOOKALIKES[ch]] if ch in OCR_LOOKALIKES else []) for ch in value]
+    else:  # a date: digits only, so a letter can only be its look-alike digit
+        options = [[ch] if ch.isdigit() else [d for d in OCR_LOOKALIKES.get(ch, "") if d.isdigit()] for ch in value]
+    if not check_options or any(not option for option in options):
+        return None
+    spots = [i for i, option in enumerate(options) if len(option) > 1]
+    if 2 ** len(spots) > _MAX_GUESSES:
+        return None
+    base = [option[0] for option in options]
+    for changes in range(len(spots) + 1):
+        found = set()
+        for subset in itertools.combinations(spots, changes):
+            candidate = base[:]
+            for i in subset:
+                candidate[i] = options[i][1]
+            text = "".join(candidate)
+            if _FILLER_INSIDE.search(text.rstrip(FILLER)) and alphanumeric:
+                continue  # fillers only pad the end of a number
+            for digit in check_options:
+                if check_digit(text) == int(digit):
+                    found.add((text, digit))
+        if found:
+            return found.pop() if len(found) == 1 else None
+    return None
+
+
+_FILLER_INSIDE = re.compile(re.escape(FILLER))

@@ -50,7 +50,8 @@ def capture_photo(data: bytes) -> Capture:
     current_app.logger.info("capture: %d codes by %s in %.0f ms (%dx%d, full size: %s)", len(found.texts), found.decoder or "-",
                             found.seconds * 1000, found.size[0], found.size[1], found.full_resolution)
     if not found.texts:
-        raise CaptureError(_l("No code was found in the photo. Hold the camera closer, keep the code flat and well lit, and try again."))
+        raise CaptureError(_l("No code was found in the photo. Hold the camera closer, keep the code flat and well lit, and try again. "
+                              "For a passport, photograph the whole data page so that the two lines of letters and < at the bottom are sharp."))
     capture = Capture(texts=found.texts)
     for text in found.texts:
         capture.merge(parse_payload(text, registry().payload_parsers))
