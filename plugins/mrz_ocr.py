@@ -31,19 +31,28 @@ import shutil
 
 from serasi_web import hookimpl
 
-try:
-    import cv2
-    import numpy as np
-except ImportError:  # pragma: no cover - declared dependencies, but never crash the app over them
-    cv2 = np = None
-try:
-    import rapidocr_onnxruntime
-except ImportError:  # pragma: no cover
-    rapidocr_onnxruntime = None
-try:  # only for the benchmark's comparison of engines
-    import pytesseract
-except ImportError:
-    pytesseract = None
+# Imported on first use, not when the app starts: OpenCV, numpy and onnxruntime add about 90 MB to
+# every process, and most web workers never read a passport photo. Their presence is still checked
+# at start (``serasi_register_decoders``), so a missing one stops the start with one line.
+cv2 = np = rapidocr_onnxruntime = pytesseract = None
+RUNTIME_MODULES = ("cv2", "numpy", "rapidocr_onnxruntime")
+
+
+def _load() -> None:
+    global cv2, np, rapidocr_onnxruntime, pytesseract
+    if cv2 is not None:
+        return
+    import cv2 as _cv2
+    import numpy as _np
+    import rapidocr_onnxruntime as _rapidocr
+
+    try:  # only for the benchmark's comparison of engines
+        import pytesseract as _pytesseract
+    except ImportError:
+        _pytesseract = None
+    np, rapidocr_onnxruntime, pytesseract = _np, _rapidocr, _pytesseract
+    cv2 = _cv2  # last: the other names are set once this one is
+
 
 WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 _TESSERACT_CONFIG = (f"--oem 1 --psm 7 -c tessedit_char_whitelist={WHITELIST} -c load_system_dawg=0 -c load_freq_dawg=0")
@@ -69,6 +78,7 @@ class MRZOCRDecoder:
     def decode(self, image) -> list[str]:
         from PIL import Image
 
+        _load()
         if min(image.size) < 60:  # nothing the size of an MRZ can be in it
             return []
         grey = image.convert("L")
@@ -129,7 +139,9 @@ _rapid = None
 
 
 def engine_available(engine: str) -> bool:
-    if cv2 is None:
+    try:
+        _load()
+    except ImportError:
         return False
     if engine == "tesseract":
         return pytesseract is not None and shutil.which("tesseract") is not None
@@ -145,6 +157,7 @@ def read_lines(engine: str, crops: list) -> list[str]:
     """The engine's text for each line crop (one batch for RapidOCR)."""
     if not crops:
         return []
+    _load()
     if engine == "tesseract":
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one request, one core: Tesseract's threads only add overhead here
         try:
@@ -309,4 +322,9 @@ def mrz_score(text: str) -> float:
 
 @hookimpl
 def serasi_register_decoders(register):
+    import importlib.util
+
+    for module in RUNTIME_MODULES:  # found, not imported (see _load)
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
     register(MRZOCRDecoder())

@@ -67,12 +67,14 @@ def test_a_photo_of_the_data_page_fills_identity_and_document(operator_client, l
         assert value in page, value
     assert 'selected value="VNM"' in page or 'value="VNM" selected' in page
     assert "from the document" in page
+    # Names have no check digit: an OCR reading always asks the person to compare them.
+    assert "compare the surname and given names letter by letter" in page
 
 
 def test_a_smudged_character_is_read_as_the_look_alike_its_check_digit_proves(operator_client, lodging):
     # The 5 of the number printed as S (a worn character): only 5 makes the check digit and the composite hold.
     page = capture(operator_client, lodging, page_photo(passport(), smudge=(1, 5, "S"))).get_data(as_text=True)
-    assert 'value="X7439547"' in page and "check digit" not in page
+    assert 'value="X7439547"' in page and "check digit of the" not in page
 
 
 def test_a_check_digit_nothing_satisfies_leaves_the_field_with_its_reason(operator_client, lodging):

@@ -21,6 +21,7 @@ class Capture:
     problems: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # the raw decoded texts, shown escaped
+    read_by_ocr: bool = False  # letters read from a photo of the page, not decoded from a code
 
     def merge(self, payload: ParsedPayload) -> None:
         for name, value in payload.values.items():
@@ -30,6 +31,9 @@ class Capture:
         for name, message in payload.problems.items():
             self.problems.setdefault(name, message)
         self.notes.extend(payload.notes)
+
+
+OCR_DECODER = "mrz-ocr"  # plugins/mrz_ocr.py
 
 
 def read_photo(upload) -> bytes:
@@ -52,7 +56,9 @@ def capture_photo(data: bytes) -> Capture:
     if not found.texts:
         raise CaptureError(_l("No code was found in the photo. Hold the camera closer, keep the code flat and well lit, and try again. "
                               "For a passport, photograph the whole data page so that the two lines of letters and < at the bottom are sharp."))
-    capture = Capture(texts=found.texts)
+    # OCR letters in a name have no check digit to prove them (numbers and dates do): the page
+    # says so, whatever the reading looked like.
+    capture = Capture(texts=found.texts, read_by_ocr=found.decoder == OCR_DECODER)
     for text in found.texts:
         capture.merge(parse_payload(text, registry().payload_parsers))
     return capture
