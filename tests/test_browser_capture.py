@@ -203,3 +203,43 @@ def test_a_failed_sending_shows_the_button_to_send_the_same_photo_again(app, off
         assert page.input_value("#permit_number") == "ITK2026S02" and page.input_value("#room") == "4"
         expect(page.locator("button[value=capture_photo]")).to_be_hidden()
         context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_a_photo_of_the_passport_data_page_fills_identity_and_document_at_360_px(app, offices, operator, tmp_path, javascript):
+    """No QR at all: the MRZ of the data page is read by OCR (plugins/mrz_ocr.py), in the browser
+    as it is used, with JavaScript (the photo scaled before sending, read on choosing it) and
+    without (the original sent by the button)."""
+    import os
+
+    from bench.mrz_pages import OCR_B
+    from plugins.mrz_ocr import engine_available
+
+    from .helpers import skip_or_fail
+    from .test_capture_mrz_ocr import page_photo, passport
+
+    if not os.path.exists(OCR_B) or not engine_available("rapidocr"):
+        skip_or_fail("the OCR-B font (fonts-ocr-b) or RapidOCR is missing: make system-deps and install")
+    lodging = make_lodging(operator)
+    photo = tmp_path / "paspor.jpg"
+    photo.write_bytes(page_photo(passport()))
+    with live_server(app) as base_url, chromium() as browser:
+        context = browser.new_context(java_script_enabled=javascript, locale="id", viewport={"width": 360, "height": 740})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        log_in(page, base_url, operator.email)
+        page.goto(f"{base_url}/lodgings/{lodging.id}/stays/new")
+        page.fill("#room", "3")
+        page.set_input_files("#photo", str(photo))
+        if not javascript:
+            page.click("button[value=capture_photo]")
+        page.wait_for_selector("#surname-field.captured")
+        for selector, value in (("#surname", "NGUYEN"), ("#given_names", "THI MAI"), ("#document_number", "X7439547"),
+                                ("#date_of_birth", "1990-02-15"), ("#document_expiry", "2034-01-01"), ("#nationality", "VNM"),
+                                ("#room", "3")):
+            assert page.input_value(selector) == value, selector
+        for name in ("given_names", "document_number", "date_of_birth", "nationality"):
+            expect(page.locator(f"#{name}-field")).to_have_class(re.compile(r"\bcaptured\b"))
+        expect(page.locator(".flash .warning")).to_contain_text("huruf demi huruf")  # names: compare them by eye
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing wider than the phone
+        context.close()
