@@ -23,6 +23,8 @@ from serasi_web.stays.sync import ExternalStay
 from serasi_web.testing import report_values
 
 from .helpers import login
+from .test_beds24 import beds24, booking, identity  # noqa: F401  (the fake Beds24 API fixture)
+from .test_beds24 import PROPERTY_ID, REFRESH_TOKEN
 from .test_forwarders import smtp_server  # noqa: F401  (the aiosmtpd fixture)
 
 SECRET = "s3cret-api-key-4711"
@@ -128,6 +130,8 @@ def test_the_worker_pulls_due_connections_and_a_second_run_changes_nothing(app, 
     assert db.session.execute(select(Stay)).scalars().all().__len__() == 2
     history = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/runs").get_data(as_text=True)
     assert history.count("<tr>") == 3
+    # Each refused item is explained: its booking, the field by its label, the rule's message.
+    assert "Pemesanan R-3 · Kewarganegaraan:" in history and "nationality" not in history
     listing = operator_client.get(f"/lodgings/{lodging.id}/connections/").get_data(as_text=True)
     assert "berfungsi" in listing
 
@@ -228,3 +232,26 @@ def test_the_command_line_runs_a_stored_connection_through_the_same_pull(app, op
     result = app.test_cli_runner().invoke(args=["serasi", "sources", "run", str(_connection().id)])
     assert result.exit_code == 0 and "created: 1" in result.output
     assert json.loads(json.dumps(_connection().settings)) == {"property_id": "P-1"}
+
+
+def test_a_beds24_connection_made_in_the_pages_is_pulled_by_the_worker_from_its_fake_server(app, operator_client, lodging, beds24):
+    """The issue's "done when" for a real adapter: configured through the pages, pulled on schedule
+    by the worker's job from the documented API (a local server), stays marked with their source,
+    refused bookings explained on the history page."""
+    beds24.bookings = [booking(801), booking(802, lastName="Nobody", infoItems=identity(SERASI_NATIONALITY="ZZ"))]
+    form = operator_client.get(f"/lodgings/{lodging.id}/connections/new?source=beds24").get_data(as_text=True)
+    assert 'name="setting_refresh_token"' in form and 'type="password"' in form
+    response = operator_client.post(f"/lodgings/{lodging.id}/connections/new", data={
+        "source": "beds24", "setting_refresh_token": REFRESH_TOKEN, "setting_property_id": PROPERTY_ID,
+        "setting_room_map": "", "interval_minutes": "15", "enabled": "y"})
+    assert response.status_code == 303
+    assert sources.run_due() == 1  # the periodic job's work
+    stay = db.session.execute(select(Stay).where(Stay.external_id == "801")).scalar_one()
+    assert stay.source == "beds24" and stay.status == "reported" and stay.surname == "Harper"
+    assert any(request.path == "/v2/bookings" and request.headers.get("token") for request in beds24.server.requests)
+    connection = _connection()
+    assert connection.last_status == "ok" and connection.next_run_at > utcnow() + timedelta(minutes=14)
+    history = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/runs").get_data(as_text=True)
+    assert "Pemesanan 802" in history
+    listing = operator_client.get(f"/lodgings/{lodging.id}/connections/").get_data(as_text=True)
+    assert "Beds24" in listing and REFRESH_TOKEN not in listing

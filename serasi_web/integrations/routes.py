@@ -98,6 +98,12 @@ def _setting_fields(form):
     return [getattr(form, name) for name in form._fields if name.startswith("setting_")]
 
 
+def _field_labeller():
+    """A report field's label in the reader's language (a name no form has is shown as it is)."""
+    labels = StayForm(formdata=None, meta={"csrf": False})
+    return lambda name: str(labels[name].label.text) if name and name in labels else (name or "")
+
+
 def _cannot_supply_labels(source) -> list[str]:
     if source is None or not source.cannot_supply:
         return []
@@ -200,7 +206,8 @@ def runs(lodging_id: int, connection_id: int):
     rows = db.session.execute(select(SourceRun).where(SourceRun.connection_id == connection.id)
                               .order_by(SourceRun.id.desc())).scalars().all()
     return render_template("integrations/runs.html", lodging=lodging, connection=connection, runs=rows,
-                           source_label=sources.source_label, describe_failure=sources.describe_failure)
+                           source_label=sources.source_label, describe_failure=sources.describe_failure,
+                           field_label=_field_labeller())
 
 
 def _typed_settings(form) -> dict[str, str]:

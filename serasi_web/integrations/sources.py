@@ -25,6 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,7 @@ DEFAULT_INTERVAL = 60
 MAX_BACKOFF = timedelta(hours=24)
 NOTIFY_AFTER_FAILURES = 3
 RUNS_KEPT = 50
+PROBLEMS_KEPT = 50  # per run: enough to see what is wrong; the rest are counted
 CLAIM_LEASE = timedelta(minutes=30)  # a worker that died mid-pull frees the connection after this
 
 
@@ -194,6 +196,12 @@ def _keep_as_draft(lodging: Lodging, source_name: str, item, result: sync.Upsert
     return sync.UpsertResult("draft", stay=created.stay)
 
 
+def _owner_locale(lodging: Lodging) -> str:
+    languages = current_app.config["LANGUAGES"]
+    locale = getattr(lodging.owner, "locale", None)
+    return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def run_pull(connection: SourceConnection, source=None) -> SourceRun:
     """Pull one connection now, record the run and schedule the next (with backoff on failure)."""
     source = source or registry().stay_source(connection.source)
@@ -203,7 +211,10 @@ def run_pull(connection: SourceConnection, source=None) -> SourceRun:
         if source is None:
             raise SourceError(_l("The plugin offering this source is not installed or is disabled."))
         settings = {**(connection.settings or {}), **decrypt_secrets(connection.secrets_encrypted)}
-        counts = pull_into(lodging, source, settings)
+        with force_locale(_owner_locale(lodging)):  # the refusals' messages are kept as the owner will read them
+            counts = pull_into(lodging, source, settings)
+            problems = [{"external_id": external_id, "field": name, "message": str(message)}
+                        for external_id, errors in counts.problems for name, message in errors.items()][:PROBLEMS_KEPT]
     except SourceError as error:
         db.session.rollback()
         _record_failure(connection, run, error)
@@ -214,6 +225,7 @@ def run_pull(connection: SourceConnection, source=None) -> SourceRun:
     else:
         run.created_count, run.updated_count, run.unchanged_count = counts.created, counts.updated, counts.unchanged
         run.draft_count, run.refused_count = counts.drafts, counts.refused
+        run.problems = problems
         connection.last_status = "ok"
         connection.consecutive_failures = 0
         connection.failing_since = None

@@ -54,6 +54,7 @@ def upgrade():
         sa.Column("unchanged_count", sa.Integer(), nullable=False),
         sa.Column("draft_count", sa.Integer(), nullable=False),
         sa.Column("refused_count", sa.Integer(), nullable=False),
+        sa.Column("problems", sa.JSON(), nullable=False),
         sa.Column("failure", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(["connection_id"], ["source_connection.id"], name=op.f("fk_source_run_connection_id_source_connection"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_source_run")),
