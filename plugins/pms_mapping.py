@@ -17,7 +17,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Iterable
 
+from flask_babel import lazy_gettext as _l
+
 from serasi_web.database import utcnow
+from serasi_web.plugin_types import SourceError
 from serasi_web.stays import services
 
 from .ota_receiver.message import icao_country
@@ -107,3 +110,11 @@ def checked_out_moment(departure: date, lodging) -> datetime:
 
 def days_back(lodging, days: int) -> date:
     return (local_now(lodging) - timedelta(days=days)).date()
+
+
+def too_many_bookings(system: str, read: int) -> SourceError:
+    """The error when the system lists more current bookings than one pull reads: the pull stops
+    before anything is applied, so no guest is left out unseen (the operator is told, and the
+    next pull tries again; a wrong property ID is the usual cause)."""
+    return SourceError(_l("%(system)s listed more than %(n)d current bookings for this property, more than one pull reads, so "
+                          "nothing was applied. Check the property ID; if it is right, tell the administrator.", system=system, n=read))

@@ -272,3 +272,44 @@ def test_a_certificate_nobody_vouches_for_is_refused(app, lodging, tmp_path):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+def test_ten_thousand_bookings_are_read_page_by_page_and_only_the_stays_made(app, lodging, beds24):
+    """A large property: 10,000 current bookings over 100 documented pages of 100; the cancelled ones
+    and the other property's give nothing, the rest one stay each, once."""
+    beds24.PAGE_SIZE = 100
+    beds24.bookings = [booking(10_000 + number, status="cancelled") for number in range(9_990)]
+    beds24.bookings += [booking(20_000 + number, lastName="Harper" + "abcdefgh"[number], infoItems=identity(SERASI_DOCUMENT_NUMBER=f"PB{number:07d}"))
+                        for number in range(8)]
+    beds24.bookings += [booking(30_001, propertyId=999, infoItems=identity(SERASI_DOCUMENT_NUMBER="PO0000001")),  # another property
+                        booking(30_002, roomId=77, lastName="Unmapped", infoItems=identity(SERASI_DOCUMENT_NUMBER="PU0000002"))]
+    result = sync(app, lodging, "room_map=88=Villa Kamboja")
+    assert result.exit_code == 0 and "created: 9" in result.output, result.output
+    assert len([r for r in beds24.server.requests if r.path == "/v2/bookings"]) == 100
+    assert stay_of("20000").room == "Villa Kamboja" and stay_of("30002").room == "77"  # a room not in the map: its Beds24 ID
+    assert db.session.execute(select(Stay).where(Stay.external_id == "30001")).first() is None
+    assert "unchanged: 9" in sync(app, lodging, "room_map=88=Villa Kamboja").output  # nothing reported twice
+
+
+def test_more_bookings_than_a_pull_reads_stop_it_before_anything_is_applied(app, lodging, beds24):
+    from plugins.beds24 import MAX_PAGES
+
+    beds24.bookings = [booking(40_000 + number, infoItems=identity(SERASI_DOCUMENT_NUMBER=f"PM{number:07d}"))
+                       for number in range(MAX_PAGES * beds24.PAGE_SIZE + 1)]
+    result = sync(app, lodging)
+    assert result.exit_code != 0 and "lebih dari 400 pemesanan" in result.output, result.output
+    assert db.session.execute(select(Stay)).first() is None  # none applied: no guest left out unseen
+
+
+def test_a_booking_whose_guest_changed_corrects_the_stay_and_keeps_the_first_version(app, lodging, beds24):
+    from serasi_web.stays.models import StayVersion
+
+    beds24.bookings = [booking(601)]
+    assert "created: 1" in sync(app, lodging).output
+    beds24.bookings = [booking(601, firstName="Noah", lastName="Becker",
+                               infoItems=identity(SERASI_NATIONALITY="DE", SERASI_ISSUING_STATE="DE", SERASI_DOCUMENT_NUMBER="C01X00T47"))]
+    assert "updated: 1" in sync(app, lodging).output  # one booking, one stay: corrected, not a second report
+    stay = stay_of("601")
+    assert (stay.surname, stay.document_number, stay.nationality) == ("Becker", "C01X00T47", "D")
+    versions = db.session.execute(select(StayVersion).where(StayVersion.stay_id == stay.id)).scalars().all()
+    assert any((version.snapshot or {}).get("document_number") == "PA1234567" for version in versions)  # nothing lost

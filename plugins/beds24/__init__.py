@@ -42,7 +42,7 @@ from .. import pms_mapping as mapping
 
 API_URL = "https://api.beds24.com/v2"
 SYSTEM = "Beds24"
-MAX_PAGES = 50
+MAX_PAGES = 200  # of the documented 100 bookings: 20,000 current bookings, far past any lodging's
 LOOKBACK_DAYS = 7  # departures this recent are still pulled, so their check-outs are recorded
 STAY_STATUSES = {"confirmed", "new"}
 
@@ -77,18 +77,21 @@ class Beds24Source:
         today = mapping.local_now(lodging).date()
         params = {"propertyId": property_id, "arrivalTo": today.isoformat(),
                   "departureFrom": mapping.days_back(lodging, LOOKBACK_DAYS).isoformat(), "includeInfoItems": "true"}
-        stays = []
+        stays, read = [], 0
         for page in range(1, MAX_PAGES + 1):
             answer = get_json(SYSTEM, base + "/bookings", headers={"token": token}, params={**params, "page": page})
             if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
                 raise unexpected(SYSTEM)
+            read += len(answer["data"])
             for booking in answer["data"]:
-                if isinstance(booking, dict) and (stay := booking_stay(booking, lodging, rooms)) is not None:
+                if not isinstance(booking, dict) or str(booking.get("propertyId", property_id)) != property_id:
+                    continue  # another property's booking (an account with several): never this lodging's guest
+                if (stay := booking_stay(booking, lodging, rooms)) is not None:
                     stays.append(stay)
             pages = answer.get("pages")
             if not (isinstance(pages, dict) and pages.get("nextPageExists") is True):
-                break
-        return stays
+                return stays
+        raise mapping.too_many_bookings(SYSTEM, read)
 
 
 def room_map(text: str) -> dict[str, str]:

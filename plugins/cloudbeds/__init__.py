@@ -81,6 +81,8 @@ class CloudbedsSource:
             listed.extend(item for item in data if isinstance(item, dict))
             if not data or not isinstance(total, int) or len(listed) >= total:
                 break
+        else:
+            raise mapping.too_many_bookings(SYSTEM, len(listed))
         stays = []
         for summary in listed:
             if summary.get("status") not in STAY_STATUSES or not mapping.clean(summary.get("reservationID")):
