@@ -499,6 +499,7 @@ class World:
 OBJECT_ROUTES = {
     "tokens.revoke": "token", "roster.show": "roster", "spreadsheet_import.columns": "uploaded_job",
     **{f"connections.{name}": "connection" for name in ("edit", "pull", "delete", "runs")},
+    **{f"admin.connection_{name}": "connection" for name in ("edit", "pause", "resume", "pull")},
     **{f"spreadsheet_import.{name}": "checked_job" for name in ("job", "run", "cancel", "discard", "problems_csv")},
 }
 WATCH_LISTS = ("overstays", "late", "planned", "silent")
@@ -554,6 +555,7 @@ BASELINES = {
     "tokens.index": lambda w: {"name": "Front desk PMS", "valid_days": "90", "scope": "write"},
     "connections.new": lambda w: {"source": "example_pms", "setting_export_file": "", "interval_minutes": "60", "enabled": "y"},
     "connections.edit": lambda w: {"source": "example_pms", "setting_export_file": "", "interval_minutes": "60", "enabled": "y"},
+    "admin.connection_edit": lambda w: {"setting_export_file": "", "interval_minutes": "60", "enabled": "y"},
     "roster.show": lambda w: {"checked_out_at": local_now(), "action": "confirm"},
     "spreadsheet_import.run": lambda w: {"rows": "valid"},
     "officer.reject": lambda w: {"reason": "The address does not exist"},

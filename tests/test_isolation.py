@@ -210,6 +210,7 @@ def form_bodies(world) -> dict[str, dict]:
         "tokens.index": {"name": "Intruder PMS"},
         "connections.new": {"source": "example_pms", "setting_export_file": "/tmp/intruder.json", "interval_minutes": "15", "enabled": "y"},
         "connections.edit": {"source": "example_pms", "setting_export_file": "/tmp/intruder.json", "interval_minutes": "15", "enabled": "y"},
+        "admin.connection_edit": {"setting_export_file": "/tmp/intruder.json", "interval_minutes": "15", "enabled": "y"},
         "spreadsheet_import.index": {"file": (io.BytesIO(csv_file([guest(9, document_number="LK0000003")])), "guests.csv")},
         "spreadsheet_import.columns": world.b.job_mapping,
         "spreadsheet_import.run": {"rows": "valid"},
@@ -230,7 +231,7 @@ def admin_form(world) -> dict:
 
 
 def body_for(audience: str, rule, world) -> dict | None:
-    return admin_form(world) if audience == "admin" else form_bodies(world).get(rule.endpoint)
+    return form_bodies(world).get(rule.endpoint) or (admin_form(world) if audience == "admin" else None)
 
 
 def api_requests(external_id_body) -> dict[str, dict]:

@@ -12,6 +12,7 @@ from ..accounts.models import Role, User
 from ..accounts.services import create_user, find_user_by_email, set_enabled
 from ..auth import role_required
 from ..extensions import db
+from ..integrations.models import SourceConnection
 from ..forms import page_arg, select_choices, text_arg
 from ..stays.queries import escape_like
 from ..htmx import see_other
@@ -35,6 +36,7 @@ def index():
         "offices": db.session.scalar(select(func.count()).select_from(ImmigrationOffice)),
         "lodgings": db.session.scalar(select(func.count()).select_from(Lodging)),
         "no_office": db.session.scalar(select(func.count()).select_from(Lodging).where(Lodging.office_id.is_(None))),
+        "connections": db.session.scalar(select(func.count()).select_from(SourceConnection)),
     }
     return render_template("admin/index.html", counts=counts)
 
@@ -425,3 +427,67 @@ def audit_export(search_id: str | None = None):
         return see_other(url_for("admin.audit_log", **values))
     record_access(current_user, AUDIT_EXPORTED, details={"filters": {k: v[:254] for k, v in values.items()}})
     return streamed_csv(AUDIT_COLUMNS, audit_rows(query), "audit-log.csv")
+
+
+# ---- connected systems of every lodging (the operator's pages stay the owner's alone) ---------
+
+def _connection_or_404(connection_id: int):
+    connection = db.session.get(SourceConnection, connection_id)
+    if connection is None:
+        abort(404)
+    return connection
+
+
+@blueprint.route("/connections")
+@admin_only
+def connections():
+    """Every connection to a stay source: its status and schedule, failing and stopped first.
+    No run's refused bookings: they name guests (issue #17)."""
+    from ..integrations.routes import interval_label
+    from ..integrations.sources import describe_failure, source_label
+
+    rank = {"stopped": 0, "failing": 1}
+    rows = db.session.execute(select(SourceConnection).options(
+        joinedload(SourceConnection.lodging).joinedload(Lodging.owner))).scalars().all()
+    rows.sort(key=lambda c: (rank.get(c.last_status, 2) if c.enabled else 2, c.lodging.name.lower(), c.source))
+    return render_template("admin/connections.html", connections=rows, source_label=source_label,
+                           describe_failure=describe_failure, interval_label=interval_label)
+
+
+@blueprint.route("/connections/<int:connection_id>/edit", methods=["GET", "POST"])
+@admin_only
+def connection_edit(connection_id: int):
+    from ..integrations.routes import edit_connection
+
+    connection = _connection_or_404(connection_id)
+    return edit_connection(connection, url_for("admin.connection_edit", connection_id=connection.id),
+                           url_for("admin.connections"))
+
+
+@blueprint.route("/connections/<int:connection_id>/pause", methods=["POST"])
+@blueprint.route("/connections/<int:connection_id>/resume", methods=["POST"], endpoint="connection_resume")
+@admin_only
+def connection_pause(connection_id: int):
+    from ..forms import BaseForm
+    from ..integrations.routes import _enqueue, set_connection_enabled
+
+    connection = _connection_or_404(connection_id)
+    resume = request.endpoint == "admin.connection_resume"
+    if BaseForm().validate_on_submit() and connection.enabled != resume:
+        set_connection_enabled(connection, resume)
+        db.session.commit()
+        _enqueue(connection)
+        flash(_("The connection is resumed; it pulls now.") if resume else _("The connection is paused."), "success")
+    return see_other(url_for("admin.connections"))
+
+
+@blueprint.route("/connections/<int:connection_id>/pull", methods=["POST"])
+@admin_only
+def connection_pull(connection_id: int):
+    from ..forms import BaseForm
+    from ..integrations.routes import pull_now
+
+    connection = _connection_or_404(connection_id)
+    if BaseForm().validate_on_submit():
+        pull_now(connection)
+    return see_other(url_for("admin.connections"))

@@ -40,11 +40,17 @@ AUDIT_ACTIONS = {
     "account.email_verified": _l("E-mail address confirmed"),
     "lodging.suspended": _l("Lodging suspended"),
     "lodging.suspension_lifted": _l("Lodging suspension lifted"),
+    "connection.created": _l("System connected"),
+    "connection.edited": _l("Connection settings changed"),
+    "connection.paused": _l("Connection paused"),
+    "connection.resumed": _l("Connection resumed"),
+    "connection.deleted": _l("Connection deleted"),
 }
 
 OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),
                 "Lodging": _l("Lodging"), "StayGroup": _l("Group"),
-                "User": _l("Account"), "SubjectAccessRequest": _l("Data access request")}
+                "User": _l("Account"), "SubjectAccessRequest": _l("Data access request"),
+                "SourceConnection": _l("Connected system")}
 
 # Versions of a report (stay_version.action) and the stay events other systems receive.
 VERSION_ACTIONS = {
@@ -64,7 +70,10 @@ _DETAIL_KEYS = {"list": _l("List"), "page": _l("Page"), "filters": _l("Filters")
                 "stay_ids": _l("Reports"), "rows": _l("Rows"), "format": _l("Format"), "criteria": _l("Search"),
                 "table": _l("Table"), "start": _l("From"), "end": _l("To"), "created": _l("Created"), "updated": _l("Updated"),
                 "unchanged": _l("Unchanged"), "skipped": _l("Skipped"), "name": _l("Name"), "region": _l("Region"),
-                "check_in_from": _l("Check-in from"), "check_in_to": _l("Check-in to"), "actor": _l("Who"), "action": _l("What")}
+                "check_in_from": _l("Check-in from"), "check_in_to": _l("Check-in to"), "actor": _l("Who"), "action": _l("What"),
+                "system": _l("System"), "fields": _l("Changed")}
+# A connection's own settings (a source's fields are labelled by its plugin, see connection_field_label).
+_CONNECTION_FIELDS = {"interval_minutes": _l("Pull"), "enabled": _l("Pull on this schedule")}
 _WATCH_LISTS = {"overstays": _l("Overstays"), "late": _l("Late reports"), "planned": _l("Planned check-out passed"),
                 "silent": _l("Silent lodgings")}
 
@@ -129,6 +138,10 @@ def report_value(name: str, value) -> str:
         return str(_WATCH_LISTS.get(value, value))
     if name == "action":
         return audit_action_label(value)
+    if name == "system":
+        from ..integrations.sources import source_label
+
+        return source_label(value)
     if isinstance(value, bool):
         return str(_l("yes") if value else _l("no"))
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[:4].isdigit():
@@ -142,6 +155,19 @@ def report_value(name: str, value) -> str:
     if isinstance(value, date):
         return format_date(value, "medium")
     return str(value)
+
+
+def connection_field_label(name: str) -> str:
+    """A field of a connection in words: the schedule's, or the one its source's plugin declares."""
+    from ..plugins import registry
+
+    if name in _CONNECTION_FIELDS:
+        return str(_CONNECTION_FIELDS[name])
+    for source in registry().stay_sources:
+        for source_field in source.fields:
+            if source_field.name == name:
+                return str(source_field.label)
+    return name.replace("_", " ")
 
 
 def describe_changes(changes: dict) -> list[str]:
@@ -164,6 +190,8 @@ def describe_details(details: dict) -> list[str]:
         elif isinstance(value, dict):
             inner = ", ".join(f"{report_field_label(k)}: {report_value(k, v)}" for k, v in value.items())
             lines.append(f"{report_field_label(key)}: {inner or '—'}")
+        elif key == "fields" and isinstance(value, list):  # a connection's changed fields: names only
+            lines.append(f"{report_field_label(key)}: {', '.join(connection_field_label(item) for item in value) or '—'}")
         elif isinstance(value, list):
             lines.append(f"{report_field_label(key)}: {', '.join(str(item) for item in value[:20]) or '—'}")
         else:

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..accounts.models import Role
 from ..auth import role_required
+from ..database import utcnow
 from ..extensions import db
 from ..forms import TOO_LONG, BaseForm, strip
 from ..htmx import see_other
@@ -40,7 +41,7 @@ def _connection_or_404(lodging: Lodging, connection_id: int) -> SourceConnection
     return connection
 
 
-def _interval_label(minutes: int) -> str:
+def interval_label(minutes: int) -> str:
     if minutes % 1440 == 0:
         return ngettext("every day", "every %(num)d days", minutes // 1440)
     if minutes % 60 == 0:
@@ -90,7 +91,7 @@ def _form_for(source, connection: SourceConnection | None, taken: set[str]):
     choices = [("", _("Choose…"))] if connection is None else []
     form.source.choices = choices + [(s.name, str(s.label)) for s in registry().stay_sources
                                      if s.name not in taken or (connection is not None and s.name == connection.source)]
-    form.interval_minutes.choices = [(minutes, _interval_label(minutes)) for minutes in sources.INTERVAL_CHOICES]
+    form.interval_minutes.choices = [(minutes, interval_label(minutes)) for minutes in sources.INTERVAL_CHOICES]
     return form
 
 
@@ -120,7 +121,7 @@ def index(lodging_id: int):
     available = [source for source in registry().stay_sources if source.name not in taken]
     return render_template("integrations/connections.html", lodging=lodging, connections=connections, available=available,
                            source_label=sources.source_label, describe_failure=sources.describe_failure,
-                           interval_label=_interval_label)
+                           interval_label=interval_label)
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
@@ -137,6 +138,8 @@ def new(lodging_id: int):
         connection = SourceConnection(lodging_id=lodging.id, created_by_id=current_user.id)
         sources.save_connection(connection, source, _typed_settings(form), form.interval_minutes.data, form.enabled.data)
         db.session.add(connection)
+        db.session.flush()
+        record_connection_event("connection.created", connection)
         db.session.commit()
         _enqueue(connection)
         flash(_("%(system)s is connected; the first pull runs now.", system=source.label), "success")
@@ -144,7 +147,9 @@ def new(lodging_id: int):
     if request.method == "POST" and source is None and not form.source.errors:
         form.source.errors = [_("Choose the system to connect.")]
     return render_template("integrations/connection_form.html", lodging=lodging, form=form, source=source, connection=None,
-                           setting_fields=_setting_fields(form), cannot_supply=_cannot_supply_labels(source))
+                           setting_fields=_setting_fields(form), cannot_supply=_cannot_supply_labels(source),
+                           action_url=url_for("connections.new", lodging_id=lodging.id),
+                           back_url=url_for("connections.index", lodging_id=lodging.id))
 
 
 @blueprint.route("/<int:connection_id>/edit", methods=["GET", "POST"])
@@ -152,20 +157,56 @@ def new(lodging_id: int):
 def edit(lodging_id: int, connection_id: int):
     lodging = _lodging_or_404(lodging_id)
     connection = _connection_or_404(lodging, connection_id)
+    return edit_connection(connection, url_for("connections.edit", lodging_id=lodging.id, connection_id=connection.id),
+                           url_for("connections.index", lodging_id=lodging.id))
+
+
+def edit_connection(connection: SourceConnection, action_url: str, back_url: str):
+    """The settings form of ``connection`` and its save, shared by the operator's page and the
+    administrator's (``admin.connection_edit``): secrets are never shown, an empty one is kept."""
     source = registry().stay_source(connection.source)
     if source is None:
         abort(404)  # the plugin is gone: the list says so; only deleting is offered
     form = _form_for(source, connection, set())
     form.source.data = connection.source  # a connection keeps its system: whatever is posted as "source" is ignored
     if form.validate_on_submit():
+        before = _audited_state(connection)
         sources.save_connection(connection, source, _typed_settings(form), form.interval_minutes.data, form.enabled.data)
+        changed = [name for name, value in _audited_state(connection).items() if before.get(name) != value]
+        changed += [name for name, value in _typed_settings(form).items()
+                    if value and any(f.secret and f.name == name for f in source.fields)]
+        if changed:
+            record_connection_event("connection.edited", connection, {"system": connection.source, "fields": changed})
         db.session.commit()
         _enqueue(connection)
         flash(_("The connection to %(system)s is saved.", system=source.label), "success")
-        return see_other(url_for("connections.index", lodging_id=lodging.id))
-    return render_template("integrations/connection_form.html", lodging=lodging, form=form, source=source,
+        return see_other(back_url)
+    return render_template("integrations/connection_form.html", lodging=connection.lodging, form=form, source=source,
                            connection=connection, setting_fields=_setting_fields(form),
-                           cannot_supply=_cannot_supply_labels(source))
+                           cannot_supply=_cannot_supply_labels(source), action_url=action_url, back_url=back_url)
+
+
+def _audited_state(connection: SourceConnection) -> dict:
+    """What an edit may change, minus the secrets (a typed secret counts as changed, unread)."""
+    return {**(connection.settings or {}), "interval_minutes": connection.interval_minutes, "enabled": connection.enabled}
+
+
+def record_connection_event(action: str, connection: SourceConnection, details: dict | None = None) -> None:
+    """An audit event of a connection: which fields changed, never their values (the caller commits)."""
+    from ..audit.services import record
+
+    record(action, connection, current_user, lodging_id=connection.lodging_id,
+           changes=details or {"system": connection.source})
+
+
+def set_connection_enabled(connection: SourceConnection, enabled: bool) -> None:
+    """Pause or resume the schedule (audited; the caller commits). Resuming pulls at once and, like
+    saving the settings, lifts a stop."""
+    connection.enabled = enabled
+    connection.next_run_at = utcnow() if enabled else None
+    if enabled and connection.last_status == "stopped":
+        connection.last_status = "failing"
+    record_connection_event("connection.resumed" if enabled else "connection.paused", connection)
 
 
 @blueprint.route("/<int:connection_id>/pull", methods=["POST"])
@@ -175,14 +216,19 @@ def pull(lodging_id: int, connection_id: int):
     connection = _connection_or_404(lodging, connection_id)
     form = BaseForm()
     if form.validate_on_submit():
-        if connection.enabled and connection.last_status != "stopped":
-            sources.request_pull(connection)
-            db.session.commit()
-            _enqueue(connection)
-            flash(_("The pull is queued; refresh this page in a moment."), "success")
-        else:
-            flash(_("This connection is paused: check its settings and save them first."), "error")
+        pull_now(connection)
     return see_other(url_for("connections.index", lodging_id=lodging.id))
+
+
+def pull_now(connection: SourceConnection) -> None:
+    """The "Pull now" button of the operator's list and the administrator's."""
+    if connection.enabled and connection.last_status != "stopped":
+        sources.request_pull(connection)
+        db.session.commit()
+        _enqueue(connection)
+        flash(_("The pull is queued; refresh this page in a moment."), "success")
+    else:
+        flash(_("This connection is paused: check its settings and save them first."), "error")
 
 
 @blueprint.route("/<int:connection_id>/delete", methods=["POST"])
@@ -192,6 +238,7 @@ def delete(lodging_id: int, connection_id: int):
     connection = _connection_or_404(lodging, connection_id)
     form = BaseForm()
     if form.validate_on_submit():
+        record_connection_event("connection.deleted", connection)
         db.session.delete(connection)
         db.session.commit()
         flash(_("The connection is deleted; the stays it brought stay."), "success")
