@@ -67,6 +67,7 @@ _MRZ_CHARS = re.compile(r"[^A-Z0-9<]")
 class MRZOCRDecoder:
     name = "mrz-ocr"
     priority = 80  # after zxing-cpp and zbar, before the zxing-cpp rescue pass
+    scaled_only = True  # it reads at READ_LONG_SIDE whatever it is given: no second run on the full-size image
 
     def __init__(self, guided: bool = True, engine: str = "rapidocr"):
         self.guided = guided

@@ -106,3 +106,19 @@ def test_a_photo_without_a_code_stops_the_hard_photo_passes_at_their_budget(app,
     first.calls = second.calls = 0
     found = decode_photo(blank.getvalue(), [*registry().decoders, first, second])
     assert found.texts == [] and second.calls == 0
+
+
+class CountingDecoder(CountingPass):
+    """A third-party decoder that finds nothing and counts its calls (not a hard-photo pass)."""
+
+    hard_photo_pass = False
+
+
+@pytest.mark.parametrize("scaled_only", [False, True])
+def test_a_decoder_that_scales_itself_is_not_run_again_on_the_full_size_image(app, scaled_only):
+    big = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (200, 200, 200)).save(big, "JPEG")  # a 12 MP photo with nothing in it
+    decoder = CountingDecoder("counting")
+    decoder.priority, decoder.scaled_only = 50, scaled_only
+    found = decode_photo(big.getvalue(), [decoder])
+    assert found.texts == [] and decoder.calls == (1 if scaled_only else 2)

@@ -84,7 +84,8 @@ def decode_photo(data: bytes, decoders, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     result, image, full = _run(scaled, usable), scaled, None
     if not result.texts and scaled.size != _open_size(data):
         image = full = _open(data, max_pixels, scaled=False)
-        result = _run(full, usable)
+        # A decoder that scales the image down itself (the MRZ OCR) would only repeat its work.
+        result = _run(full, [decoder for decoder in usable if not getattr(decoder, "scaled_only", False)])
         result.full_resolution = True
     if not result.texts and hard_photo_passes:
         deadline = time.perf_counter() + HARD_PHOTO_BUDGET_SECONDS
