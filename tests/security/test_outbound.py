@@ -118,6 +118,7 @@ def test_production_refuses_to_start_with_passport_data_leaving_in_clear(tmp_pat
     monkeypatch.setenv("SERASI_ENV", "production")
     monkeypatch.setenv("SERASI_SECRET_KEY", "7f3a9c2e" + "b41d6e8f05a7c3d9e2f1a6b8c4d7e0f3a5b9c1d8e6f2a4b7")  # random, not guessable
     monkeypatch.setenv("SERASI_PUBLIC_URL", "https://serasi.kanim.example")
+    monkeypatch.setenv("SERASI_SOURCE_CREDENTIALS_KEY", "R0OE5PWc5ZQjOdBNaXNVQNy7Aq5UEVToHfTCwPKGmNA=")  # a Fernet key, as production requires
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     config = {"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"}
