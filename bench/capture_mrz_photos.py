@@ -129,6 +129,8 @@ def measure(item: dict, engine: str = "rapidocr", trace: bool = False) -> dict:
 
 
 def _measure_tesseract(item: dict) -> dict:
+    from . import mrz_tesseract  # noqa: F401  (adds the engine, in this worker process too)
+
     return measure(item, "tesseract")
 
 
@@ -183,6 +185,8 @@ def main(argv=None) -> int:
             results = pool.map(measure, items, chunksize=1)
             memory = pool.map(_measure_memory, [item for item in items if item["megapixels"] > 10][:10], chunksize=1)
             tesseract = []
+            from . import mrz_tesseract  # noqa: F401  (adds the engine)
+
             if args.tesseract and engine_available("tesseract"):
                 tesseract = pool.map(_measure_tesseract, items[:args.tesseract], chunksize=1)
     guided = report("RapidOCR + check-digit-guided choice (what the server does)", results, "guided")

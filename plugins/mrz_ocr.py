@@ -25,37 +25,30 @@ orientations each are read, so a 50 MP photo costs what a 4 MP one does.
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import shutil
 
 from serasi_web import hookimpl
 
 # Imported on first use, not when the app starts: OpenCV, numpy and onnxruntime add about 90 MB to
 # every process, and most web workers never read a passport photo. Their presence is still checked
 # at start (``serasi_register_decoders``), so a missing one stops the start with one line.
-cv2 = np = rapidocr_onnxruntime = pytesseract = None
+cv2 = np = rapidocr_onnxruntime = None
 RUNTIME_MODULES = ("cv2", "numpy", "rapidocr_onnxruntime")
 
 
 def _load() -> None:
-    global cv2, np, rapidocr_onnxruntime, pytesseract
+    global cv2, np, rapidocr_onnxruntime
     if cv2 is not None:
         return
     import cv2 as _cv2
     import numpy as _np
     import rapidocr_onnxruntime as _rapidocr
 
-    try:  # only for the benchmark's comparison of engines
-        import pytesseract as _pytesseract
-    except ImportError:
-        _pytesseract = None
-    np, rapidocr_onnxruntime, pytesseract = _np, _rapidocr, _pytesseract
+    np, rapidocr_onnxruntime = _np, _rapidocr
     cv2 = _cv2  # last: the other names are set once this one is
 
 
 WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
-_TESSERACT_CONFIG = (f"--oem 1 --psm 7 -c tessedit_char_whitelist={WHITELIST} -c load_system_dawg=0 -c load_freq_dawg=0")
 FIND_LONG_SIDE = 1000
 READ_LONG_SIDE = 2000
 MAX_BANDS = 3
@@ -139,14 +132,19 @@ class MRZOCRDecoder:
 _rapid = None
 
 
+# Other engines, for comparing them in bench/capture_mrz_photos.py (it adds Tesseract here):
+# name -> (available() -> bool, read(crops) -> texts).
+OTHER_ENGINES: dict = {}
+
+
 def engine_available(engine: str) -> bool:
+    if engine in OTHER_ENGINES:
+        return OTHER_ENGINES[engine][0]()
     try:
         _load()
     except ImportError:
         return False
-    if engine == "tesseract":
-        return pytesseract is not None and shutil.which("tesseract") is not None
-    return rapidocr_onnxruntime is not None
+    return True
 
 
 def read_line(crop, engine: str) -> str:
@@ -158,13 +156,9 @@ def read_lines(engine: str, crops: list) -> list[str]:
     """The engine's text for each line crop (one batch for RapidOCR)."""
     if not crops:
         return []
+    if engine in OTHER_ENGINES:
+        return OTHER_ENGINES[engine][1](crops)
     _load()
-    if engine == "tesseract":
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one request, one core: Tesseract's threads only add overhead here
-        try:
-            return [pytesseract.image_to_string(crop, lang="eng", config=_TESSERACT_CONFIG, timeout=4) for crop in crops]
-        except RuntimeError:  # pytesseract's timeout
-            return [""] * len(crops)
     found, _ = _recogniser()([cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR) for crop in crops])
     return [text for text, _score in found]
 

@@ -294,7 +294,7 @@ def test_files_refused_by_their_first_bytes_get_a_message_on_the_upload_page_and
 
 
 @pytest.mark.parametrize("content, filename, expected", [
-    ("Surname,Given names,Sex\r\n".encode(), "header-only.csv", "no rows of guests"),
+    (b"Surname,Given names,Sex\r\n", "header-only.csv", "no rows of guests"),
     (b",,,\r\nEriksson,Anna,F\r\n", "no-header.csv", "first row is empty"),
     (b"Surname,Room,surname\r\nA,1,B\r\n", "twice.csv", "appears twice (columns A and C)"),
 ])
