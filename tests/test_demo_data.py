@@ -92,7 +92,7 @@ def test_a_bulk_load_on_postgresql_sets_the_indexes_aside_and_builds_them_again_
         if done >= 200:
             raise KeyboardInterrupt
 
-    import serasi_web.demo_data as demo_data
+    from serasi_web import demo_data
 
     original = demo_data.BATCH_SIZE
     demo_data.BATCH_SIZE = 100
