@@ -189,6 +189,224 @@
     showAlert(event.detail, messages().timeout);
   });
 
+  // Drafts kept in the browser (a form with data-keep-draft; serasi_web/form_drafts.py gives the
+  // attributes): what is typed is saved in localStorage at every change, so a reload or a crash
+  // loses nothing, and put back when the form is shown fresh, with a note and a way to discard
+  // it. Saved per form and per form_token (a new report in another tab is another draft; the tab
+  // that reloads finds its own through sessionStorage). Never saved: files, passwords, hidden
+  // fields (the CSRF token). Deleted once the server has accepted the form (the next page lists
+  // it in data-drafts-done), after logging out (it lists "*"), when a day old, and when a page
+  // of another user of this browser opens a form. Without storage (blocked) nothing is kept.
+  var DRAFT = "serasi-draft:";
+  var TAB = "serasi-draft-tab:";
+  var DAY = 864e5;
+  var NOT_KEPT = /^(hidden|file|password|submit|button|reset|image)$/;
+  var drafts = null;
+  try {
+    drafts = window.localStorage;
+    drafts.getItem(DRAFT);
+  } catch (error) {
+    drafts = null;
+  }
+
+  function tokenOf(form) {
+    return form.elements.form_token ? form.elements.form_token.value : "";
+  }
+
+  function draftName(form) {
+    return DRAFT + form.draftKey + ":" + tokenOf(form);
+  }
+
+  function readDraft(name) {
+    try {
+      return JSON.parse(drafts.getItem(name));
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function eachDraft(callback) {
+    for (var i = drafts.length - 1; i >= 0; i--) {
+      var name = drafts.key(i);
+      if (name && name.indexOf(DRAFT) === 0) {
+        callback(name, name.slice(DRAFT.length, name.lastIndexOf(":")));
+      }
+    }
+  }
+
+  function keptControls(form) {
+    return Array.prototype.filter.call(form.elements, function (control) {
+      return control.name && !NOT_KEPT.test(control.type);
+    });
+  }
+
+  function saveDraft(form) {
+    var fields = {};
+    keptControls(form).forEach(function (control) {
+      var values = fields[control.name] = fields[control.name] || [];
+      if (control.tagName === "SELECT") {
+        Array.prototype.forEach.call(control.selectedOptions, function (option) {
+          values.push(option.value);
+        });
+      } else if (!/^(checkbox|radio)$/.test(control.type) || control.checked) {
+        values.push(control.value);
+      }
+    });
+    try {
+      drafts.setItem(draftName(form), JSON.stringify({saved: Date.now(), owner: form.draftOwner, fields: fields}));
+      sessionStorage.setItem(TAB + form.draftKey, tokenOf(form));
+    } catch (error) {
+      // Storage full or refused: the form works as without JavaScript.
+    }
+  }
+
+  function restoreDraft(form, fields) {
+    var seen = {};
+    keptControls(form).forEach(function (control) {
+      var values = fields[control.name];
+      if (!values) {
+        return;
+      }
+      if (/^(checkbox|radio)$/.test(control.type)) {
+        control.checked = values.indexOf(control.value) >= 0;
+      } else if (control.tagName === "SELECT") {
+        Array.prototype.forEach.call(control.options, function (option) {
+          option.selected = values.indexOf(option.value) >= 0;
+        });
+      } else {
+        var index = seen[control.name] || 0;
+        seen[control.name] = index + 1;
+        if (index < values.length) {
+          control.value = values[index];
+        }
+      }
+    });
+  }
+
+  // Above the form's last submit button, in small text: what came back, and a button to discard it.
+  function showRestored(form) {
+    var words = messages();
+    var note = document.createElement("p");
+    note.className = "hint draft-restored";
+    note.setAttribute("role", "status");
+    note.textContent = words.draft_restored + " ";
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "link";
+    discard.textContent = words.draft_discard;
+    discard.addEventListener("click", function () {
+      drafts.removeItem(draftName(form));
+      form.reset();  // back to what the server sent
+      note.remove();
+    });
+    note.appendChild(discard);
+    var buttons = form.querySelectorAll("button[type=submit]:not([aria-hidden]), button:not([type]):not([aria-hidden])");
+    var last = buttons[buttons.length - 1];
+    var anchor = last ? last.closest(".actions") || last : null;
+    form.insertBefore(note, anchor && anchor.parentNode === form ? anchor : null);
+  }
+
+  function keepDraft(form) {
+    if (form.draftKey !== undefined) {
+      return;
+    }
+    form.draftKey = form.getAttribute("data-keep-draft") || form.getAttribute("action") || location.pathname;
+    form.draftOwner = form.getAttribute("data-draft-owner") || "";
+    if (!form.hasAttribute("data-draft-restore")) {
+      saveDraft(form);  // the server's answer to a post (errors, values read from a document)
+    } else {
+      restoreOwnOrNewest(form);
+    }
+    // Sent with the form: the server names it back once accepted (form_drafts.confirm_draft).
+    var marker = document.createElement("input");
+    marker.type = "hidden";
+    marker.name = "keep_draft";
+    marker.value = draftName(form).slice(DRAFT.length);
+    form.appendChild(marker);
+  }
+
+  function restoreOwnOrNewest(form) {
+    // This tab's own draft (a reload), else the newest (after a crash: then it takes this
+    // page's new form_token, so two tabs never send one token for two guests).
+    var own = DRAFT + form.draftKey + ":" + sessionStorage.getItem(TAB + form.draftKey);
+    var found = null;
+    var foundName = null;
+    eachDraft(function (name, key) {
+      var draft = readDraft(name);
+      if (key === form.draftKey && draft && foundName !== own && (name === own || !found || draft.saved > found.saved)) {
+        found = draft;
+        foundName = name;
+      }
+    });
+    if (!found) {
+      return;
+    }
+    if (foundName === own && form.elements.form_token) {
+      form.elements.form_token.value = foundName.slice(foundName.lastIndexOf(":") + 1);
+    } else {
+      drafts.removeItem(foundName);
+    }
+    restoreDraft(form, found.fields || {});
+    saveDraft(form);
+    showRestored(form);
+  }
+
+  function sweepDrafts() {
+    var holder = document.getElementById("request-messages");
+    var done = [];
+    try {
+      done = JSON.parse(holder.getAttribute("data-drafts-done")) || [];
+      holder.removeAttribute("data-drafts-done");
+    } catch (error) {
+      // no list: nothing was accepted
+    }
+    var owners = document.querySelector("form[data-draft-owner]");
+    var owner = owners ? owners.getAttribute("data-draft-owner") : "";
+    var all = done.indexOf("*") >= 0;
+    eachDraft(function (name) {
+      var draft = readDraft(name);
+      if (all || done.indexOf(name.slice(DRAFT.length)) >= 0 || !draft || !(Date.now() - draft.saved < DAY) || (owner && draft.owner !== owner)) {
+        drafts.removeItem(name);
+      }
+    });
+    if (all) {
+      sessionStorage.clear();
+    }
+  }
+
+  function keepDrafts() {
+    if (!drafts) {
+      return;
+    }
+    sweepDrafts();
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-keep-draft]"), keepDraft);
+  }
+
+  function typedInto(event) {
+    var form = event.target.form;
+    if (drafts && form && form.draftKey !== undefined) {
+      saveDraft(form);
+    }
+  }
+  document.addEventListener("input", typedInto);
+  document.addEventListener("change", typedInto);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var form = formOf(event.detail.elt);
+    if (drafts && form && form.draftKey !== undefined && form.isConnected) {
+      saveDraft(form);  // a part the server filled in (the stay permit suggested)
+    }
+  });
+
+  // A form that the browser itself sends (htmx did not take it): offline, it would leave for the
+  // browser's error page; stay, say so, and keep the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!event.defaultPrevented && navigator.onLine === false && form.hasAttribute("data-keep-draft")) {
+      event.preventDefault();
+      showAlert({elt: form, requestConfig: {elt: form, triggeringEvent: event}}, messages().offline);
+    }
+  });
+
   // Scripts that only some pages need (the capture block, a form in parts), fetched once the
   // first such page is shown, on load or after an htmx swap; base.html lists them. The policy
   // allows them: same origin, no inline code.
@@ -212,12 +430,16 @@
       document.head.appendChild(script);
     });
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", loadScriptsOnDemand);
-  } else {
+  function pageShown() {
     loadScriptsOnDemand();
+    keepDrafts();
   }
-  document.addEventListener("htmx:load", loadScriptsOnDemand);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", pageShown);
+  } else {
+    pageShown();
+  }
+  document.addEventListener("htmx:load", pageShown);
 })();
 
 // Folded into this file (it was form-sections.js, fetched on demand) because a separate answer

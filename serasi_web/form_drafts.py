@@ -1,0 +1,94 @@
+"""What a form with ``data-keep-draft`` needs from the server for the drafts form-requests.js keeps
+in the browser (JavaScript on): a key per user and per form, and word that the server accepted a
+form so the browser can forget what was typed into it.
+
+* ``keep_draft()`` (a template global) gives a form its attributes: ``data-keep-draft`` is an
+  HMAC of the user and the form's path under the secret key (no id, name, path or lodging can be
+  read from it, and another user of the same browser gets other keys), ``data-draft-owner`` the
+  same for the user alone (a page of one user drops drafts of another), and
+  ``data-draft-restore`` when the form is shown fresh (GET): a form the server answers a POST with
+  (errors, values read from a document) shows what the server says, never an older draft.
+* The script adds a hidden ``keep_draft`` field naming the draft (the key and the form's
+  ``form_token``). A view that has accepted the form calls ``confirm_draft()`` before its
+  redirect; the next page carries that name in
+  ``#request-messages[data-drafts-done]`` (``drafts_done()``) and the script deletes that draft,
+  with htmx or without. After logging out ``forget_all_drafts()`` makes it delete them all.
+
+Without JavaScript nothing here is used: the server-side draft ("save as draft") is the way.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+
+from flask import current_app, request, session
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+DONE_SESSION_KEY = "drafts_done"
+ALL_DRAFTS = "*"
+# What the script posts: the key (22 characters of base64url made here, or the form's own path
+# for a form carrying a bare data-keep-draft), ":" and the form's form_token (base64url, may be
+# empty). Anything else posted is ignored.
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-/.]{1,200}:[A-Za-z0-9_\-]{0,64}")
+_MAX_DONE = 20
+
+
+def _digest(*parts: str, length: int) -> str:
+    secret = current_app.secret_key
+    secret = secret.encode() if isinstance(secret, str) else secret
+    mac = hmac.new(secret, "\0".join(("serasi-form-draft",) + parts).encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:length]).rstrip(b"=").decode()
+
+
+def _user_part() -> str:
+    return str(current_user.get_id()) if current_user and current_user.is_authenticated else ""
+
+
+def draft_key(path: str | None = None) -> str:
+    """The browser's name for the draft of the form at ``path`` (this request's) of this user."""
+    return _digest("key", _user_part(), path or request.path, length=16)
+
+
+def draft_owner() -> str:
+    """The user's mark on their drafts; empty for someone not logged in (a guest's own form)."""
+    user = _user_part()
+    return _digest("owner", user, length=9) if user else ""
+
+
+def keep_draft() -> Markup:
+    """The attributes of a ``<form>`` whose typing the browser keeps: ``<form ... {{ keep_draft() }}>``."""
+    attributes = f' data-keep-draft="{escape(draft_key())}"'
+    owner = draft_owner()
+    if owner:
+        attributes += f' data-draft-owner="{escape(owner)}"'
+    if request.method == "GET":
+        attributes += " data-draft-restore"
+    return Markup(attributes)
+
+
+def _mark_done(key: str) -> None:
+    done = [k for k in session.get(DONE_SESSION_KEY, []) if k != key]
+    session[DONE_SESSION_KEY] = (done + [key])[-_MAX_DONE:]
+
+
+def confirm_draft() -> None:
+    """The form of this request was accepted (saved or reported): the browser may forget its draft."""
+    key = request.form.get("keep_draft", "")
+    if _KEY_PATTERN.fullmatch(key):
+        _mark_done(key)
+
+
+def forget_all_drafts() -> None:
+    """Every draft of this browser goes (after logging out; call after the session is cleared)."""
+    session[DONE_SESSION_KEY] = [ALL_DRAFTS]
+
+
+def drafts_done() -> list[str]:
+    """The drafts the browser is to delete, once: the page that shows this list is the one that
+    tells the script."""
+    if DONE_SESSION_KEY not in session:
+        return []
+    return list(session.pop(DONE_SESSION_KEY) or [])
