@@ -2,10 +2,10 @@
 in the browser (JavaScript on): a key per user and per form, and word that the server accepted a
 form so the browser can forget what was typed into it.
 
-* ``keep_draft()`` (a template global) gives a form its attributes: ``data-keep-draft`` is an
-  HMAC of the user and the form's path under the secret key (no id, name, path or lodging can be
-  read from it, and another user of the same browser gets other keys), ``data-draft-owner`` the
-  same for the user alone (a page of one user drops drafts of another), and
+* ``keep_draft()`` (a template global) gives a form its attributes: ``data-keep-draft`` is made
+  of HMACs under the secret key, of the user ("owner", before the ".": a page of one user
+  deletes the drafts of another) and of the user and the form's path (no id, name, path or
+  lodging can be read from it; another user of the same browser gets other keys), and
   ``data-draft-restore`` when the form is shown fresh (GET): a form the server answers a POST with
   (errors, values read from a document) shows what the server says, never an older draft.
 * The script adds a hidden ``keep_draft`` field naming the draft (the key and the form's
@@ -29,10 +29,9 @@ from markupsafe import Markup, escape
 
 DONE_SESSION_KEY = "drafts_done"
 ALL_DRAFTS = "*"
-# What the script posts: the key (22 characters of base64url made here, or the form's own path
-# for a form carrying a bare data-keep-draft), ":" and the form's form_token (base64url, may be
+# What the script posts: the key made here, ":" and the form's form_token (base64url, may be
 # empty). Anything else posted is ignored.
-_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-/.]{1,200}:[A-Za-z0-9_\-]{0,64}")
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{0,8}\.[A-Za-z0-9_\-]{16}:[A-Za-z0-9_\-]{0,64}")
 _MAX_DONE = 20
 
 
@@ -48,25 +47,17 @@ def _user_part() -> str:
 
 
 def draft_key(path: str | None = None) -> str:
-    """The browser's name for the draft of the form at ``path`` (this request's) of this user."""
-    return _digest("key", _user_part(), path or request.path, length=16)
-
-
-def draft_owner() -> str:
-    """The user's mark on their drafts; empty for someone not logged in (a guest's own form)."""
+    """The browser's name for the draft of the form at ``path`` (this request's) of this user:
+    the user's mark (empty for someone not logged in, a guest on their own form), ".", and a mark
+    of the user and the form."""
     user = _user_part()
-    return _digest("owner", user, length=9) if user else ""
+    owner = _digest("owner", user, length=6) if user else ""
+    return owner + "." + _digest("key", user, path or request.path, length=12)
 
 
 def keep_draft() -> Markup:
     """The attributes of a ``<form>`` whose typing the browser keeps: ``<form ... {{ keep_draft() }}>``."""
-    attributes = f' data-keep-draft="{escape(draft_key())}"'
-    owner = draft_owner()
-    if owner:
-        attributes += f' data-draft-owner="{escape(owner)}"'
-    if request.method == "GET":
-        attributes += " data-draft-restore"
-    return Markup(attributes)
+    return Markup(f' data-keep-draft="{escape(draft_key())}"' + (" data-draft-restore" if request.method == "GET" else ""))
 
 
 def _mark_done(key: str) -> None:

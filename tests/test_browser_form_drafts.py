@@ -19,8 +19,8 @@ from .helpers import make_lodging
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 PHONE = {"width": 360, "height": 740}
-RESTORED = {"id": "Yang Anda ketik di sini sebelumnya di perangkat ini sudah kembali", "en": "What you typed here earlier on this device is back"}
-DISCARD = {"id": "Buang", "en": "Discard it"}
+RESTORED = {"id": "Ketikan Anda sebelumnya di perangkat ini dipulihkan", "en": "Restored what you typed earlier on this device"}
+DISCARD = {"id": "Buang", "en": "Discard"}
 OFFLINE = {"id": "tidak tersambung ke internet", "en": "You are offline"}
 
 

@@ -18,7 +18,7 @@ def attributes_of(page: str, form_id: str | None = None) -> dict[str, str]:
     """The data-keep-draft attributes of the (first, or ``form_id``'s) form of the page."""
     pattern = r"<form[^>]*" + (rf'id="{form_id}"[^>]*' if form_id else "") + r"data-keep-draft[^>]*>"
     tag = re.search(pattern, page).group(0)
-    return {name: html.unescape(value) for name, value in re.findall(r'(data-(?:keep-draft|draft-[a-z]+))(?:="([^"]*)")?', tag)}
+    return {name: html.unescape(value) for name, value in re.findall(r'(data-(?:keep-draft|draft-restore))(?:="([^"]*)")?', tag)}
 
 
 def drafts_done(page: str) -> list[str]:
@@ -40,14 +40,16 @@ def test_the_draft_key_names_no_one_and_is_per_user_and_per_form(app, operator, 
     other = attributes_of(theirs.get(f"/lodgings/{other_lodging.id}/stays/new").get_data(as_text=True))
 
     key = new_form["data-keep-draft"]
-    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", key)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{16}", key)
     assert again["data-keep-draft"] == key  # a reload finds the draft again
     assert len({key, correction["data-keep-draft"], check_out["data-keep-draft"], other["data-keep-draft"]}) == 4
-    assert new_form["data-draft-owner"] == correction["data-draft-owner"] != other["data-draft-owner"]
+    # Before the ".": the user's mark, the same on all their forms, another for another user.
+    owner = key.split(".")[0]
+    assert correction["data-keep-draft"].startswith(owner + ".") and not other["data-keep-draft"].startswith(owner)
     assert "data-draft-restore" in new_form  # shown fresh: the browser may put a draft back
     personal = {str(operator.id), operator.email, operator.full_name, str(lodging.id), lodging.name, "stays", "lodgings",
                 stay.surname, stay.document_number, str(stay.id)}
-    for value in (key, new_form["data-draft-owner"], correction["data-keep-draft"]):
+    for value in (key, correction["data-keep-draft"], other["data-keep-draft"]):
         assert not any(part.lower() in value.lower() for part in personal if len(part) > 2), value
 
     # A keyed hash: without the server's secret no one can try user ids until one matches.

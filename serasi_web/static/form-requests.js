@@ -189,223 +189,122 @@
     showAlert(event.detail, messages().timeout);
   });
 
-  // Drafts kept in the browser (a form with data-keep-draft; serasi_web/form_drafts.py gives the
-  // attributes): what is typed is saved in localStorage at every change, so a reload or a crash
-  // loses nothing, and put back when the form is shown fresh, with a note and a way to discard
-  // it. Saved per form and per form_token (a new report in another tab is another draft; the tab
-  // that reloads finds its own through sessionStorage). Never saved: files, passwords, hidden
-  // fields (the CSRF token). Deleted once the server has accepted the form (the next page lists
-  // it in data-drafts-done), after logging out (it lists "*"), when a day old, and when a page
-  // of another user of this browser opens a form. Without storage (blocked) nothing is kept.
+  // Drafts kept in the browser, for a form with data-keep-draft (serasi_web/form_drafts.py gives
+  // its attributes). What is typed is saved in localStorage at every change, so a reload or a
+  // crash loses nothing, and put back when the form is shown fresh (data-draft-restore), with its
+  // note (.draft-note, from the template) and its button to discard it shown. One draft per form
+  // and form_token: two new reports in two tabs are two drafts, and a draft put back takes the
+  // page's new token, so two tabs never send one token (which makes one report) for two guests;
+  // a report sent again after a lost answer is caught by the server as a duplicate. Never saved: files, passwords, hidden fields (the CSRF token). Deleted when the server has
+  // accepted the form (the next page names it in data-drafts-done; "*" after logging out), when
+  // a day old, and when a form of another user of this browser is shown (a key starts with its
+  // user's mark). Storage refused (a private window may): nothing is kept.
   var DRAFT = "serasi-draft:";
-  var TAB = "serasi-draft-tab:";
-  var DAY = 864e5;
-  var NOT_KEPT = /^(hidden|file|password|submit|button|reset|image)$/;
-  var drafts = null;
-  try {
-    drafts = window.localStorage;
-    drafts.getItem(DRAFT);
-  } catch (error) {
-    drafts = null;
-  }
 
-  function tokenOf(form) {
-    return form.elements.form_token ? form.elements.form_token.value : "";
-  }
-
+  // "key:form_token": a draft's name (in storage after DRAFT) and what the server names back.
   function draftName(form) {
-    return DRAFT + form.draftKey + ":" + tokenOf(form);
+    return form.draftKey + ":" + (form.elements.form_token ? form.elements.form_token.value : "");
   }
 
-  function readDraft(name) {
-    try {
-      return JSON.parse(drafts.getItem(name));
-    } catch (error) {
-      return null;
-    }
-  }
-
-  function eachDraft(callback) {
-    for (var i = drafts.length - 1; i >= 0; i--) {
-      var name = drafts.key(i);
-      if (name && name.indexOf(DRAFT) === 0) {
-        callback(name, name.slice(DRAFT.length, name.lastIndexOf(":")));
+  // Each draft as {name, saved, fields}; one that cannot be read has no date: it goes as too old.
+  function storedDrafts() {
+    return Object.keys(localStorage).filter(function (name) {
+      return name.indexOf(DRAFT) === 0;
+    }).map(function (name) {
+      var draft = {};
+      try {
+        draft = JSON.parse(localStorage[name]);
+      } catch (error) {
+        // no date
       }
-    }
-  }
-
-  function keptControls(form) {
-    return Array.prototype.filter.call(form.elements, function (control) {
-      return control.name && !NOT_KEPT.test(control.type);
+      draft.name = name.slice(DRAFT.length);
+      return draft;
     });
   }
 
+  // What the form would send, less files, passwords and hidden fields: {name: [values]}.
   function saveDraft(form) {
     var fields = {};
-    keptControls(form).forEach(function (control) {
-      var values = fields[control.name] = fields[control.name] || [];
-      if (control.tagName === "SELECT") {
-        Array.prototype.forEach.call(control.selectedOptions, function (option) {
-          values.push(option.value);
-        });
-      } else if (!/^(checkbox|radio)$/.test(control.type) || control.checked) {
-        values.push(control.value);
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string" && !/^(hidden|password)$/.test(form.elements[name].type)) {
+        (fields[name] = fields[name] || []).push(value);
       }
     });
     try {
-      drafts.setItem(draftName(form), JSON.stringify({saved: Date.now(), owner: form.draftOwner, fields: fields}));
-      sessionStorage.setItem(TAB + form.draftKey, tokenOf(form));
+      localStorage.setItem(DRAFT + draftName(form), JSON.stringify({saved: Date.now(), fields: fields}));
     } catch (error) {
-      // Storage full or refused: the form works as without JavaScript.
+      // full or refused: the form works as without JavaScript
     }
   }
 
-  function restoreDraft(form, fields) {
-    var seen = {};
-    keptControls(form).forEach(function (control) {
-      var values = fields[control.name];
-      if (!values) {
-        return;
-      }
-      if (/^(checkbox|radio)$/.test(control.type)) {
-        control.checked = values.indexOf(control.value) >= 0;
-      } else if (control.tagName === "SELECT") {
-        Array.prototype.forEach.call(control.options, function (option) {
-          option.selected = values.indexOf(option.value) >= 0;
-        });
-      } else {
-        var index = seen[control.name] || 0;
-        seen[control.name] = index + 1;
-        if (index < values.length) {
-          control.value = values[index];
-        }
-      }
-    });
-  }
-
-  // Above the form's last submit button, in small text: what came back, and a button to discard it.
-  function showRestored(form) {
-    var words = messages();
-    var note = document.createElement("p");
-    note.className = "hint draft-restored";
-    note.setAttribute("role", "status");
-    note.textContent = words.draft_restored + " ";
-    var discard = document.createElement("button");
-    discard.type = "button";
-    discard.className = "link";
-    discard.textContent = words.draft_discard;
-    discard.addEventListener("click", function () {
-      drafts.removeItem(draftName(form));
-      form.reset();  // back to what the server sent
-      note.remove();
-    });
-    note.appendChild(discard);
-    var buttons = form.querySelectorAll("button[type=submit]:not([aria-hidden]), button:not([type]):not([aria-hidden])");
-    var last = buttons[buttons.length - 1];
-    var anchor = last ? last.closest(".actions") || last : null;
-    form.insertBefore(note, anchor && anchor.parentNode === form ? anchor : null);
-  }
-
-  function keepDraft(form) {
-    if (form.draftKey !== undefined) {
-      return;
-    }
-    form.draftKey = form.getAttribute("data-keep-draft") || form.getAttribute("action") || location.pathname;
-    form.draftOwner = form.getAttribute("data-draft-owner") || "";
-    if (!form.hasAttribute("data-draft-restore")) {
-      saveDraft(form);  // the server's answer to a post (errors, values read from a document)
-    } else {
-      restoreOwnOrNewest(form);
-    }
-    // Sent with the form: the server names it back once accepted (form_drafts.confirm_draft).
-    var marker = document.createElement("input");
-    marker.type = "hidden";
-    marker.name = "keep_draft";
-    marker.value = draftName(form).slice(DRAFT.length);
-    form.appendChild(marker);
-  }
-
-  function restoreOwnOrNewest(form) {
-    // This tab's own draft (a reload), else the newest (after a crash: then it takes this
-    // page's new form_token, so two tabs never send one token for two guests).
-    var own = DRAFT + form.draftKey + ":" + sessionStorage.getItem(TAB + form.draftKey);
-    var found = null;
-    var foundName = null;
-    eachDraft(function (name, key) {
-      var draft = readDraft(name);
-      if (key === form.draftKey && draft && foundName !== own && (name === own || !found || draft.saved > found.saved)) {
-        found = draft;
-        foundName = name;
-      }
-    });
+  // The newest draft of this form, moved to this page's form_token.
+  function restoreDraft(form) {
+    var found = storedDrafts().filter(function (draft) {
+      return draft.name.split(":")[0] === form.draftKey;
+    }).sort(function (a, b) {
+      return b.saved - a.saved;
+    })[0];
+    var note = form.querySelector(".draft-note");
     if (!found) {
       return;
     }
-    if (foundName === own && form.elements.form_token) {
-      form.elements.form_token.value = foundName.slice(foundName.lastIndexOf(":") + 1);
-    } else {
-      drafts.removeItem(foundName);
-    }
-    restoreDraft(form, found.fields || {});
-    saveDraft(form);
-    showRestored(form);
-  }
-
-  function sweepDrafts() {
-    var holder = document.getElementById("request-messages");
-    var done = [];
-    try {
-      done = JSON.parse(holder.getAttribute("data-drafts-done")) || [];
-      holder.removeAttribute("data-drafts-done");
-    } catch (error) {
-      // no list: nothing was accepted
-    }
-    var owners = document.querySelector("form[data-draft-owner]");
-    var owner = owners ? owners.getAttribute("data-draft-owner") : "";
-    var all = done.indexOf("*") >= 0;
-    eachDraft(function (name) {
-      var draft = readDraft(name);
-      if (all || done.indexOf(name.slice(DRAFT.length)) >= 0 || !draft || !(Date.now() - draft.saved < DAY) || (owner && draft.owner !== owner)) {
-        drafts.removeItem(name);
+    localStorage.removeItem(DRAFT + found.name);
+    [].forEach.call(form.elements, function (control) {
+      var values = found.fields[control.name] || [];
+      if (/^(checkbox|radio)$/.test(control.type)) {
+        control.checked = values.indexOf(control.value) >= 0;
+      } else if (control.options) {
+        [].forEach.call(control.options, function (option) {
+          option.selected = values.indexOf(option.value) >= 0;
+        });
+      } else if (values.length) {
+        control.value = values[0];
       }
     });
-    if (all) {
-      sessionStorage.clear();
+    saveDraft(form);
+    if (note) {
+      note.hidden = false;
+      note.querySelector("button").onclick = function () {
+        localStorage.removeItem(DRAFT + draftName(form));
+        form.reset();  // back to what the server sent
+        note.hidden = true;
+      };
     }
   }
 
   function keepDrafts() {
-    if (!drafts) {
-      return;
-    }
-    sweepDrafts();
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-keep-draft]"), keepDraft);
+    var holder = document.getElementById("request-messages");
+    var done = JSON.parse(holder.getAttribute("data-drafts-done") || "[]");
+    var forms = document.querySelectorAll("form[data-keep-draft]");
+    var user = forms.length ? forms[0].getAttribute("data-keep-draft").split(".")[0] : "";
+    holder.removeAttribute("data-drafts-done");
+    storedDrafts().forEach(function (draft) {
+      if (done.indexOf("*") + done.indexOf(draft.name) > -2 || !(Date.now() - draft.saved < 864e5)
+          || (user && draft.name.indexOf(user + "."))) {
+        localStorage.removeItem(DRAFT + draft.name);
+      }
+    });
+    [].forEach.call(forms, function (form) {
+      if (!form.draftKey) {
+        form.draftKey = form.getAttribute("data-keep-draft");
+        if (form.hasAttribute("data-draft-restore")) {
+          restoreDraft(form);
+        } else {
+          saveDraft(form);  // the server's answer to a post (errors, values read from a document)
+        }
+        // Sent with the form: the server names it back once accepted (form_drafts.confirm_draft).
+        form.appendChild(Object.assign(document.createElement("input"), {type: "hidden", name: "keep_draft", value: draftName(form)}));
+      }
+    });
   }
 
-  function typedInto(event) {
-    var form = event.target.form;
-    if (drafts && form && form.draftKey !== undefined) {
-      saveDraft(form);
+  function changed(event) {
+    if (event.target.form && event.target.form.draftKey) {
+      saveDraft(event.target.form);
     }
   }
-  document.addEventListener("input", typedInto);
-  document.addEventListener("change", typedInto);
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var form = formOf(event.detail.elt);
-    if (drafts && form && form.draftKey !== undefined && form.isConnected) {
-      saveDraft(form);  // a part the server filled in (the stay permit suggested)
-    }
-  });
-
-  // A form that the browser itself sends (htmx did not take it): offline, it would leave for the
-  // browser's error page; stay, say so, and keep the form.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!event.defaultPrevented && navigator.onLine === false && form.hasAttribute("data-keep-draft")) {
-      event.preventDefault();
-      showAlert({elt: form, requestConfig: {elt: form, triggeringEvent: event}}, messages().offline);
-    }
-  });
+  document.addEventListener("input", changed);
+  document.addEventListener("change", changed);
 
   // Scripts that only some pages need (the capture block, a form in parts), fetched once the
   // first such page is shown, on load or after an htmx swap; base.html lists them. The policy
@@ -432,7 +331,11 @@
   }
   function pageShown() {
     loadScriptsOnDemand();
-    keepDrafts();
+    try {
+      keepDrafts();
+    } catch (error) {
+      // storage refused: the forms work as without JavaScript
+    }
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", pageShown);
