@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import re
 
-from flask import current_app, request, session
+from flask import current_app, request, session, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -56,8 +56,11 @@ def draft_key(path: str | None = None) -> str:
 
 
 def keep_draft() -> Markup:
-    """The attributes of a ``<form>`` whose typing the browser keeps: ``<form ... {{ keep_draft() }}>``."""
-    return Markup(f' data-keep-draft="{escape(draft_key())}"' + (" data-draft-restore" if request.method == "GET" else ""))
+    """The attributes of a ``<form>`` whose typing the browser keeps: ``<form ... {{ keep_draft() }}>``
+    (and ``{{ draft_note() }}`` from macros/forms.html above its submit button)."""
+    script = url_for("static", filename="form-drafts.js")
+    return Markup(f' data-keep-draft="{escape(draft_key())}" data-draft-script="{escape(script)}"'
+                  + (" data-draft-restore" if request.method == "GET" else ""))
 
 
 def _mark_done(key: str) -> None:

@@ -190,24 +190,16 @@
   });
 
   // Drafts kept in the browser, for a form with data-keep-draft (serasi_web/form_drafts.py gives
-  // its attributes). What is typed is saved in localStorage at every change, so a reload or a
-  // crash loses nothing, and put back when the form is shown fresh (data-draft-restore), with its
-  // note (.draft-note, from the template) and its button to discard it shown. One draft per form
-  // and form_token: two new reports in two tabs are two drafts, and a draft put back takes the
-  // page's new token, so two tabs never send one token (which makes one report) for two guests;
-  // a report sent again after a lost answer is caught by the server as a duplicate. Never saved: files, passwords, hidden fields (the CSRF token). Deleted when the server has
-  // accepted the form (the next page names it in data-drafts-done; "*" after logging out), when
-  // a day old, and when a form of another user of this browser is shown (a key starts with its
-  // user's mark). Storage refused (a private window may): nothing is kept.
+  // its attributes; form-drafts.js saves and puts back). Here, on every page, what must happen
+  // even where no form is: a draft goes when the server has accepted its form (the page after
+  // names it in data-drafts-done; "*" after logging out), when a day old, and when a form of
+  // another user of this browser is shown (a key starts with its user's mark, before the ".").
+  // form-drafts.js is fetched when it has work: a draft to put back, a form the server answered
+  // (kept at once), or the first thing typed; a report form shown and left untouched costs nothing.
   var DRAFT = "serasi-draft:";
 
-  // "key:form_token": a draft's name (in storage after DRAFT) and what the server names back.
-  function draftName(form) {
-    return form.draftKey + ":" + (form.elements.form_token ? form.elements.form_token.value : "");
-  }
-
-  // Each draft as {name, saved, fields}; one that cannot be read has no date: it goes as too old.
-  function storedDrafts() {
+  // Each draft as {name: "key:form_token", saved, fields}; unreadable: no date, so too old.
+  window.serasiStoredDrafts = function () {
     return Object.keys(localStorage).filter(function (name) {
       return name.indexOf(DRAFT) === 0;
     }).map(function (name) {
@@ -220,55 +212,14 @@
       draft.name = name.slice(DRAFT.length);
       return draft;
     });
-  }
+  };
 
-  // What the form would send, less files, passwords and hidden fields: {name: [values]}.
-  function saveDraft(form) {
-    var fields = {};
-    new FormData(form).forEach(function (value, name) {
-      if (typeof value === "string" && !/^(hidden|password)$/.test(form.elements[name].type)) {
-        (fields[name] = fields[name] || []).push(value);
-      }
-    });
-    try {
-      localStorage.setItem(DRAFT + draftName(form), JSON.stringify({saved: Date.now(), fields: fields}));
-    } catch (error) {
-      // full or refused: the form works as without JavaScript
-    }
-  }
-
-  // The newest draft of this form, moved to this page's form_token.
-  function restoreDraft(form) {
-    var found = storedDrafts().filter(function (draft) {
-      return draft.name.split(":")[0] === form.draftKey;
-    }).sort(function (a, b) {
-      return b.saved - a.saved;
-    })[0];
-    var note = form.querySelector(".draft-note");
-    if (!found) {
-      return;
-    }
-    localStorage.removeItem(DRAFT + found.name);
-    [].forEach.call(form.elements, function (control) {
-      var values = found.fields[control.name] || [];
-      if (/^(checkbox|radio)$/.test(control.type)) {
-        control.checked = values.indexOf(control.value) >= 0;
-      } else if (control.options) {
-        [].forEach.call(control.options, function (option) {
-          option.selected = values.indexOf(option.value) >= 0;
-        });
-      } else if (values.length) {
-        control.value = values[0];
-      }
-    });
-    saveDraft(form);
-    if (note) {
-      note.hidden = false;
-      note.querySelector("button").onclick = function () {
-        localStorage.removeItem(DRAFT + draftName(form));
-        form.reset();  // back to what the server sent
-        note.hidden = true;
-      };
+  function loadDrafts(form) {
+    if (!requested.drafts) {
+      requested.drafts = true;
+      var script = document.createElement("script");
+      script.src = form.getAttribute("data-draft-script");
+      document.head.appendChild(script);
     }
   }
 
@@ -277,34 +228,33 @@
     var done = JSON.parse(holder.getAttribute("data-drafts-done") || "[]");
     var forms = document.querySelectorAll("form[data-keep-draft]");
     var user = forms.length ? forms[0].getAttribute("data-keep-draft").split(".")[0] : "";
-    holder.removeAttribute("data-drafts-done");
-    storedDrafts().forEach(function (draft) {
+    var drafts = window.serasiStoredDrafts().filter(function (draft) {
       if (done.indexOf("*") + done.indexOf(draft.name) > -2 || !(Date.now() - draft.saved < 864e5)
           || (user && draft.name.indexOf(user + "."))) {
         localStorage.removeItem(DRAFT + draft.name);
+        return false;
       }
-    });
+      return true;
+    }).map(function (draft) {
+      return draft.name;
+    }).join(" ");
+    holder.removeAttribute("data-drafts-done");
     [].forEach.call(forms, function (form) {
-      if (!form.draftKey) {
-        form.draftKey = form.getAttribute("data-keep-draft");
-        if (form.hasAttribute("data-draft-restore")) {
-          restoreDraft(form);
-        } else {
-          saveDraft(form);  // the server's answer to a post (errors, values read from a document)
-        }
-        // Sent with the form: the server names it back once accepted (form_drafts.confirm_draft).
-        form.appendChild(Object.assign(document.createElement("input"), {type: "hidden", name: "keep_draft", value: draftName(form)}));
+      if (!form.hasAttribute("data-draft-restore") || drafts.indexOf(form.getAttribute("data-keep-draft") + ":") >= 0) {
+        loadDrafts(form);
       }
     });
   }
 
-  function changed(event) {
-    if (event.target.form && event.target.form.draftKey) {
-      saveDraft(event.target.form);
+  function typed(event) {
+    var form = event.target.form;
+    if (form && form.hasAttribute("data-keep-draft") && !form.draftKey) {
+      form.draftTyped = true;
+      loadDrafts(form);
     }
   }
-  document.addEventListener("input", changed);
-  document.addEventListener("change", changed);
+  document.addEventListener("input", typed);
+  document.addEventListener("change", typed);
 
   // Scripts that only some pages need (the capture block, a form in parts), fetched once the
   // first such page is shown, on load or after an htmx swap; base.html lists them. The policy
