@@ -1,18 +1,21 @@
-"""What a form with ``data-keep-draft`` needs from the server for the drafts form-requests.js keeps
-in the browser (JavaScript on): a key per user and per form, and word that the server accepted a
-form so the browser can forget what was typed into it.
+"""What a form with ``data-keep-draft`` needs from the server for the drafts the browser keeps
+(JavaScript on; static/form-drafts.js saves and puts back, static/form-requests.js deletes): a
+key per user and per form, and word that the server accepted a form so the browser can forget
+what was typed into it.
 
 * ``keep_draft()`` (a template global) gives a form its attributes: ``data-keep-draft`` is made
   of HMACs under the secret key, of the user ("owner", before the ".": a page of one user
   deletes the drafts of another) and of the user and the form's path (no id, name, path or
   lodging can be read from it; another user of the same browser gets other keys), and
   ``data-draft-restore`` when the form is shown fresh (GET): a form the server answers a POST with
-  (errors, values read from a document) shows what the server says, never an older draft.
+  (errors, values read from a document) shows what the server says, never an older draft;
+  ``data-draft-script`` is the script's (versioned) address, fetched only when it has work.
 * The script adds a hidden ``keep_draft`` field naming the draft (the key and the form's
   ``form_token``). A view that has accepted the form calls ``confirm_draft()`` before its
   redirect; the next page carries that name in
   ``#request-messages[data-drafts-done]`` (``drafts_done()``) and the script deletes that draft,
-  with htmx or without. After logging out ``forget_all_drafts()`` makes it delete them all.
+  with htmx or without. After logging out ``forget_all_drafts()`` makes it delete them all (the
+  logout answer also sends ``Clear-Site-Data: "storage"``).
 
 Without JavaScript nothing here is used: the server-side draft ("save as draft") is the way.
 """

@@ -241,3 +241,24 @@ def test_with_javascript_off_the_form_submits_as_always(app, offices, operator):
         assert stay.status == "reported"
         assert stored_drafts(context) == {}
         context.close()
+
+
+def test_without_htmx_a_form_sent_offline_stays_and_once_sent_its_draft_goes(app, offices, operator):
+    """htmx did not load (a bad line, a blocked file): the browser sends the form itself."""
+    lodging = make_lodging(operator)
+    with live_server(app) as base_url, chromium() as browser:
+        context = browser.new_context(locale="en", viewport=PHONE, extra_http_headers={"Accept-Language": "en"})
+        context.route(re.compile(r".*/static/htmx-[^/]*\.js.*"), lambda route: route.abort())
+        context, page = open_report_form(browser, base_url, operator, lodging, "en", context=context)
+        fill_report(page, "G5555555", javascript=False)
+        assert saved_drafts(page, context)
+        context.set_offline(True)
+        page.click("button[value=submit]")
+        expect(page.locator("#report-form .request-problem[role=alert]")).to_contain_text(OFFLINE["en"])
+        expect(page.locator("#surname")).to_have_value("Okafor")
+        context.set_offline(False)
+        page.click("button[value=submit]")
+        page.wait_for_url(re.compile(r"/stays/\d+$"))
+        assert db.session.execute(db.select(Stay)).scalar_one().document_number == "G5555555"
+        expect_no_drafts(page, context)
+        context.close()

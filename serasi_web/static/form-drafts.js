@@ -87,6 +87,21 @@
     });
   }
 
+  // A form the browser sends itself (htmx did not take it, or is missing): offline, it would
+  // leave for the browser's error page. Stay, keep everything, and say so as htmx's failures are
+  // said (form-requests.js), in the reader's language.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!event.defaultPrevented && navigator.onLine === false && form.draftKey) {
+      event.preventDefault();
+      var alert = document.createElement("p");
+      alert.className = "flash flash-error request-problem";
+      alert.setAttribute("role", "alert");
+      alert.textContent = JSON.parse(document.getElementById("request-messages").getAttribute("data-messages")).offline;
+      form.insertBefore(alert, form.firstChild);
+    }
+  });
+
   function changed(event) {
     if (event.target.form && event.target.form.draftKey) {
       saveDraft(event.target.form);
