@@ -262,3 +262,25 @@ def test_without_htmx_a_form_sent_offline_stays_and_once_sent_its_draft_goes(app
         assert db.session.execute(db.select(Stay)).scalar_one().document_number == "G5555555"
         expect_no_drafts(page, context)
         context.close()
+
+
+@pytest.mark.parametrize("hours", [23, 25])
+def test_a_draft_over_a_day_old_is_deleted_not_put_back(app, offices, operator, hours):
+    import time
+
+    lodging = make_lodging(operator)
+    with live_server(app) as base_url, chromium() as browser:
+        context, page = open_report_form(browser, base_url, operator, lodging, "en")
+        key = page.locator("#report-form").get_attribute("data-keep-draft")
+        draft = {"saved": int((time.time() - hours * 3600) * 1000), "fields": {"surname": ["Earlier"]}}
+        # Written through the DevTools protocol (the page's policy allows no script of ours).
+        page.evaluate("([name, value]) => localStorage.setItem(name, value)", [f"serasi-draft:{key}:an-older-form", json.dumps(draft)])
+        page.reload()
+        if hours < 24:
+            expect(page.locator("#surname")).to_have_value("Earlier")
+            expect(page.locator(".draft-note")).to_be_visible()
+        else:
+            expect(page.locator("#surname")).to_have_value("")
+            expect(page.locator(".draft-note")).to_be_hidden()
+            assert stored_drafts(context) == {}
+        context.close()
