@@ -32,9 +32,10 @@ from markupsafe import Markup, escape
 
 DONE_SESSION_KEY = "drafts_done"
 ALL_DRAFTS = "*"
-# What the script posts: the key made here, ":" and the form's form_token (base64url, may be
-# empty). Anything else posted is ignored.
-_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{0,8}\.[A-Za-z0-9_\-]{16}:[A-Za-z0-9_\-]{0,64}")
+# What the script posts: the key made here (or, for a form with a bare data-keep-draft, "." and
+# the form's path), ":" and the form's form_token (base64url, may be empty). Anything else posted
+# is ignored.
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{0,8}\.[A-Za-z0-9_\-/.]{1,200}:[A-Za-z0-9_\-]{0,64}")
 _MAX_DONE = 20
 
 

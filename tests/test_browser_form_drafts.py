@@ -284,3 +284,31 @@ def test_a_draft_over_a_day_old_is_deleted_not_put_back(app, offices, operator, 
             expect(page.locator(".draft-note")).to_be_hidden()
             assert stored_drafts(context) == {}
         context.close()
+
+
+def test_a_form_with_a_bare_data_keep_draft_keeps_its_draft_too(app, offices, operator):
+    """A form that carries only ``data-keep-draft`` (no key from the server: keyed by its path)."""
+    lodging = make_lodging(operator)
+
+    def bare(route):
+        if route.request.method != "GET":
+            return route.continue_()
+        response = route.fetch()
+        body = re.sub(r' data-keep-draft="[^"]*" data-draft-script="[^"]*"( data-draft-restore)?', " data-keep-draft", response.text())
+        route.fulfill(response=response, body=body)
+
+    with live_server(app) as base_url, chromium() as browser:
+        context = browser.new_context(locale="en", viewport=PHONE, extra_http_headers={"Accept-Language": "en"})
+        context.route(re.compile(r".*/stays/new$"), bare)
+        context, page = open_report_form(browser, base_url, operator, lodging, "en", context=context)
+        expect(page.locator("#report-form[data-keep-draft='']")).to_have_count(1)
+        fill_report(page, "H6666666")
+        assert saved_drafts(page, context)
+        page.reload()
+        expect_form_kept(page, "H6666666")
+        expect(page.locator(".draft-note")).to_be_visible()
+        page.click("button[value=submit]")
+        page.wait_for_url(re.compile(r"/stays/\d+$"))
+        assert db.session.execute(db.select(Stay)).scalar_one().document_number == "H6666666"
+        expect_no_drafts(page, context)
+        context.close()

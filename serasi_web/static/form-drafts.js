@@ -67,13 +67,19 @@
     }
   }
 
+  // Shown fresh (GET), to be given its draft back: keep_draft() says so; a bare data-keep-draft
+  // is taken as fresh unless the form shows the server's errors or values read from a document.
+  function isFresh(form) {
+    return form.getAttribute("data-keep-draft") ? form.hasAttribute("data-draft-restore") : !form.querySelector(".error-summary, .captured");
+  }
+
   function keepDrafts() {
     [].forEach.call(document.querySelectorAll("form[data-keep-draft]"), function (form) {
       if (form.draftKey) {
         return;
       }
-      form.draftKey = form.getAttribute("data-keep-draft");
-      if (form.hasAttribute("data-draft-restore") && !form.draftTyped) {
+      form.draftKey = window.serasiDraftKey(form);
+      if (isFresh(form) && !form.draftTyped) {
         restoreDraft(form);
       } else {
         saveDraft(form);  // typed in before this script came, or the server's answer to a post

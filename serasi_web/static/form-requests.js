@@ -197,6 +197,7 @@
   // form-drafts.js is fetched when it has work: a draft to put back, a form the server answered
   // (kept at once), or the first thing typed; a report form shown and left untouched costs nothing.
   var DRAFT = "serasi-draft:";
+  var ownSource = document.currentScript ? document.currentScript.src : "";
 
   // Each draft as {name: "key:form_token", saved, fields}; unreadable: no date, so too old.
   window.serasiStoredDrafts = function () {
@@ -214,11 +215,16 @@
     });
   };
 
+  // A form's key: from keep_draft(); for a bare data-keep-draft, of no user and the form's path.
+  window.serasiDraftKey = function (form) {
+    return form.getAttribute("data-keep-draft") || "." + (form.getAttribute("action") || location.pathname);
+  };
+
   function loadDrafts(form) {
     if (!requested.drafts) {
       requested.drafts = true;
       var script = document.createElement("script");
-      script.src = form.getAttribute("data-draft-script");
+      script.src = form.getAttribute("data-draft-script") || ownSource.replace("form-requests", "form-drafts");
       document.head.appendChild(script);
     }
   }
@@ -227,7 +233,7 @@
     var holder = document.getElementById("request-messages");
     var done = JSON.parse(holder.getAttribute("data-drafts-done") || "[]");
     var forms = document.querySelectorAll("form[data-keep-draft]");
-    var user = forms.length ? forms[0].getAttribute("data-keep-draft").split(".")[0] : "";
+    var user = forms.length ? window.serasiDraftKey(forms[0]).split(".")[0] : "";
     var drafts = window.serasiStoredDrafts().filter(function (draft) {
       if (done.indexOf("*") + done.indexOf(draft.name) > -2 || !(Date.now() - draft.saved < 864e5)
           || (user && draft.name.indexOf(user + "."))) {
@@ -240,7 +246,7 @@
     }).join(" ");
     holder.removeAttribute("data-drafts-done");
     [].forEach.call(forms, function (form) {
-      if (!form.hasAttribute("data-draft-restore") || drafts.indexOf(form.getAttribute("data-keep-draft") + ":") >= 0) {
+      if (!form.hasAttribute("data-draft-restore") || drafts.indexOf(window.serasiDraftKey(form) + ":") >= 0) {
         loadDrafts(form);
       }
     });
