@@ -35,8 +35,8 @@ ALL_DRAFTS = "*"
 # What the script posts: the key made here (or, for a form with a bare data-keep-draft, "." and
 # the form's path), ":" and the form's form_token (base64url, may be empty). Anything else posted
 # is ignored.
-_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{0,8}\.[A-Za-z0-9_\-/.]{1,200}:[A-Za-z0-9_\-]{0,64}")
-_MAX_DONE = 20
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{0,8}\.[A-Za-z0-9_\-/.]{1,120}:[A-Za-z0-9_\-]{0,64}")
+_MAX_DONE = 5  # in the session cookie: a few names, each under 200 bytes
 
 
 def _digest(*parts: str, length: int) -> str:
