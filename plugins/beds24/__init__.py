@@ -81,7 +81,7 @@ class Beds24Source:
     def pull(self, lodging, settings):
         refresh_token = (settings.get("refresh_token") or "").strip()
         property_id = (settings.get("property_id") or "").strip()
-        if not refresh_token or not property_id.isdigit():
+        if not refresh_token or not (property_id.isascii() and property_id.isdigit()):
             raise SourceError(_l("Enter the refresh token and the property ID (a number) of the Beds24 connection."), retry=False)
         rooms = room_map(settings.get("room_map") or "")
         base = (current_app.config.get("BEDS24_API_URL") or API_URL).rstrip("/")

@@ -70,7 +70,7 @@ class CloudbedsSource:
     def pull(self, lodging, settings):
         api_key = (settings.get("api_key") or "").strip()
         property_id = (settings.get("property_id") or "").strip()
-        if not api_key or not property_id.isdigit():
+        if not api_key or not (property_id.isascii() and property_id.isdigit()):
             raise SourceError(_l("Enter the API key and the property ID (a number) of the Cloudbeds connection."), retry=False)
         base = (current_app.config.get("CLOUDBEDS_API_URL") or API_URL).rstrip("/")
         headers = {"x-api-key": api_key}

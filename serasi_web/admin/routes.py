@@ -464,7 +464,7 @@ def connection_new():
     number = lodging_form.lodging.data or ""
     lodging = None
     if lodging_form.validate():
-        lodging = db.session.get(Lodging, int(number)) if number.isdigit() and len(number) <= 9 else None
+        lodging = db.session.get(Lodging, int(number)) if number.isascii() and number.isdigit() and len(number) <= 9 else None
         if number and lodging is None:
             lodging_form.lodging.errors = [_("No lodging has this number.")]
     if lodging is None and request.method == "POST" and not lodging_form.lodging.errors:
