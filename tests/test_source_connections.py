@@ -47,6 +47,11 @@ class FrontDeskSource:
             raise SourceError(_l("The export file cannot be read."), retry=False)
         if settings.get("property_id") == "down":
             raise SourceError(_l("The export file cannot be read."))
+        if settings.get("property_id") == "keeps":  # counts its pulls in what it keeps between them
+            kept = sources.kept_between_pulls()
+            kept["pulls"] = kept.get("pulls", 0) + 1
+            if during := current_app.config.get("FRONT_DESK_DURING_PULL"):
+                during()
         if delay := current_app.config.get("FRONT_DESK_DELAY", {}).get(settings.get("property_id")):
             import time
 
@@ -398,3 +403,20 @@ def test_the_periodic_job_queues_one_pull_per_connection_so_a_slow_one_holds_up_
     assert finished[slow] - finished[fast] > timedelta(seconds=1)
     assert not sources.run_claimed(fast, utcnow().isoformat())  # not its claim: nothing runs
     assert len(db.session.execute(select(SourceRun)).all()) == 2
+
+
+def test_what_a_source_keeps_comes_back_at_the_next_pull_but_not_over_settings_saved_meanwhile(app, operator_client, lodging):
+    _connect(operator_client, lodging, setting_property_id="keeps")
+    for expected in (1, 2):
+        _due_now()
+        sources.run_due()
+        assert sources._decrypt_all(_connection().secrets_encrypted)[sources.KEPT_KEY] == {"pulls": expected}
+
+    def operator_saves_a_new_key():  # in another transaction, while the pull runs
+        with db.engine.begin() as other:
+            other.execute(update(SourceConnection).values(secrets_encrypted=sources.encrypt_secrets({"api_key": "new-key-77"})))
+
+    app.config["FRONT_DESK_DURING_PULL"] = operator_saves_a_new_key
+    _due_now()
+    sources.run_due()
+    assert sources._decrypt_all(_connection().secrets_encrypted) == {"api_key": "new-key-77"}  # kept for the old key: dropped
