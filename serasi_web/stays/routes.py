@@ -274,7 +274,6 @@ def permit_field():
 @operator_only
 def show(stay_id: int):
     from ..capture.storage import photo_ids
-
     from ..integrations.sources import source_label
 
     stay = get_own_stay_or_404(stay_id)

@@ -7,7 +7,6 @@ Create Date: 2026-12-07 00:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = "0022_h12_voided"
 down_revision = "0021_sources"
