@@ -27,6 +27,15 @@ DEFAULT_TIMEOUT_SECONDS = 15.0
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # one page of bookings is far smaller; a larger answer is not what the docs describe
 
 
+class CredentialsRefused(SourceError):
+    """The other system answered 401 or 403: the credentials (or a token made from them) were
+    refused. Not retried, unless the adapter has a fresher token to try."""
+
+    def __init__(self, system: str):
+        super().__init__(_l("%(system)s refused the credentials; check them in the connection's settings.", system=system),
+                         retry=False)
+
+
 def get_json(system: str, url: str, *, headers: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None) -> Any:
     """GET ``url`` and return its JSON body. ``system`` names the other system in the log (never
     the URL's query, which may name a guest). Raises ``SourceError``: retry=False when the
@@ -45,8 +54,7 @@ def get_json(system: str, url: str, *, headers: Mapping[str, str] | None = None,
                           params=params, timeout=timeout, allow_redirects=False, stream=True, verify=True) as response:
             status = response.status_code
             if status in (401, 403):
-                raise SourceError(_l("%(system)s refused the credentials; check them in the connection's settings.", system=system),
-                                  retry=False)
+                raise CredentialsRefused(system)
             if status != 200:
                 log.warning("%s answered HTTP %s", system, status)
                 raise SourceError(_l("%(system)s answered with an error (HTTP %(status)s); the pull will be tried again later.",

@@ -133,3 +133,63 @@ def test_a_stranger_gets_404_for_a_connection_that_is_not_there(app, admin_clien
     assert stranger.get("/admin/connections").status_code == 404
     assert admin_client.get("/admin/connections/424242/edit").status_code == 404
     assert db.session.execute(select(SourceConnection)).first() is None
+
+
+def test_admin_connects_a_lodging_by_its_number_with_the_operators_form_audited(app, lodging, operator, admin_client,
+                                                                               operator_client):
+    """The issue: a source is configured "by the operator or admin". The admin chooses the lodging
+    (by its number) and the system, then the same settings as the operator's form: the secret
+    stored encrypted, the first pull queued, the event in the audit log with the admin as actor,
+    and the operator sees the connection on their own page."""
+    from serasi_web.audit.models import AuditEvent
+
+    listing = admin_client.get("/admin/connections").get_data(as_text=True)
+    assert 'href="/admin/connections/new"' in listing
+    first = admin_client.get("/admin/connections/new").get_data(as_text=True)
+    assert 'name="lodging"' in first and 'name="source"' in first and 'method="post" action="/admin/connections/new"' not in first
+    form = admin_client.get(f"/admin/connections/new?lodging={lodging.id}&source=front_desk").get_data(as_text=True)
+    assert lodging.name in form and operator.email in form and 'type="password"' in form and "Izin tinggal" in form
+    assert f'name="lodging" value="{lodging.id}"' in form
+    data = {"lodging": str(lodging.id), "source": "front_desk", "setting_property_id": "P-7", "setting_api_key": SECRET,
+            "interval_minutes": "30", "enabled": "y"}
+    response = admin_client.post("/admin/connections/new", data=data)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/admin/connections")
+    connection = _connection()
+    assert (connection.lodging_id, connection.settings, connection.interval_minutes) == (lodging.id, {"property_id": "P-7"}, 30)
+    assert SECRET not in connection.secrets_encrypted and sources.decrypt_secrets(connection.secrets_encrypted) == {"api_key": SECRET}
+    assert connection.next_run_at is not None
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "connection.created")).scalar_one()
+    assert event.actor_id != operator.id and event.lodging_id == lodging.id and SECRET not in str(event.changes)
+    own = operator_client.get(f"/lodgings/{lodging.id}/connections/").get_data(as_text=True)
+    assert "Front desk" in own
+    # One connection per system and lodging: the system is no longer offered for this lodging.
+    again = admin_client.get(f"/admin/connections/new?lodging={lodging.id}").get_data(as_text=True)
+    assert 'value="front_desk"' not in again
+    listing = admin_client.get("/admin/connections").get_data(as_text=True)
+    assert f'/admin/connections/new?lodging={lodging.id}' in listing and f"#{lodging.id}" in listing
+
+
+def test_admin_connection_bad_input_comes_back_at_the_field_and_nothing_is_saved(app, lodging, admin_client):
+    data = {"source": "front_desk", "setting_property_id": "P-7", "setting_api_key": "typed-key", "interval_minutes": "30",
+            "enabled": "y"}
+    for lodging_value, message in (("", "Isi nomor penginapan."), ("999999", "Tidak ada penginapan dengan nomor ini."),
+                                   ("12abc", "Tidak ada penginapan dengan nomor ini."), ("9" * 40, "Gunakan maksimal 12 karakter.")):
+        page = admin_client.post("/admin/connections/new", data={**data, "lodging": lodging_value})
+        body = page.get_data(as_text=True)
+        assert page.status_code == 200 and message in body and 'aria-invalid="true"' in body, lodging_value
+        assert "typed-key" not in body
+    page = admin_client.post("/admin/connections/new", data={**data, "lodging": str(lodging.id), "setting_property_id": ""})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'aria-invalid="true"' in body and "typed-key" not in body
+    english = admin_client.post("/admin/connections/new", data={**data, "lodging": "999999"}, headers=EN).get_data(as_text=True)
+    assert "No lodging has this number." in english
+    assert db.session.execute(select(SourceConnection)).first() is None
+
+
+def test_only_admins_connect_lodgings_from_the_admin_side(app, lodging, operator_client, officer_client):
+    data = {"lodging": str(lodging.id), "source": "front_desk", "setting_property_id": "P-7", "setting_api_key": SECRET,
+            "interval_minutes": "30", "enabled": "y"}
+    for client in (operator_client, officer_client):
+        assert client.get("/admin/connections/new").status_code == 404
+        assert client.post("/admin/connections/new", data=data).status_code == 404
+    assert db.session.execute(select(SourceConnection)).first() is None

@@ -167,9 +167,45 @@ def test_bookings_become_stays_once_and_changes_correct_them(app, lodging, beds2
     assert "invalid: 1, unchanged: 1, updated: 1" in changed.output
     assert stay_of("501").surname.upper() == "HARPER-SMITH"
 
-    beds24.bookings[0]["status"] = "cancelled"  # cancelled after the report: no stay comes from it any more
+    beds24.bookings[0]["status"] = "cancelled"  # cancelled after the report: nobody stayed, the report is voided
     cancelled = sync(app, lodging, "room_map=88=Villa Kamboja")
-    assert "invalid: 1, unchanged: 1" in cancelled.output
+    assert "invalid: 1, unchanged: 1, voided: 1" in cancelled.output
+    assert stay_of("501").status == "voided" and stay_of("501").void_reason == "Pemesanan dibatalkan di Beds24 (API V2)."
+    assert "invalid: 1, unchanged: 1\n" in sync(app, lodging, "room_map=88=Villa Kamboja").output  # voided once
+
+
+def test_a_cancelled_booking_voids_its_report_whatever_its_status_and_a_reinstated_one_is_said(app, lodging, beds24):
+    """Cancelled after the report (a no-show reported when its arrival hour came): void the
+    in-house report, the checked-out one, the draft; one never reported stays unreported; a
+    booking confirmed again after its report was voided is named on the run, not left silent."""
+    from serasi_web.stays.models import StayVersion
+
+    from serasi_web.integrations.sources import pull_into
+    from serasi_web.plugins import registry
+
+    beds24.bookings = [booking(701), booking(702, arrival_days=-6, nights=4, infoItems=identity(
+                           SERASI_DOCUMENT_NUMBER="PL7020000", SERASI_ENTRY_DATE=(today() - timedelta(days=7)).isoformat())),
+                       booking(703, infoItems=identity(SERASI_STAY_PERMIT="", SERASI_DOCUMENT_NUMBER="PD7030000")),
+                       booking(704, status="cancelled")]
+    source = registry().stay_source("beds24")
+    counts = pull_into(lodging, source, {"refresh_token": REFRESH_TOKEN, "property_id": PROPERTY_ID})
+    assert (counts.created, counts.drafts, counts.refused) == (2, 1, 0), counts.problems
+    assert stay_of("703").status == "draft"
+    assert (stay_of("701").status, stay_of("702").status) == ("reported", "checked_out")
+    for entry in beds24.bookings:
+        entry["status"] = "cancelled"
+    counts = pull_into(lodging, source, {"refresh_token": REFRESH_TOKEN, "property_id": PROPERTY_ID})
+    assert counts.voided == 3 and counts.refused == 0
+    assert {stay_of(number).status for number in ("701", "702", "703")} == {"voided"}
+    assert db.session.execute(select(Stay).where(Stay.external_id == "704")).first() is None
+    last = db.session.execute(select(StayVersion).where(StayVersion.stay_id == stay_of("701").id)
+                              .order_by(StayVersion.id.desc())).scalars().first()
+    assert (last.action, last.changed_by_label) == ("voided", "source:beds24")
+
+    beds24.bookings[0]["status"] = "confirmed"  # reinstated: the guest came after all
+    counts = pull_into(lodging, source, {"refresh_token": REFRESH_TOKEN, "property_id": PROPERTY_ID})
+    assert counts.refused == 1 and counts.problems[0][0] == "701" and "dibatalkan" in counts.problems[0][1][""]
+    assert stay_of("701").status == "voided"  # not brought back behind the operator's back
 
 
 def test_refused_credentials_are_one_line_without_the_secret(app, lodging, beds24):

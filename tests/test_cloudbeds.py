@@ -125,15 +125,40 @@ def test_reservations_become_one_stay_per_foreign_guest(app, lodging, cloudbeds)
     assert gone.checked_out_at == services.to_utc(datetime.combine(today() - timedelta(days=2), time(12, 0)), lodging)
     assert db.session.execute(select(Stay).where(Stay.external_id.like("R101%") | Stay.external_id.like("R102%")
                                                  | Stay.external_id.like("R103%"))).first() is None
-    # Only checked-in and checked-out reservations are asked for in detail; pages as documented.
+    # Only checked-in, checked-out and canceled (for their guests' IDs) reservations are asked
+    # for in detail, not the confirmed one still to come; pages as documented.
     details = [r.args["reservationID"] for r in cloudbeds.server.requests if r.path.endswith("/getReservation")]
-    assert sorted(details) == ["R100", "R101", "R104", "R105"]
+    assert sorted(details) == ["R100", "R101", "R102", "R104", "R105"]
     assert [r.args["pageNumber"] for r in cloudbeds.server.requests if r.path.endswith("/getReservations")] == ["1", "2", "3"]
 
     assert "invalid: 1, unchanged: 3" in sync(app, lodging).output
     cloudbeds.reservations[0]["guestList"]["9002"]["guestDocumentExpirationDate"] = (today() + timedelta(days=2000)).isoformat()
     assert "invalid: 1, unchanged: 2, updated: 1" in sync(app, lodging).output
     assert stay_of("R100-9002").document_expiry == today() + timedelta(days=2000)
+
+
+@pytest.mark.parametrize("status", ["canceled", "no_show"])
+def test_a_reservation_canceled_after_its_guests_were_reported_voids_their_reports(app, lodging, cloudbeds, status):
+    """A check-in undone, then the reservation canceled or marked a no-show: nobody stayed, so
+    each guest's report is voided with the reason (history kept), once; a canceled reservation
+    never reported gives nothing."""
+    from serasi_web.stays.models import StayVersion
+
+    partner = guest("9302", guestFirstName="Anna", guestDocumentNumber="C02Y11U58", isMainGuest=False)
+    cloudbeds.reservations = [reservation("R300", guest("9301"), partner),
+                              reservation("R301", guest("9303", guestDocumentNumber="C04A33W70"), status=status)]
+    assert "created: 2" in sync(app, lodging).output
+    cloudbeds.reservations[0]["status"] = status
+    result = sync(app, lodging)
+    assert result.exit_code == 0 and result.output.strip() == "voided: 2", result.output
+    for external_id in ("R300-9301", "R300-9302"):
+        stay = stay_of(external_id)
+        assert stay.status == "voided" and stay.void_reason == "Pemesanan dibatalkan di Cloudbeds."
+        actions = db.session.execute(select(StayVersion.action).where(StayVersion.stay_id == stay.id)
+                                     .order_by(StayVersion.id)).scalars().all()
+        assert actions == ["submitted", "voided"]  # the history kept
+    assert db.session.execute(select(Stay).where(Stay.external_id.like("R301%"))).first() is None
+    assert sync(app, lodging).output.strip() == "nothing to sync"  # voided once, never again
 
 
 def test_a_guest_checking_in_before_the_stated_arrival_time_is_in_from_the_start_of_the_day(app, lodging, cloudbeds):

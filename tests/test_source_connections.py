@@ -47,6 +47,15 @@ class FrontDeskSource:
             raise SourceError(_l("The export file cannot be read."), retry=False)
         if settings.get("property_id") == "down":
             raise SourceError(_l("The export file cannot be read."))
+        if settings.get("property_id") == "keeps":  # counts its pulls in what it keeps between them
+            kept = sources.kept_between_pulls()
+            kept["pulls"] = kept.get("pulls", 0) + 1
+            if during := current_app.config.get("FRONT_DESK_DURING_PULL"):
+                during()
+        if delay := current_app.config.get("FRONT_DESK_DELAY", {}).get(settings.get("property_id")):
+            import time
+
+            time.sleep(delay)  # a slow system
         return [ExternalStay(external_id, values) for external_id, values in current_app.config.get("FRONT_DESK_STAYS", [])]
 
 
@@ -248,6 +257,8 @@ def test_a_beds24_connection_made_in_the_pages_is_pulled_by_the_worker_from_its_
     assert sources.run_due() == 1  # the periodic job's work
     stay = db.session.execute(select(Stay).where(Stay.external_id == "801")).scalar_one()
     assert stay.source == "beds24" and stay.status == "reported" and stay.surname == "Harper"
+    shown = operator_client.get(f"/stays/{stay.id}", headers=EN).get_data(as_text=True)
+    assert "Brought in by</dt><dd>Beds24 (API V2) · its id 801" in shown  # the stay says where it came from
     assert any(request.path == "/v2/bookings" and request.headers.get("token") for request in beds24.server.requests)
     connection = _connection()
     assert connection.last_status == "ok" and connection.next_run_at > utcnow() + timedelta(minutes=14)
@@ -255,3 +266,157 @@ def test_a_beds24_connection_made_in_the_pages_is_pulled_by_the_worker_from_its_
     assert "Pemesanan 802" in history
     listing = operator_client.get(f"/lodgings/{lodging.id}/connections/").get_data(as_text=True)
     assert "Beds24" in listing and REFRESH_TOKEN not in listing
+
+
+def _beds24_connection(client, lodging, interval: str = "15"):
+    response = client.post(f"/lodgings/{lodging.id}/connections/new", data={
+        "source": "beds24", "setting_refresh_token": REFRESH_TOKEN, "setting_property_id": PROPERTY_ID,
+        "setting_room_map": "", "interval_minutes": interval, "enabled": "y"})
+    assert response.status_code == 303
+    return _connection()
+
+
+def _token_calls(beds24) -> int:  # noqa: F811
+    return len([r for r in beds24.server.requests if r.path == "/v2/authentication/token"])
+
+
+def test_beds24_keeps_its_token_between_pulls_encrypted_until_near_expiry(app, operator_client, lodging, beds24):  # noqa: F811
+    """A pull every 15 minutes asks Beds24 for a token once a day, not every time: the token
+    (valid 24 h) is kept encrypted with the connection's secrets, never in its settings; one
+    an hour from expiry is replaced; saving the settings drops it; one Beds24 refuses is
+    replaced once before the credentials are called refused."""
+    from plugins.beds24 import TOKEN_MARGIN
+
+    beds24.bookings = [booking(901)]
+    connection = _beds24_connection(operator_client, lodging)
+    for _ in range(3):
+        _due_now()
+        assert sources.run_due() == 1
+    assert _token_calls(beds24) == 1 and len([r for r in beds24.server.requests if r.path == "/v2/bookings"]) == 3
+    connection = _connection()
+    raw = db.session.execute(text("SELECT secrets_encrypted, settings FROM source_connection")).one()
+    assert "token-" not in str(raw) and connection.settings == {"property_id": PROPERTY_ID, "room_map": ""}
+    assert sources.decrypt_secrets(connection.secrets_encrypted) == {"refresh_token": REFRESH_TOKEN}  # what the form sees
+    assert _connection().last_status == "ok"
+
+    # Near its expiry: a new one.
+    kept = sources._decrypt_all(connection.secrets_encrypted)
+    kept[sources.KEPT_KEY]["expires_at"] = (utcnow() + TOKEN_MARGIN - timedelta(minutes=1)).isoformat()
+    connection.secrets_encrypted = sources.encrypt_secrets(kept)
+    db.session.commit()
+    _due_now()
+    sources.run_due()
+    assert _token_calls(beds24) == 2
+
+    # Beds24 forgot the kept token (revoked, say): one new token, the pull works.
+    import tests.test_beds24 as fake
+
+    fake_token = fake.TOKEN
+    try:
+        fake.TOKEN = "token-rotated-1"
+        _due_now()
+        sources.run_due()
+        assert _token_calls(beds24) == 3 and _connection().last_status == "ok"
+    finally:
+        fake.TOKEN = fake_token
+
+    # Saving the settings (new credentials, perhaps) drops what was kept.
+    operator_client.post(f"/lodgings/{lodging.id}/connections/{connection.id}/edit", data={
+        "setting_property_id": PROPERTY_ID, "setting_refresh_token": "", "interval_minutes": "15", "enabled": "y"})
+    assert sources.KEPT_KEY not in sources._decrypt_all(_connection().secrets_encrypted)
+    sources.run_due()
+    assert _token_calls(beds24) == 4
+
+
+@pytest.mark.parametrize("case", ["server_error", "timeout", "revoked"])
+def test_each_failure_of_a_real_system_is_said_on_the_connection_page(app, operator_client, lodging, beds24, case):  # noqa: F811
+    """The issue's bad input, pulled on schedule: Beds24 answering 500 or too slowly is retried
+    later (failing, with the reason); credentials revoked stop the connection until the operator
+    saves new ones. Nothing reported before is lost or reported again."""
+    import time as clock
+
+    from werkzeug.wrappers import Response
+
+    from .test_beds24 import FakeApi, json_response
+
+    beds24.bookings = [booking(951)]
+    connection = _beds24_connection(operator_client, lodging)
+    assert sources.run_due() == 1 and _connection().last_status == "ok"
+    slow = None
+    if case == "server_error":
+        beds24.fail_with = Response("upstream down", status=500)
+    elif case == "timeout":
+        app.config["SOURCE_TIMEOUT_SECONDS"] = 0.3
+        slow = FakeApi(lambda request: (clock.sleep(1.5), json_response({}))[1]).start()
+        app.config["BEDS24_API_URL"] = slow.url + "/v2"
+    else:
+        beds24.fail_with = json_response({"success": False, "code": 401, "error": "Token is missing"}, 401)
+    try:
+        _due_now()
+        assert sources.run_due() == 1
+    finally:
+        if slow is not None:
+            slow.stop()
+    connection = _connection()
+    listing = operator_client.get(f"/lodgings/{lodging.id}/connections/", headers=EN).get_data(as_text=True)
+    expected = {"server_error": ("failing", "Beds24 answered with an error (HTTP 500); the pull will be tried again later."),
+                "timeout": ("failing", "Beds24 could not be reached; the pull will be tried again later."),
+                "revoked": ("stopped", "Beds24 refused the credentials; check them in the connection&#39;s settings.")}[case]
+    assert connection.last_status == expected[0] and expected[1] in listing
+    assert (connection.next_run_at is None) == (case == "revoked")
+    history = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/runs", headers=EN).get_data(as_text=True)
+    assert expected[1] in history and "upstream" not in history
+    stays = db.session.execute(select(Stay)).scalars().all()
+    assert [(stay.external_id, stay.status) for stay in stays] == [("951", "reported")]  # nothing lost, nothing twice
+
+
+def test_the_periodic_job_queues_one_pull_per_connection_so_a_slow_one_holds_up_no_other(app, operator_client, lodging,
+                                                                                        other_operator, huey_worker):
+    """Two due connections: the job claims both and queues a task each; the slow system's pull
+    runs beside the other's, which finishes first. A claimed connection is not queued again by
+    the next minute's job, and a task whose claim was taken over runs nothing."""
+    import time
+
+    from .helpers import make_lodging
+
+    app.config["FRONT_DESK_STAYS"] = [("R-1", report_values(document_number="PQ1111111"))]
+    app.config["FRONT_DESK_DELAY"] = {"slow": 3.0}
+    other = make_lodging(other_operator, name="Losmen Lambat")
+    for owner_lodging, property_id in ((lodging, "slow"), (other, "P-2")):
+        db.session.add(SourceConnection(lodging_id=owner_lodging.id, source="front_desk", settings={"property_id": property_id},
+                                        secrets_encrypted=sources.encrypt_secrets({"api_key": SECRET}),
+                                        interval_minutes=60, enabled=True, next_run_at=utcnow()))
+    db.session.commit()
+    assert sources.enqueue_due() == 2
+    assert sources.enqueue_due() == 0  # both claimed: not queued twice
+    finished = {}
+    for _ in range(100):
+        db.session.expire_all()
+        for run in db.session.execute(select(SourceRun)).scalars():
+            finished.setdefault(run.connection_id, run.finished_at)
+        if len(finished) == 2:
+            break
+        time.sleep(0.1)
+    slow, fast = (db.session.execute(select(SourceConnection.id).where(SourceConnection.lodging_id == lid)).scalar_one()
+                  for lid in (lodging.id, other.id))
+    assert finished[fast] < finished[slow]  # the fast one did not wait for the slow one
+    assert finished[slow] - finished[fast] > timedelta(seconds=1)
+    assert not sources.run_claimed(fast, utcnow().isoformat())  # not its claim: nothing runs
+    assert len(db.session.execute(select(SourceRun)).all()) == 2
+
+
+def test_what_a_source_keeps_comes_back_at_the_next_pull_but_not_over_settings_saved_meanwhile(app, operator_client, lodging):
+    _connect(operator_client, lodging, setting_property_id="keeps")
+    for expected in (1, 2):
+        _due_now()
+        sources.run_due()
+        assert sources._decrypt_all(_connection().secrets_encrypted)[sources.KEPT_KEY] == {"pulls": expected}
+
+    def operator_saves_a_new_key():  # in another transaction, while the pull runs
+        with db.engine.begin() as other:
+            other.execute(update(SourceConnection).values(secrets_encrypted=sources.encrypt_secrets({"api_key": "new-key-77"})))
+
+    app.config["FRONT_DESK_DURING_PULL"] = operator_saves_a_new_key
+    _due_now()
+    sources.run_due()
+    assert sources._decrypt_all(_connection().secrets_encrypted) == {"api_key": "new-key-77"}  # kept for the old key: dropped

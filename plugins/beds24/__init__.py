@@ -6,7 +6,12 @@ Built from Beds24's public documentation of API V2: https://wiki.beds24.com/inde
 /bookings). What it does, in the documented terms:
 
 - ``GET /authentication/token`` with the header ``refreshToken: <refresh token>`` answers
-  ``{"token": ..., "expiresIn": ...}``; every other call sends ``token: <token>``.
+  ``{"token": ..., "expiresIn": <seconds>}`` (the wiki: a token is valid 24 hours); every other
+  call sends ``token: <token>``. A stored connection keeps the token, encrypted with its
+  secrets (``integrations.sources.kept_between_pulls``), and reuses it until TOKEN_MARGIN
+  before it expires, so a pull every 15 minutes does not ask for a new one each time; a kept
+  token refused (401/403) is replaced once by a new one before the credentials are called
+  refused.
 - ``GET /bookings?propertyId=..&arrivalTo=<today>&departureFrom=<today - 7 days>
   &includeInfoItems=true&page=N`` answers ``{"success": true, "data": [booking, ...], "pages":
   {"nextPageExists": bool, ...}}``; pages are read while ``nextPageExists`` is true (at most
@@ -23,18 +28,25 @@ missing. The shape of ``infoItems`` and of ``pages`` is taken from the documenta
 ``arrivalTime`` is read when it is "HH:MM" and ignored otherwise.
 
 Statuses: confirmed and new bookings whose arrival day has come are stays; a booking whose
-departure day has passed is checked out at DEFAULT_CHECK_OUT_TIME of that day; cancelled, black
-(a blocked date), inquiry and request bookings give no stay. The base URL is the setting
+departure day has passed is checked out at DEFAULT_CHECK_OUT_TIME of that day; black (a blocked
+date), inquiry and request bookings give no stay. A cancelled booking gives no stay either; it
+is handed on as cancelled (``ExternalStay.cancelled``), so that a report made of it before it
+was cancelled (its arrival day had come: a no-show, a mistake) is voided. The base URL is the setting
 ``BEDS24_API_URL`` (for tests; it defaults to the documented one) and goes through the
 outbound checks of ``serasi_web/outbound.py``.
 """
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, timedelta
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from serasi_web import hookimpl
-from serasi_web.outbound import get_json, unexpected
+from serasi_web.database import utcnow
+from serasi_web.integrations.sources import kept_between_pulls
+from serasi_web.outbound import CredentialsRefused, get_json, unexpected
 from serasi_web.plugin_types import SourceError, SourceField
 from serasi_web.stays.sync import ExternalStay
 
@@ -45,6 +57,9 @@ SYSTEM = "Beds24"
 MAX_PAGES = 200  # of the documented 100 bookings: 20,000 current bookings, far past any lodging's
 LOOKBACK_DAYS = 7  # departures this recent are still pulled, so their check-outs are recorded
 STAY_STATUSES = {"confirmed", "new"}
+CANCELLED_STATUS = "cancelled"
+TOKEN_LIFETIME = timedelta(hours=24)  # the documented validity, when the answer states none
+TOKEN_MARGIN = timedelta(hours=1)  # a kept token this close to its expiry is replaced
 
 
 class Beds24Source:
@@ -66,14 +81,21 @@ class Beds24Source:
     def pull(self, lodging, settings):
         refresh_token = (settings.get("refresh_token") or "").strip()
         property_id = (settings.get("property_id") or "").strip()
-        if not refresh_token or not property_id.isdigit():
+        if not refresh_token or not (property_id.isascii() and property_id.isdigit()):
             raise SourceError(_l("Enter the refresh token and the property ID (a number) of the Beds24 connection."), retry=False)
         rooms = room_map(settings.get("room_map") or "")
         base = (current_app.config.get("BEDS24_API_URL") or API_URL).rstrip("/")
-        answer = get_json(SYSTEM, base + "/authentication/token", headers={"refreshToken": refresh_token})
-        token = answer.get("token") if isinstance(answer, dict) else None
-        if not isinstance(token, str) or not token:
-            raise unexpected(SYSTEM)
+        kept = kept_between_pulls()
+        token = kept_token(kept, refresh_token)
+        try:
+            return self._bookings(base, token or new_token(base, refresh_token, kept), property_id, rooms, lodging)
+        except CredentialsRefused:
+            if token is None:
+                raise
+            kept.clear()  # the kept token was refused (revoked, or Beds24 forgot it): one new try
+            return self._bookings(base, new_token(base, refresh_token, kept), property_id, rooms, lodging)
+
+    def _bookings(self, base: str, token: str, property_id: str, rooms: dict[str, str], lodging) -> list[ExternalStay]:
         today = mapping.local_now(lodging).date()
         params = {"propertyId": property_id, "arrivalTo": today.isoformat(),
                   "departureFrom": mapping.days_back(lodging, LOOKBACK_DAYS).isoformat(), "includeInfoItems": "true"}
@@ -94,6 +116,36 @@ class Beds24Source:
         raise mapping.too_many_bookings(SYSTEM, read)
 
 
+def _fingerprint(refresh_token: str) -> str:
+    """Which refresh token a kept token was made from (a token of another one is not reused)."""
+    return hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
+
+
+def kept_token(kept: dict, refresh_token: str) -> str | None:
+    """The kept token, while it is good for more than TOKEN_MARGIN and made from this refresh token."""
+    try:
+        expires = datetime.fromisoformat(kept["expires_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if kept.get("for") != _fingerprint(refresh_token) or not isinstance(kept.get("token"), str) or expires - TOKEN_MARGIN <= utcnow():
+        return None
+    return kept["token"]
+
+
+def new_token(base: str, refresh_token: str, kept: dict) -> str:
+    """A new token from the refresh token, kept (with its expiry) for the next pulls."""
+    answer = get_json(SYSTEM, base + "/authentication/token", headers={"refreshToken": refresh_token})
+    token = answer.get("token") if isinstance(answer, dict) else None
+    if not isinstance(token, str) or not token:
+        raise unexpected(SYSTEM)
+    lifetime = answer.get("expiresIn")
+    lifetime = timedelta(seconds=lifetime) if isinstance(lifetime, int) and lifetime > 0 else TOKEN_LIFETIME
+    kept.clear()
+    kept.update({"token": token, "expires_at": (utcnow() + min(lifetime, TOKEN_LIFETIME)).isoformat(),
+                 "for": _fingerprint(refresh_token)})
+    return token
+
+
 def room_map(text: str) -> dict[str, str]:
     rooms = {}
     for pair in text.split(","):
@@ -105,8 +157,10 @@ def room_map(text: str) -> dict[str, str]:
 
 def booking_stay(booking: dict, lodging, rooms: dict[str, str]) -> ExternalStay | None:
     """The stay a Beds24 booking describes, or None when it is none (yet): not confirmed, not
-    arrived, or an Indonesian guest."""
+    arrived, or an Indonesian guest; for a cancelled booking, the cancellation."""
     booking_id = booking.get("id")
+    if isinstance(booking_id, int) and booking.get("status") == CANCELLED_STATUS:
+        return ExternalStay(str(booking_id), {}, cancelled=True)
     if not isinstance(booking_id, int) or booking.get("status") not in STAY_STATUSES:
         return None
     arrival, departure = mapping.day(booking.get("arrival")), mapping.day(booking.get("departure"))

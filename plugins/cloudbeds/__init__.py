@@ -26,7 +26,9 @@ nationality is the passport's issuing state when the document is a passport; it 
 an entry date, a stay permit or a purpose. A property can keep those in guest or reservation
 custom fields named ``SERASI_<FIELD>`` (``plugins/pms_mapping.py``); what is not there is left
 absent, and the report says what is missing. Canceled, no-show and not yet checked-in
-reservations give no stay; a checked-out one is checked out at DEFAULT_CHECK_OUT_TIME of its
+reservations give no stay; a canceled or no-show one is read too (getReservation, for its
+guests' IDs) and handed on as cancelled (``ExternalStay.cancelled``), so that a report made of
+it while it was checked in (a check-in undone, then canceled) is voided; a checked-out one is checked out at DEFAULT_CHECK_OUT_TIME of its
 end date (or now, if earlier), since the API states no check-out time. Dates "0000-00-00"
 (Cloudbeds' unknown date) are left absent. The base URL is the setting ``CLOUDBEDS_API_URL``
 (for tests; it defaults to the documented one) and goes through the outbound checks of
@@ -50,6 +52,7 @@ PAGE_SIZE = 100
 MAX_PAGES = 50
 LOOKBACK_DAYS = 7  # check-outs this recent are still pulled, so they are recorded
 STAY_STATUSES = {"checked_in", "checked_out"}
+CANCELLED_STATUSES = {"canceled", "no_show"}  # the documented spellings: no guest stayed
 
 
 class CloudbedsSource:
@@ -67,7 +70,7 @@ class CloudbedsSource:
     def pull(self, lodging, settings):
         api_key = (settings.get("api_key") or "").strip()
         property_id = (settings.get("property_id") or "").strip()
-        if not api_key or not property_id.isdigit():
+        if not api_key or not (property_id.isascii() and property_id.isdigit()):
             raise SourceError(_l("Enter the API key and the property ID (a number) of the Cloudbeds connection."), retry=False)
         base = (current_app.config.get("CLOUDBEDS_API_URL") or API_URL).rstrip("/")
         headers = {"x-api-key": api_key}
@@ -85,7 +88,7 @@ class CloudbedsSource:
             raise mapping.too_many_bookings(SYSTEM, len(listed))
         stays = []
         for summary in listed:
-            if summary.get("status") not in STAY_STATUSES or not mapping.clean(summary.get("reservationID")):
+            if summary.get("status") not in STAY_STATUSES | CANCELLED_STATUSES or not mapping.clean(summary.get("reservationID")):
                 continue
             reservation, _ = _data(get_json(SYSTEM, base + "/getReservation", headers=headers,
                                             params={"reservationID": mapping.clean(summary["reservationID"]), "propertyID": property_id}))
@@ -108,9 +111,14 @@ def _custom(fields) -> list[tuple[object, object]]:
 
 
 def reservation_stays(reservation: dict, lodging) -> list[ExternalStay]:
-    """One stay per foreign guest of a checked-in or checked-out reservation."""
+    """One stay per foreign guest of a checked-in or checked-out reservation; for a canceled or
+    no-show one, each guest's cancellation."""
     status = reservation.get("status")
     reservation_id = mapping.clean(reservation.get("reservationID"))
+    guests = reservation.get("guestList")
+    if status in CANCELLED_STATUSES and reservation_id and isinstance(guests, dict):
+        return [ExternalStay(f"{reservation_id}-{mapping.clean(guest_id)}", {}, cancelled=True)
+                for guest_id in sorted(guests) if mapping.clean(guest_id)]
     start, end = mapping.day(reservation.get("startDate")), mapping.day(reservation.get("endDate"))
     if status not in STAY_STATUSES or not reservation_id or start is None:
         return []
@@ -119,7 +127,6 @@ def reservation_stays(reservation: dict, lodging) -> list[ExternalStay]:
         if isinstance(reservation.get("assigned"), list) else []
     checked_out_at = mapping.checked_out_moment(end, lodging) if status == "checked_out" and end else None
     shared = mapping.custom_values(_custom(reservation.get("customFields")))
-    guests = reservation.get("guestList")
     stays = []
     for guest_id, guest in sorted(guests.items()) if isinstance(guests, dict) else ():
         if not isinstance(guest, dict) or guest.get("isAnonymized") is True or not mapping.clean(guest_id):

@@ -454,6 +454,24 @@ def connections():
                            describe_failure=describe_failure, interval_label=interval_label)
 
 
+@blueprint.route("/connections/new", methods=["GET", "POST"])
+@admin_only
+def connection_new():
+    """Connect a lodging (chosen by its number) to a system: the operator's form and save."""
+    from ..integrations.routes import LodgingNumberForm, new_connection
+
+    lodging_form = LodgingNumberForm(formdata=request.values)
+    number = lodging_form.lodging.data or ""
+    lodging = None
+    if lodging_form.validate():
+        lodging = db.session.get(Lodging, int(number)) if number.isascii() and number.isdigit() and len(number) <= 9 else None
+        if number and lodging is None:
+            lodging_form.lodging.errors = [_("No lodging has this number.")]
+    if lodging is None and request.method == "POST" and not lodging_form.lodging.errors:
+        lodging_form.lodging.errors = [_("Enter the lodging's number.")]
+    return new_connection(lodging, url_for("admin.connection_new"), url_for("admin.connections"), lodging_form)
+
+
 @blueprint.route("/connections/<int:connection_id>/edit", methods=["GET", "POST"])
 @admin_only
 def connection_edit(connection_id: int):

@@ -134,6 +134,8 @@ class SourceRun(db.Model):
     unchanged_count: Mapped[int] = mapped_column(Integer, default=0)
     draft_count: Mapped[int] = mapped_column(Integer, default=0)  # incomplete stays kept (or waiting) as drafts
     refused_count: Mapped[int] = mapped_column(Integer, default=0)  # invalid, conflicting or refused items
+    # Reports voided because the other system says their booking was cancelled.
+    voided_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Why items were refused (the first ``sources.PROBLEMS_KEPT``): {external_id, field, message};
     # the field's name is labelled when shown, the message is in the lodging owner's language.
     problems: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -128,13 +128,35 @@ def index(lodging_id: int):
 @role_required(Role.OPERATOR)
 def new(lodging_id: int):
     lodging = _lodging_or_404(lodging_id)
-    taken = {connection.source for connection in sources.connections_of(lodging)}
+    return new_connection(lodging, url_for("connections.new", lodging_id=lodging.id),
+                          url_for("connections.index", lodging_id=lodging.id))
+
+
+class LodgingNumberForm(BaseForm):
+    """The administrator's first choice when connecting a system: which lodging (by its number)."""
+
+    class Meta:
+        csrf = False  # also read from the GET form that shows the chosen system's settings
+
+    lodging = StringField(_l("Lodging number"), filters=[strip], validators=[Length(max=12, message=TOO_LONG)],
+                          description=_l("Shown as #number beside the lodging's name in the administration's lists; "
+                                         "its owner sees it in the address of the lodging's pages."))
+
+
+def new_connection(lodging: Lodging | None, action_url: str, back_url: str, lodging_form: LodgingNumberForm | None = None):
+    """The "Connect a system" form and its save, shared by the operator's page (their lodging)
+    and the administrator's (``admin.connection_new``: ``lodging_form`` chooses the lodging, None
+    until a lodging with that number exists). Audited; the first pull runs at once."""
+    taken = {connection.source for connection in sources.connections_of(lodging)} if lodging is not None else set()
     chosen = request.form.get("source") if request.method == "POST" else request.args.get("source")
     source = registry().stay_source(chosen or "")
     if source is not None and source.name in taken:
         source = None
     form = _form_for(source, None, taken)
-    if request.method == "POST" and form.validate_on_submit() and source is not None:
+    valid = request.method == "POST" and form.validate_on_submit()
+    if lodging_form is not None and request.method == "POST" and lodging is None:
+        valid = False
+    if valid and source is not None:
         connection = SourceConnection(lodging_id=lodging.id, created_by_id=current_user.id)
         sources.save_connection(connection, source, _typed_settings(form), form.interval_minutes.data, form.enabled.data)
         db.session.add(connection)
@@ -143,13 +165,12 @@ def new(lodging_id: int):
         db.session.commit()
         _enqueue(connection)
         flash(_("%(system)s is connected; the first pull runs now.", system=source.label), "success")
-        return see_other(url_for("connections.index", lodging_id=lodging.id))
+        return see_other(back_url)
     if request.method == "POST" and source is None and not form.source.errors:
         form.source.errors = [_("Choose the system to connect.")]
     return render_template("integrations/connection_form.html", lodging=lodging, form=form, source=source, connection=None,
                            setting_fields=_setting_fields(form), cannot_supply=_cannot_supply_labels(source),
-                           action_url=url_for("connections.new", lodging_id=lodging.id),
-                           back_url=url_for("connections.index", lodging_id=lodging.id))
+                           action_url=action_url, back_url=back_url, lodging_form=lodging_form)
 
 
 @blueprint.route("/<int:connection_id>/edit", methods=["GET", "POST"])

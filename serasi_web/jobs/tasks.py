@@ -114,10 +114,19 @@ def register_tasks(huey, app) -> None:
     @huey.periodic_task(crontab(minute="*"), name="serasi.source_pulls")
     @in_app
     def source_pulls():
-        """Pull every connected stay source that is due (each claimed by one worker only)."""
-        from ..integrations.sources import run_due
+        """Queue a pull of every connected stay source that is due, one task each (each claimed
+        by one worker only), so that a slow system does not hold up the others."""
+        from ..integrations.sources import enqueue_due
 
-        return run_due()
+        return enqueue_due()
+
+    @huey.task(name="serasi.pull_claimed_source")
+    @in_app
+    def pull_claimed_source(connection_id, lease):
+        """One due connection's pull, claimed by ``source_pulls`` until ``lease``."""
+        from ..integrations.sources import run_claimed
+
+        return run_claimed(connection_id, lease)
 
     @huey.task(name="serasi.pull_source_now")
     @in_app
@@ -134,7 +143,8 @@ def register_tasks(huey, app) -> None:
 
                          "retention": retention,
                          "deliver_now": deliver_now,
-                         "source_pulls": source_pulls, "pull_source_now": pull_source_now}
+                         "source_pulls": source_pulls, "pull_source_now": pull_source_now,
+                         "pull_claimed_source": pull_claimed_source}
     _register_plugin_tasks(huey, app, in_app)
 
 

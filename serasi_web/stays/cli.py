@@ -70,4 +70,4 @@ def run_connection(connection_id: int):
     if run.failure:
         raise click.ClickException(describe_failure(run.failure))
     click.echo(f"created: {run.created_count}, updated: {run.updated_count}, unchanged: {run.unchanged_count}, "
-               f"draft: {run.draft_count}, refused: {run.refused_count}")
+               f"draft: {run.draft_count}, refused: {run.refused_count}, voided: {run.voided_count}")

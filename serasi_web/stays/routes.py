@@ -276,9 +276,11 @@ def permit_field():
 @operator_only
 def show(stay_id: int):
     from ..capture.storage import photo_ids
+    from ..integrations.sources import source_label
 
     stay = get_own_stay_or_404(stay_id)
-    return render_template("stays/show.html", stay=stay, is_minor=services.is_minor(stay), now=utcnow(), photo_ids=photo_ids(stay))
+    return render_template("stays/show.html", stay=stay, is_minor=services.is_minor(stay), now=utcnow(), photo_ids=photo_ids(stay),
+                           source_label=source_label)
 
 
 @blueprint.route("/stays/<int:stay_id>/photos/<int:photo_id>.jpg")

@@ -34,6 +34,9 @@ class ExternalStay:
     external_id: str
     values: dict[str, Any]
     checked_out_at: datetime | None = None
+    # The other system says this booking was cancelled (no guest stayed): a pull voids the report
+    # it made of it, if any (``integrations.sources.pull_into``); ``values`` may then be empty.
+    cancelled: bool = False
 
 
 @dataclass
