@@ -2,8 +2,23 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, DateTimeLocalField, EmailField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from ..forms import TOO_LONG, BaseForm, plausible_date, select_choices, strip
 from ..reference.permits import PURPOSES

@@ -5,8 +5,16 @@ from __future__ import annotations
 import secrets
 
 import segno
-from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -27,7 +35,12 @@ from ..reference.permits import suggested_permit
 from ..stays import services as stays
 from ..stays.forms import GuestFields
 from ..stays.receipts import verification_token
-from ..stays.routes import _apply_errors, _attach_warnings, _capture_into, allow_large_photos
+from ..stays.routes import (
+    _apply_errors,
+    _attach_warnings,
+    _capture_into,
+    allow_large_photos,
+)
 from . import services
 from .forms import ApprovalForm, RejectForm, SettingsForm, StartForm
 from .models import Arrival, ArrivalStatus
@@ -102,7 +115,7 @@ def start(code: str):
         values = {"check_in_at": stays.to_utc(form.check_in_at.data, lodging), "planned_check_out": form.planned_check_out.data,
                   "purpose": form.purpose.data, "email": form.email.data or ""}
         try:
-            arrival, token = services.start_arrival(setting, values, _locale())
+            _arrival, token = services.start_arrival(setting, values, _locale())
         except services.ArrivalError as error:
             form.form_errors = [str(error.message)]
         except stays.StayError as error:
@@ -390,7 +403,7 @@ def review(arrival_id: int):
                 db.session.rollback()
                 _apply_errors(form, error)
             else:
-                flash(_("Approved: %(count)d reports submitted.", count=len(made)), "success")
+                flash(ngettext("Approved: %(num)d report submitted.", "Approved: %(num)d reports submitted.", len(made)), "success")
                 return see_other(url_for(".review", arrival_id=arrival_id))
     for _guest, guest_form in guest_forms:
         _attach_warnings(guest_form, lodging)

@@ -188,9 +188,8 @@ def guest_problems(arrival: Arrival, values: dict, adult_position: int | None) -
     if any(g.values.get("document_number") == values["document_number"] and g.values.get("issuing_state") == values["issuing_state"]
            for g in arrival.guests):
         problems["document_number"] = str(_l("This document is already in your party."))
-    if is_minor_on(values.get("date_of_birth"), arrival):
-        if adult_position is None:
-            problems["accompanying_stay_id"] = str(_l("A guest under 18 needs an accompanying adult: add the adult first, then choose them here."))
+    if is_minor_on(values.get("date_of_birth"), arrival) and adult_position is None:
+        problems["accompanying_stay_id"] = str(_l("A guest under 18 needs an accompanying adult: add the adult first, then choose them here."))
     return problems
 
 
@@ -264,7 +263,7 @@ def _mail_guest(arrival: Arrival, status_url: str) -> None:
         body = render_template("emails/arrival_received.txt", lodging=arrival.lodging, status_url=status_url)
     try:
         send_mail(arrival.email, subject, body)
-    except Exception:  # noqa: BLE001 - the details reached the lodging; the mail is a courtesy
+    except Exception:  # the details reached the lodging; the mail is only a courtesy
         log.warning("arrival %s: the guest's e-mail was not sent", arrival.id, exc_info=True)
 
 

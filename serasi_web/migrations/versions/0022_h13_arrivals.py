@@ -4,11 +4,10 @@ Revision ID: 0022_arrivals
 Revises: 0021_sources
 Create Date: 2026-12-07 00:00:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import serasi_web.database
-
 
 # revision identifiers, used by Alembic.
 revision = "0022_arrivals"
