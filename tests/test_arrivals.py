@@ -19,14 +19,15 @@ from serasi_web.extensions import db
 from serasi_web.stays.models import Stay
 
 from .capture_samples import td3
-from .helpers import guest_form, local_now, login, make_lodging
+from .helpers import guest_form, local_now, login
+from .test_forwarders import smtp_server  # noqa: F401  (the aiosmtpd fixture)
 
-ADULT = dict(surname="Smith", given_names="John Peter", sex="M", date_of_birth="1980-01-01", place_of_birth="Sydney",
-             nationality="AUS", document_number="PA1234567", issuing_state="AUS")
-SPOUSE = dict(surname="Smith", given_names="Mary", sex="F", date_of_birth="1982-05-05", place_of_birth="Perth",
-              nationality="AUS", document_number="PB7654321", issuing_state="AUS")
-CHILD = dict(surname="Smith", given_names="Tom", sex="M", date_of_birth=(date.today() - timedelta(days=365 * 8)).isoformat(),
-             place_of_birth="Perth", nationality="AUS", document_number="PC1111111", issuing_state="AUS")
+ADULT = {"surname": "Smith", "given_names": "John Peter", "sex": "M", "date_of_birth": "1980-01-01", "place_of_birth": "Sydney",
+             "nationality": "AUS", "document_number": "PA1234567", "issuing_state": "AUS"}
+SPOUSE = {"surname": "Smith", "given_names": "Mary", "sex": "F", "date_of_birth": "1982-05-05", "place_of_birth": "Perth",
+              "nationality": "AUS", "document_number": "PB7654321", "issuing_state": "AUS"}
+CHILD = {"surname": "Smith", "given_names": "Tom", "sex": "M", "date_of_birth": (date.today() - timedelta(days=365 * 8)).isoformat(),
+             "place_of_birth": "Perth", "nationality": "AUS", "document_number": "PC1111111", "issuing_state": "AUS"}
 
 
 def guest_values(**overrides) -> dict:
@@ -423,3 +424,31 @@ def test_guest_pages_speak_chinese_and_operator_pages_keep_their_languages(guest
     operator_client.set_cookie("serasi_lang", "zh")
     dashboard = operator_client.get("/dashboard").get_data(as_text=True)
     assert '<html lang="id">' in dashboard
+
+
+# ---- e-mail -------------------------------------------------------------------------------------
+
+def test_the_operator_and_the_guest_get_an_e_mail_without_personal_data_in_subjects(another_app, smtp_server, operator, lodging):  # noqa: F811
+    mail_app = another_app(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, PUBLIC_URL="https://serasi.example")
+    operator.locale = "en"
+    db.session.commit()
+    desk = mail_app.test_client()
+    login(desk, operator.email)
+    code = switch_on(desk, lodging)
+    desk.post(f"/lodgings/{lodging.id}/self-check-in", data={"action": "save", "notify_by_email": "y", "expiry_hours": "72"})
+    guest = new_guest(mail_app)
+    status_path = start(guest, code, email="guest@example.org").location.removesuffix("/guests/new")
+    add(guest, status_path, **ADULT)
+    guest.post(f"{status_path}/send")
+    guest.post(f"{status_path}/send")  # resent: no second mail
+    messages = {recipients[0]: message for recipients, message in smtp_server.messages}
+    assert len(smtp_server.messages) == 2 and set(messages) == {operator.email, "guest@example.org"}
+    to_operator, to_guest = messages[operator.email], messages["guest@example.org"]
+    arrival = the_arrival()
+    assert "Kos Melati" in to_operator["Subject"] and "Smith" not in to_operator["Subject"]
+    assert f"https://serasi.example/arrivals/{arrival.id}" in to_operator.get_content()
+    assert "Smith" not in to_guest["Subject"] and f"https://serasi.example{status_path}" in to_guest.get_content()
+    assert the_arrival().email == "guest@example.org"
+    # Once decided, the guest's address is forgotten.
+    desk.post(f"/arrivals/{arrival.id}", data=review_data(arrival))
+    assert the_arrival().email == ""
