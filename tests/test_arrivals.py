@@ -452,3 +452,11 @@ def test_the_operator_and_the_guest_get_an_e_mail_without_personal_data_in_subje
     # Once decided, the guest's address is forgotten.
     desk.post(f"/arrivals/{arrival.id}", data=review_data(arrival))
     assert the_arrival().email == ""
+
+
+def test_every_guest_post_counts_against_the_address_limit(app, code):
+    app.config["ARRIVALS_POST_RATE_PER_ADDRESS"] = "5 per hour"
+    guest = new_guest(app, "10.4.0.1")
+    answers = [start(guest, code, consent="").status_code for _ in range(8)]  # invalid forms count too
+    assert answers[:5] == [200] * 5 and answers[5:] == [429] * 3
+    assert new_guest(app, "10.4.0.2").get(f"/c/{code}").status_code == 200  # reading stays possible for others

@@ -73,8 +73,15 @@ def _address() -> str:
     return request.remote_addr or "-"
 
 
-def _guest_post_allowed() -> tuple[bool, int]:
-    return allow(current_app.config["ARRIVALS_POST_RATE_PER_ADDRESS"], "arrival-post", _address())
+@guest_blueprint.before_request
+def limit_guest_posts():
+    """Every form a guest sends counts against one limit per client address (a photo to decode
+    costs a worker up to a second and a half), whatever else limits it."""
+    if request.method == "POST":
+        allowed, wait = allow(current_app.config["ARRIVALS_POST_RATE_PER_ADDRESS"], "arrival-post", _address())
+        if not allowed:
+            return _too_many(wait)
+    return None
 
 
 # ---- the guest's pages ----------------------------------------------------------------------
@@ -184,10 +191,6 @@ def new_guest(token: str):
     _party_choices(form, arrival)
     form.stay_permit.flags.marked_required = False  # the operator completes it when approving
     form.stay_permit.description = _("If you know it; the lodging completes it otherwise.")
-    if request.method == "POST":
-        allowed, wait = _guest_post_allowed()
-        if not allowed:
-            return _too_many(wait)
     if request.method == "GET":
         form.form_token.data = secrets.token_urlsafe(32)
     elif _capture_into(form):
