@@ -460,3 +460,36 @@ def test_every_guest_post_counts_against_the_address_limit(app, code):
     answers = [start(guest, code, consent="").status_code for _ in range(8)]  # invalid forms count too
     assert answers[:5] == [200] * 5 and answers[5:] == [429] * 3
     assert new_guest(app, "10.4.0.2").get(f"/c/{code}").status_code == 200  # reading stays possible for others
+
+
+def test_two_approvals_at_the_same_moment_report_each_guest_once(app, guest, code, operator):
+    import threading
+
+    from serasi_web.accounts.models import User
+
+    family_sent(guest, code)
+    arrival_id = the_arrival().id
+    barrier, results = threading.Barrier(2), []
+
+    def approve():
+        with app.app_context():
+            arrival = db.session.get(Arrival, arrival_id)
+            values = {g.position: services.guest_values(g) | {"stay_permit": "bvk"} for g in arrival.guests}
+            stay = {"check_in_at": utcnow() - timedelta(hours=1), "planned_check_out": None, "room": "3", "purpose": "family", "notes": ""}
+            actor = db.session.get(User, operator.id)
+            barrier.wait()
+            try:
+                services.approve(arrival, values, stay, actor)
+                results.append("approved")
+            except services.AlreadyDecided:
+                results.append("already decided")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=approve) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["already decided", "approved"]
+    assert db.session.scalar(select(func.count(Stay.id))) == 3

@@ -312,6 +312,9 @@ def approve(arrival: Arrival, guests: dict[int, dict], stay: dict, actor, now: d
             by_guest[guest.position] = problems
         complete[guest.position] = values
     if by_guest or common:
+        db.session.refresh(arrival)
+        if arrival.status != ArrivalStatus.WAITING:  # approved meanwhile: its own reports are the "duplicates"
+            raise AlreadyDecided(decided_message(arrival))
         raise ApprovalProblems(common, by_guest)
 
     # Adults first: a minor's report names its adult's report.
