@@ -200,11 +200,14 @@ def add_guest(arrival: Arrival, values: dict, adult_position: int | None) -> Arr
     if len(arrival.guests) >= current_app.config["ARRIVALS_MAX_GUESTS"]:
         raise ArrivalError(_l("A party can have at most %(count)d guests. Start a new check-in for the others.",
                               count=current_app.config["ARRIVALS_MAX_GUESTS"]))
+    stored = _as_json({name: values.get(name) for name in stays.GUEST_FIELDS})
+    same = next((g for g in arrival.guests if g.values == stored and g.adult_position == adult_position), None)
+    if same is not None:
+        return same  # the same form sent twice (a double tap, a resent POST): added once
     if problems := guest_problems(arrival, values, adult_position):
         raise stays.StayError(problems)
     position = max((g.position for g in arrival.guests), default=0) + 1
-    guest = ArrivalGuest(arrival_id=arrival.id, position=position, values=_as_json({name: values.get(name) for name in stays.GUEST_FIELDS}),
-                         adult_position=adult_position)
+    guest = ArrivalGuest(arrival_id=arrival.id, position=position, values=stored, adult_position=adult_position)
     arrival.guests.append(guest)
     db.session.commit()
     return guest
@@ -290,6 +293,10 @@ def approve(arrival: Arrival, guests: dict[int, dict], stay: dict, actor, now: d
     lodging = arrival.lodging
     stays.refuse_unless_may_report(lodging)
     members = sorted(arrival.guests, key=lambda g: g.position)
+
+    def minor_at(values: dict) -> bool:
+        born = values.get("date_of_birth")
+        return bool(born) and stays.age_on(born, stays.to_local(values["check_in_at"], lodging).date()) < stays.ADULT_AGE
     by_guest: dict[int, dict[str, str]] = {}
     common: dict[str, str] = {}
     complete: dict[int, dict] = {}
@@ -304,9 +311,8 @@ def approve(arrival: Arrival, guests: dict[int, dict], stay: dict, actor, now: d
             problems["document_number"] = str(_l("This guest is already reported at this lodging (receipt %(number)s): "
                                                  "remove them from this arrival, or void or check out that report first.",
                                                  number=duplicate.receipt_number or "—"))
-        minor = stays.age_on(values["date_of_birth"], stays.to_local(values["check_in_at"], lodging).date()) < stays.ADULT_AGE
         adult = next((g for g in members if g.position == guest.adult_position), None)
-        if minor and (adult is None or adult.position in by_guest and "date_of_birth" in by_guest[adult.position]):
+        if minor_at(values) and (adult is None or minor_at(stays.complete_values(guests[adult.position] | stay))):
             problems["accompanying_stay_id"] = str(_l("A guest under 18 needs an accompanying adult of this party."))
         if problems:
             by_guest[guest.position] = problems
