@@ -281,7 +281,12 @@ def settings(lodging_id: int):
             services.rotate_code(setting, current_user)
             flash(_("The poster has a new code: print it again. The old posters no longer work."), "success")
             return see_other(url_for(".settings", lodging_id=lodging.id))
-        if setting is not None and action == "save" and form.validate_on_submit():
+        if action not in ("off", "rotate", "save"):
+            abort(400)  # no button of this page sends anything else
+        if setting is None:
+            flash(_("Switch self check-in on first."), "error")
+            return see_other(url_for(".settings", lodging_id=lodging.id))
+        if form.validate_on_submit():
             services.save_preferences(setting, form.notify_by_email.data, form.expiry_hours.data, current_user)
             flash(_("Settings saved."), "success")
             return see_other(url_for(".settings", lodging_id=lodging.id))

@@ -125,7 +125,7 @@ def token_hash(token: str) -> str:
 
 
 def find_by_token(token: str) -> Arrival | None:
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not token.isascii():
         return None
     return db.session.execute(select(Arrival).where(Arrival.token_hash == token_hash(token))).scalar_one_or_none()
 
