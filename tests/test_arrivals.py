@@ -137,10 +137,15 @@ def test_rotating_the_code_stops_the_old_poster(operator_client, lodging, code, 
 
 
 def test_switched_off_poster_answers_a_clear_page(operator_client, lodging, code, guest):
+    status_path = start_party(guest, code)
+    add(guest, status_path, **ADULT)
     assert operator_client.post(f"/lodgings/{lodging.id}/self-check-in", data={"action": "off"}).status_code == 303
     response = guest.get(f"/c/{code}")
     assert response.status_code == 404 and 'name="consent"' not in response.get_data(as_text=True)
     assert operator_client.get(f"/lodgings/{lodging.id}/self-check-in/poster").status_code == 409
+    # A party started before cannot be sent any more either.
+    page = guest.post(f"{status_path}/send", follow_redirects=True).get_data(as_text=True)
+    assert "does not take online check-ins" in page and the_arrival().status == "collecting"
 
 
 @pytest.mark.parametrize("status", ["rejected", "suspended", "pending"])

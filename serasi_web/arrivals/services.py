@@ -230,12 +230,16 @@ def send(arrival: Arrival, status_url: str = "", now: datetime | None = None) ->
         return  # sent already (a resent form): nothing to do
     if not arrival.guests:
         raise ArrivalError(_l("Add at least one guest first."))
+    setting = setting_of(arrival.lodging)
+    if setting is None or not setting.enabled:
+        raise ArrivalError(_l("This lodging does not take online check-ins at the moment. Please go to the reception."))
+    if refusal := poster_refusal(arrival.lodging):
+        raise ArrivalError(refusal)
     arrival.status = ArrivalStatus.WAITING
     arrival.sent_at = now
     record("arrival.sent", arrival, actor_label="guest", lodging_id=arrival.lodging_id, changes={"guests": len(arrival.guests)})
     db.session.commit()
-    setting = setting_of(arrival.lodging)
-    if setting is not None and setting.notify_by_email:
+    if setting.notify_by_email:
         _notify_operator(arrival)
     if arrival.email and status_url:
         _mail_guest(arrival, status_url)
