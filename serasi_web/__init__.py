@@ -102,6 +102,9 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     _end_sessions_quietly(app, db)
+    from . import replica
+
+    replica.init_app(app)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

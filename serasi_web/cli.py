@@ -114,7 +114,7 @@ def demo():
 
 
 @serasi_cli.command("demo-data")
-@click.option("--stays", type=click.IntRange(1, 5_000_000), default=10_000, show_default=True, help="Guest reports to add.")
+@click.option("--stays", type=click.IntRange(1, 20_000_000), default=10_000, show_default=True, help="Guest reports to add.")
 @click.option("--days", type=click.IntRange(7, 3650), default=730, show_default=True, help="Spread check-ins over this many past days.")
 @click.option("--seed", type=int, default=None, help="Random seed (the same seed gives the same data, except receipt numbers).")
 @with_appcontext

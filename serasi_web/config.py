@@ -16,6 +16,13 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_DATABASE_URI": None,  # None -> SQLite in instance/serasi.db
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    # A PostgreSQL streaming replica for the console's reads (replica.py): its URL, how far
+    # behind it may be before reads go back to the primary, how often its state is checked.
+    "DATABASE_REPLICA_URL": None,
+    "REPLICA_MAX_LAG_SECONDS": 30.0,
+    "REPLICA_CHECK_SECONDS": 2.0,
+    "REPLICA_CONNECT_TIMEOUT_SECONDS": 2,
+    "REPLICA_READ_BLUEPRINTS": ["officer"],
     # A page left open for hours must still submit (see docs/engineering decisions).
     "WTF_CSRF_TIME_LIMIT": None,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -138,6 +145,8 @@ _ENVIRONMENT = {
     "SERASI_SOURCE_CREDENTIALS_KEY": ("SOURCE_CREDENTIALS_KEY", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "SERASI_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SERASI_DATABASE_REPLICA_URL": ("DATABASE_REPLICA_URL", str),
+    "SERASI_REPLICA_MAX_LAG_SECONDS": ("REPLICA_MAX_LAG_SECONDS", float),
     "SERASI_PAGE_SIZE": ("PAGE_SIZE", int),
     "SERASI_TRUSTED_PROXY_COUNT": ("TRUSTED_PROXY_COUNT", int),
     "SERASI_SESSION_IDLE_MINUTES_STAFF": ("SESSION_IDLE_MINUTES_STAFF", int),

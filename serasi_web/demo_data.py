@@ -23,6 +23,7 @@ import os
 import random
 import secrets
 import time as clock
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable
@@ -124,8 +125,10 @@ class Result:
 
 
 def generate(stays: int, days: int = 730, seed: int | None = None, now: datetime | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Result:
-    """Add ``stays`` demo reports (and the lodgings for them) to the database and commit."""
+             progress: Callable[[int, int], None] | None = None, bulk: bool | None = None) -> Result:
+    """Add ``stays`` demo reports (and the lodgings for them) to the database and commit.
+    ``bulk`` (default: from ``BULK_LOAD_FROM`` stays on) sets the stay tables' secondary indexes
+    aside during the load on PostgreSQL."""
     from .demo import load_demo_data
 
     started = clock.perf_counter()
@@ -137,9 +140,10 @@ def generate(stays: int, days: int = 730, seed: int | None = None, now: datetime
     lodgings = _create_lodgings(max(20, stays // STAYS_PER_LODGING), days, now, rng, unique)
     result = Result(lodgings=len(lodgings))
     writer = _Writer(progress, stays)
-    for row, events in _stays(stays, days, now, lodgings, rng, unique):
-        writer.add(row, events)
-    writer.flush()
+    with _indexes_set_aside(("stay", "stay_version"), stays >= BULK_LOAD_FROM if bulk is None else bulk):
+        for row, events in _stays(stays, days, now, lodgings, rng, unique):
+            writer.add(row, events)
+        writer.flush()
     result.stays, result.versions, result.by_status = writer.stays, writer.versions, writer.by_status
     result.seconds = clock.perf_counter() - started
     return result
@@ -397,8 +401,6 @@ class _Writer:
         ids = _reserve_stay_ids(len(rows))
         for stay_id, row in zip(ids, rows):
             row["id"] = stay_id
-        # A plain executemany: RETURNING with ids in order makes SQLite insert row by row.
-        db.session.execute(insert(Stay.__table__), rows)
         versions = []
         for stay_id, (row, events) in zip(ids, self.pending):
             snapshot = _snapshot(row)
@@ -407,7 +409,13 @@ class _Writer:
                 versions.append(dict(stay_id=stay_id, version=number, action=action, reason=reason, changed_at=moment,
                                      changed_by_id=row["created_by_id"], changed_by_label=label, snapshot=snapshot, changes={}))
             self.by_status[row["status"]] = self.by_status.get(row["status"], 0) + 1
-        db.session.execute(insert(StayVersion.__table__), versions)
+        if db.engine.dialect.name == "postgresql":
+            _copy_rows(Stay.__table__, rows)
+            _copy_rows(StayVersion.__table__, versions)
+        else:
+            # A plain executemany: RETURNING with ids in order makes SQLite insert row by row.
+            db.session.execute(insert(Stay.__table__), rows)
+            db.session.execute(insert(StayVersion.__table__), versions)
         db.session.commit()
         self.stays += len(rows)
         self.versions += len(versions)
@@ -419,6 +427,70 @@ class _Writer:
         if user_id not in self.owner_emails:
             self.owner_emails[user_id] = db.session.scalar(select(User.email).where(User.id == user_id)) or ""
         return self.owner_emails[user_id]
+
+
+# From this many stays on, PostgreSQL loads them with the tables' secondary indexes dropped and
+# builds the indexes once at the end (docs/benchmarks-officer.md, "10 million stays").
+BULK_LOAD_FROM = 200_000
+
+
+@contextmanager
+def _indexes_set_aside(tables: tuple[str, ...], wanted: bool):
+    """On PostgreSQL, drop the secondary indexes of ``tables`` (not those of primary keys or
+    unique constraints: they keep the data right) for the block, and build them again afterwards,
+    also when the block fails or is interrupted. Maintaining a dozen indexes row by row is what
+    made a large load slow; one sorted build per index at the end is many times faster. The
+    definitions are read back from the catalogue, so the indexes come back exactly as the
+    migrations made them."""
+    from sqlalchemy import text
+
+    if not wanted or db.engine.dialect.name != "postgresql":
+        yield
+        return
+    definitions = db.session.execute(text(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema()"
+        " AND i.tablename = ANY(:tables) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+        " WHERE c.conname = i.indexname AND c.contype IN ('p', 'u', 'x'))"), {"tables": list(tables)}).all()
+    for name, _definition in definitions:
+        db.session.execute(text(f'DROP INDEX "{name}"'))
+    db.session.commit()
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(text("SET maintenance_work_mem = '512MB'"))
+        for _name, definition in definitions:
+            db.session.execute(text(definition))
+        db.session.commit()
+        for table in tables:
+            db.session.execute(text(f"ANALYZE {table}"))
+        db.session.commit()
+
+
+def _copy_rows(table, rows: list[dict]) -> None:
+    """Write ``rows`` with PostgreSQL's COPY, in the session's transaction: for the tens of millions
+    of rows of a national instance's benchmark it is several times faster than a multi-row INSERT
+    (docs/benchmarks-officer.md). A column the rows leave out gets its scalar default, or is left
+    to the database (the versions' ids come from their sequence)."""
+    from psycopg.types.json import Json
+    from sqlalchemy import JSON
+
+    if not rows:
+        return
+    given = rows[0].keys()
+    columns = [column for column in table.columns
+               if column.name in given or (column.default is not None and column.default.is_scalar)]
+    defaults = {column.name: column.default.arg for column in columns if column.name not in given}
+    json_columns = {column.name for column in columns if isinstance(column.type, JSON)}
+    names = [column.name for column in columns]
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            values = []
+            for name in names:
+                value = row[name] if name in row else defaults[name]
+                values.append(Json(value) if name in json_columns and value is not None else value)
+            copy.write_row(values)
 
 
 def _reserve_stay_ids(count: int) -> list[int]:

@@ -38,8 +38,14 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def database_down(error):
-        app.logger.error("database error on %s", request.path, exc_info=error)
         from .extensions import db
+        from .replica import retry_on_primary
+
+        retry = retry_on_primary()
+        if retry is not None:
+            db.session.rollback()
+            return retry
+        app.logger.error("database error on %s", request.path, exc_info=error)
 
         try:
             db.session.rollback()  # on a dead connection this can fail too

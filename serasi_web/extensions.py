@@ -7,8 +7,10 @@ from flask_wtf import CSRFProtect
 
 from .database import Base
 from .htmx import htmx  # noqa: F401  (bound in create_app like the others)
+from .replica import RoutingSession
 
-db = SQLAlchemy(model_class=Base)
+# The routing session sends the console's reads to a replica when one is configured (replica.py).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 
 

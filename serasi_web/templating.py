@@ -41,6 +41,7 @@ def extra_field_label(type_key: str, name: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from . import form_drafts
     from .audit import labels
     from .plugins import plugin_failures
     from .stays.services import receipt_refusal
@@ -66,6 +67,8 @@ def init_app(app: Flask) -> None:
         describe_details=labels.describe_details,
         visa_index_description=permits.visa_index_description,
         receipt_refusal=receipt_refusal,
+        keep_draft=form_drafts.keep_draft,
+        drafts_done=form_drafts.drafts_done,
     )
     app.jinja_env.filters["format_date"] = lambda value, style="medium": format_date(value, style) if value else ""
     app.jinja_env.filters["local_time"] = local_time

@@ -2,6 +2,7 @@
 from collections import Counter
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from serasi_web.demo_data import NATIONALITY_MIX, generate
@@ -65,3 +66,40 @@ def test_the_demo_data_command(app):
     assert result.exit_code == 0, result.output
     assert "250 stays" in result.output
     assert runner.invoke(args=["serasi", "demo-data", "--stays", "0"]).exit_code != 0
+
+
+def _stay_indexes() -> list[tuple[str, str]]:
+    from sqlalchemy import text
+
+    return db.session.execute(text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('stay', 'stay_version') ORDER BY indexname")).all()
+
+
+def test_a_bulk_load_on_postgresql_sets_the_indexes_aside_and_builds_them_again_even_when_interrupted(app):
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite always inserts row by row with its indexes (and FTS triggers) in place
+    before = _stay_indexes()
+    assert len(before) > 10
+    result = generate(600, days=60, seed=4, bulk=True)
+    assert result.stays == 600 == db.session.scalar(select(func.count()).select_from(Stay))
+    assert result.versions == db.session.scalar(select(func.count()).select_from(StayVersion))
+    assert _stay_indexes() == before
+    # COPY wrote what the INSERT path writes: snapshots as JSON objects, defaults filled in.
+    stay = db.session.scalars(select(Stay).order_by(Stay.id.desc())).first()
+    assert stay.source == "form" and stay.versions[0].snapshot["surname"] == stay.surname
+
+    def interrupt(done, total):
+        if done >= 200:
+            raise KeyboardInterrupt
+
+    from serasi_web import demo_data
+
+    original = demo_data.BATCH_SIZE
+    demo_data.BATCH_SIZE = 100
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            generate(600, days=60, seed=5, bulk=True, progress=interrupt)
+    finally:
+        demo_data.BATCH_SIZE = original
+    assert _stay_indexes() == before
+    assert db.session.scalar(select(func.count()).select_from(Stay)) == 800  # the batches written are kept

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
+from ..form_drafts import forget_all_drafts
 from ..htmx import see_other
 from ..audit.services import record
 from ..passwords import verify_password
@@ -182,8 +183,14 @@ def login_code():
 @login_required
 def logout():
     end_session()
+    # Nothing typed on this device stays after logging out: the browser deletes the site's
+    # storage (Clear-Site-Data), and the next page tells the script to delete the drafts it kept
+    # (for a browser that ignores the header, e.g. on plain HTTP).
+    forget_all_drafts()
     flash(_("You have logged out."), "info")
-    return see_other(url_for("pages.index"))
+    response = see_other(url_for("pages.index"))
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 # ---- password reset by e-mail -------------------------------------------------------------------

@@ -189,6 +189,79 @@
     showAlert(event.detail, messages().timeout);
   });
 
+  // Drafts kept in the browser, for a form with data-keep-draft (serasi_web/form_drafts.py gives
+  // its attributes; form-drafts.js saves and puts back). Here, on every page, what must happen
+  // even where no form is: a draft goes when the server has accepted its form (the page after
+  // names it in data-drafts-done; "*" after logging out), when a day old, and when a form of
+  // another user of this browser is shown (a key starts with its user's mark, before the ".").
+  // form-drafts.js is fetched when it has work: a draft to put back, a form the server answered
+  // (kept at once), or the first thing typed; a report form shown and left untouched costs nothing.
+  var DRAFT = "serasi-draft:";
+  var ownSource = document.currentScript ? document.currentScript.src : "";
+
+  // Each draft as {name: "key:form_token", saved, fields}; unreadable: no date, so too old.
+  window.serasiStoredDrafts = function () {
+    return Object.keys(localStorage).filter(function (name) {
+      return name.indexOf(DRAFT) === 0;
+    }).map(function (name) {
+      var draft = {};
+      try {
+        draft = JSON.parse(localStorage[name]);
+      } catch (error) {
+        // no date
+      }
+      draft.name = name.slice(DRAFT.length);
+      return draft;
+    });
+  };
+
+  // A form's key: from keep_draft(); for a bare data-keep-draft, of no user and the form's path.
+  window.serasiDraftKey = function (form) {
+    return form.getAttribute("data-keep-draft") || "." + (form.getAttribute("action") || location.pathname);
+  };
+
+  function loadDrafts(form) {
+    if (!requested.drafts) {
+      requested.drafts = true;
+      var script = document.createElement("script");
+      script.src = form.getAttribute("data-draft-script") || ownSource.replace("form-requests", "form-drafts");
+      document.head.appendChild(script);
+    }
+  }
+
+  function keepDrafts() {
+    var holder = document.getElementById("request-messages");
+    var done = JSON.parse(holder.getAttribute("data-drafts-done") || "[]");
+    var forms = document.querySelectorAll("form[data-keep-draft]");
+    var user = forms.length ? window.serasiDraftKey(forms[0]).split(".")[0] : "";
+    var drafts = window.serasiStoredDrafts().filter(function (draft) {
+      if (done.indexOf("*") + done.indexOf(draft.name) > -2 || !(Date.now() - draft.saved < 864e5)
+          || (user && draft.name.indexOf(user + "."))) {
+        localStorage.removeItem(DRAFT + draft.name);
+        return false;
+      }
+      return true;
+    }).map(function (draft) {
+      return draft.name;
+    }).join(" ");
+    holder.removeAttribute("data-drafts-done");
+    [].forEach.call(forms, function (form) {
+      if (!form.hasAttribute("data-draft-restore") || drafts.indexOf(window.serasiDraftKey(form) + ":") >= 0) {
+        loadDrafts(form);
+      }
+    });
+  }
+
+  function typed(event) {
+    var form = event.target.form;
+    if (form && form.hasAttribute("data-keep-draft") && !form.draftKey) {
+      form.draftTyped = true;
+      loadDrafts(form);
+    }
+  }
+  document.addEventListener("input", typed);
+  document.addEventListener("change", typed);
+
   // Scripts that only some pages need (the capture block, a form in parts), fetched once the
   // first such page is shown, on load or after an htmx swap; base.html lists them. The policy
   // allows them: same origin, no inline code.
@@ -212,12 +285,20 @@
       document.head.appendChild(script);
     });
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", loadScriptsOnDemand);
-  } else {
+  function pageShown() {
     loadScriptsOnDemand();
+    try {
+      keepDrafts();
+    } catch (error) {
+      // storage refused: the forms work as without JavaScript
+    }
   }
-  document.addEventListener("htmx:load", loadScriptsOnDemand);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", pageShown);
+  } else {
+    pageShown();
+  }
+  document.addEventListener("htmx:load", pageShown);
 })();
 
 // Folded into this file (it was form-sections.js, fetched on demand) because a separate answer

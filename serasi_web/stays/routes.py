@@ -17,6 +17,7 @@ from ..accounts.models import Role
 from ..auth import role_required
 from ..database import utcnow
 from ..extensions import db
+from ..form_drafts import confirm_draft
 from ..forms import page_arg, parse_id, text_arg
 from ..htmx import render_page_or_fragment, see_other
 from ..lodgings.models import Lodging
@@ -245,6 +246,7 @@ def new(lodging_id: int):
                 _apply_errors(form, error)
             else:
                 stay = result.stay
+                confirm_draft()
                 if result.created:
                     flash(_("Report submitted. Receipt %(number)s.", number=stay.receipt_number) if stay.receipt_number
                           else _("Draft saved. Submit it before %(deadline)s.", deadline=_deadline_text(stay)), "success")
@@ -318,6 +320,7 @@ def edit(stay_id: int):
             except services.StayError as error:
                 _apply_errors(form, error)
             else:
+                confirm_draft()
                 flash(_("Report submitted. Receipt %(number)s.", number=stay.receipt_number) if stay.receipt_number else _("Draft saved."), "success")
                 return see_other(url_for("stays.show", stay_id=stay.id))
     return _render_report_form("stays/form.html", form, stay.lodging, lodging=stay.lodging, stay=stay, duplicate=None)
@@ -367,6 +370,7 @@ def correct(stay_id: int):
                 stay = get_own_stay_or_404(stay_id)
                 _apply_errors(form, error)
             else:
+                confirm_draft()
                 flash(_("Correction saved as version %(version)d.", version=stay.version) if changed else _("Nothing was changed."),
                       "success" if changed else "info")
                 return see_other(url_for("stays.show", stay_id=stay.id))
@@ -446,6 +450,7 @@ def _check_out_page(lodging: Lodging, candidates: list[Stay], single: Stay | Non
                     db.session.rollback()
                     _apply_errors(form, error)
                 else:
+                    confirm_draft()
                     flash(_("%(count)d guests checked out.", count=len(chosen)) if len(chosen) > 1 else _("Guest checked out."), "success")
                     return see_other(url_for("stays.show", stay_id=single.id) if single else url_for("stays.dashboard", lodging=lodging.id))
     return render_template("stays/check_out.html", form=form, lodging=lodging, candidates=candidates, single=single,
@@ -490,6 +495,7 @@ def new_group(lodging_id: int):
         except services.StayError as error:
             _apply_errors(form, error)
         else:
+            confirm_draft()
             return see_other(url_for("stays.group", group_id=group.id))
     return render_template("stays/group_form.html", form=form, lodging=lodging)
 
@@ -537,6 +543,7 @@ def add_group_guest(group_id: int):
             except services.StayError as error:
                 _apply_errors(form, error)
             else:
+                confirm_draft()
                 flash(_("Guest added to the group."), "success")
                 return see_other(url_for("stays.group", group_id=group.id))
     return render_template("stays/group_guest.html", form=form, group=group, duplicate=None)
