@@ -76,9 +76,12 @@ def test_a_family_checks_itself_in_from_the_poster_and_the_operator_approves_wit
         expect(guest.locator("h1")).to_contain_text("办理入住")
         guest.click(".language-choice button[value=en]")
         expect(guest.locator("h1")).to_contain_text("Check in at")
+        if javascript:
+            assert accessibility_problems(guest) == []
         guest.check("#consent")
         guest.select_option("#purpose", "family")
         guest.click("button:has-text('Continue')")
+        guest.wait_for_selector("#photo")
 
         # The mother: a photo of her passport fills the form; she adds the date of entry and visa.
         if javascript:

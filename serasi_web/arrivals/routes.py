@@ -24,6 +24,7 @@ from ..accounts.models import Role
 from ..auth import role_required
 from ..database import utcnow
 from ..extensions import db
+from ..form_drafts import confirm_draft
 from ..forms import parse_id, select_choices
 from ..htmx import render_page_or_fragment, see_other
 from ..i18n import GUEST_BLUEPRINT, GUEST_LANGUAGE_NAMES, LANGUAGE_COOKIE
@@ -128,6 +129,7 @@ def start(code: str):
         except stays.StayError as error:
             _apply_errors(form, error)
         else:
+            confirm_draft()
             return see_other(url_for(".new_guest", token=token))
     return render_template("arrivals/start.html", form=form, lodging=lodging, code=setting.poster_code,
                            notice=_notice_in(_locale()))
@@ -208,6 +210,7 @@ def new_guest(token: str):
             except stays.StayError as error:
                 _apply_errors(form, error)
             else:
+                confirm_draft()
                 flash(_("%(name)s was added.", name=_member_name(values)), "success")
                 return see_other(url_for(".status", token=token))
     _attach_warnings(form, arrival.lodging)
