@@ -500,3 +500,14 @@ def test_two_approvals_at_the_same_moment_report_each_guest_once(app, guest, cod
         thread.join(30)
     assert sorted(results) == ["already decided", "approved"]
     assert db.session.scalar(select(func.count(Stay.id))) == 3
+
+
+def test_the_browser_is_told_to_forget_a_guest_draft_once_accepted(guest, code):
+    response = start(guest, code, keep_draft=".c/x:")
+    page = guest.get(response.location).get_data(as_text=True)
+    assert "data-drafts-done" in page and "data-keep-draft=" in page and "data-draft-restore" in page
+    status_path = response.location.removesuffix("/guests/new")
+    refused = guest.post(f"{status_path}/guests/new", data=guest_values(surname="", keep_draft=".c/y:abc"))
+    assert "data-draft-restore" not in refused.get_data(as_text=True)  # the server's answer wins over an old draft
+    accepted = add(guest, status_path, **ADULT, keep_draft=".c/y:abc")
+    assert ".c/y:abc" in guest.get(accepted.location).get_data(as_text=True)
