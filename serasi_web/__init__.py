@@ -147,6 +147,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.routes import blueprint as accounts
+    from .arrivals.routes import blueprint as arrivals
+    from .arrivals.routes import guest_blueprint as guest_arrivals
     from .admin.routes import blueprint as admin
     from .health import blueprint as health
     from .integrations.routes import blueprint as connections
@@ -160,5 +162,5 @@ def _register_blueprints(app: Flask) -> None:
     from .stays.routes import blueprint as stays
 
     for blueprint in (pages, health, accounts, lodgings, stays, reference, officer, privacy, purpose, access_log, admin,
-                      connections):
+                      connections, arrivals, guest_arrivals):
         app.register_blueprint(blueprint)

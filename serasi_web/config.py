@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_LOCALE": "id",
     "BABEL_DEFAULT_TIMEZONE": "UTC",
     "LANGUAGES": ["id", "en"],
+    # The guests' self check-in pages speak more languages than the operators' pages.
+    "GUEST_LANGUAGES": ["id", "en", "zh"],
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     # Login throttling, no lockout: failures are counted per (account, client address) and per
     # client address in a sliding window; past the free failures each further attempt waits
@@ -79,6 +81,15 @@ DEFAULTS: dict[str, Any] = {
     "ROSTER_RUN_INLINE": False,
     # Push API: requests per token, and body sizes (one stay / a batch of up to 500).
     "API_RATE_LIMIT": "600 per minute",
+    # Self check-in (docs/self-check-in.md): new arrivals per client address and per poster,
+    # form posts per address (each may carry a photo to decode), waiting arrivals per lodging,
+    # guests per party, and how long a decided arrival's status page lives.
+    "ARRIVALS_RATE_PER_ADDRESS": "10 per hour",
+    "ARRIVALS_RATE_PER_POSTER": "60 per hour",
+    "ARRIVALS_POST_RATE_PER_ADDRESS": "120 per hour",
+    "ARRIVALS_MAX_WAITING": 30,
+    "ARRIVALS_MAX_GUESTS": 12,
+    "ARRIVALS_STATUS_DAYS": 30,
     "API_MAX_BODY": 256 * 1024,
     "API_MAX_BATCH_BODY": 4 * 1024 * 1024,
     "API_MAX_BATCH_ITEMS": 500,
@@ -146,6 +157,12 @@ _ENVIRONMENT = {
     "SERASI_CAPTURE_KEEP_PHOTOS": ("CAPTURE_KEEP_PHOTOS", lambda v: v.lower() in ("1", "true", "yes")),
     "SERASI_API_RATE_LIMIT": ("API_RATE_LIMIT", str),
     "SERASI_RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "SERASI_ARRIVALS_RATE_PER_ADDRESS": ("ARRIVALS_RATE_PER_ADDRESS", str),
+    "SERASI_ARRIVALS_RATE_PER_POSTER": ("ARRIVALS_RATE_PER_POSTER", str),
+    "SERASI_ARRIVALS_POST_RATE_PER_ADDRESS": ("ARRIVALS_POST_RATE_PER_ADDRESS", str),
+    "SERASI_ARRIVALS_MAX_WAITING": ("ARRIVALS_MAX_WAITING", int),
+    "SERASI_ARRIVALS_MAX_GUESTS": ("ARRIVALS_MAX_GUESTS", int),
+    "SERASI_ARRIVALS_STATUS_DAYS": ("ARRIVALS_STATUS_DAYS", int),
     "SERASI_REDIS_URL": ("REDIS_URL", str),
     "SERASI_WEBHOOK_URL": ("WEBHOOK_URL", str),
     "SERASI_WEBHOOK_SECRET": ("WEBHOOK_SECRET", str),

@@ -10,10 +10,20 @@ from flask_login import current_user
 
 LANGUAGE_COOKIE = "serasi_lang"
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+# The guests' self check-in pages (GUEST_LANGUAGES) may offer more: a catalogue and a name here.
+GUEST_LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English", "zh": "中文"}
+GUEST_BLUEPRINT = "guest_arrivals"
+
+
+def languages_here() -> list[str]:
+    """The languages this request's page may be shown in: the guests' pages have their own list."""
+    if has_request_context() and request.blueprint == GUEST_BLUEPRINT:
+        return current_app.config["GUEST_LANGUAGES"]
+    return current_app.config["LANGUAGES"]
 
 
 def select_locale() -> str:
-    languages = current_app.config["LANGUAGES"]
+    languages = languages_here()
     if not has_request_context():  # CLI commands and background jobs
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)

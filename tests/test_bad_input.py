@@ -24,7 +24,7 @@ import re
 import secrets
 import traceback
 from dataclasses import dataclass, field as dataclass_field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -261,7 +261,9 @@ class ForwarderPlugin:
 @pytest.fixture
 def app_config(app_config):
     """Imports and roster uploads run inside the request; a forwarder makes deliveries; no API rate limit."""
-    return {**app_config, "IMPORT_RUN_INLINE": True, "ROSTER_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()], "API_RATE_LIMIT": "1000000 per minute"}
+    return {**app_config, "IMPORT_RUN_INLINE": True, "ROSTER_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()], "API_RATE_LIMIT": "1000000 per minute",
+            **{name: "1000000 per minute" for name in ("ARRIVALS_RATE_PER_ADDRESS", "ARRIVALS_RATE_PER_POSTER", "ARRIVALS_POST_RATE_PER_ADDRESS")},
+            "ARRIVALS_MAX_WAITING": 1_000_000}
 
 
 def logged_in_client(app, email: str):
@@ -489,6 +491,34 @@ class World:
         db.session.commit()
         return email_verification_token(user)
 
+    def make_poster_code(self):
+        from serasi_web.arrivals import services as arrivals
+        from serasi_web.lodgings.models import Lodging
+
+        return arrivals.switch_on(db.session.get(Lodging, self.get("lodging")), self.operator).poster_code
+
+    def make_arrival_token(self):
+        """A guest's party still being collected (one guest in it): its status page's capability."""
+        from serasi_web.arrivals import services as arrivals
+        from serasi_web.database import utcnow
+
+        setting = arrivals.find_poster(self.get("poster_code"))
+        arrival, token = arrivals.start_arrival(setting, {"check_in_at": utcnow() - timedelta(hours=1), "planned_check_out": None,
+                                                          "purpose": "tourism"}, "en")
+        arrivals.add_guest(arrival, {"surname": "Eriksson", "given_names": "Anna", "sex": "F", "date_of_birth": date(1974, 8, 12),
+                                     "nationality": "SWE", "document_type": "passport", "document_number": self.document(),
+                                     "issuing_state": "SWE", "document_expiry": date.today() + timedelta(days=2000),
+                                     "entry_date": date.today() - timedelta(days=3), "visa_index": "C1"}, None)
+        return token
+
+    def make_arrival(self):
+        """A party the guest sent: waiting for the operator's approval."""
+        from serasi_web.arrivals import services as arrivals
+
+        arrival = arrivals.find_by_token(self.make_arrival_token())
+        arrivals.send(arrival)
+        return arrival.id
+
     # -- requests -------------------------------------------------------------------------------
     def client_for_request(self):
         return self.client if self.client is not None else self.app.test_client()
@@ -518,8 +548,11 @@ PARAMETERS = {  # name -> (world, endpoint) -> a value, or a list of values (eac
                                             "admin.user_search": "admin_search", "admin.audit_search": "admin_audit_search",
                                             "admin.audit_export": "admin_audit_search"}[endpoint]),
     "photo_id": lambda w, endpoint: 1,  # photos are not kept (CAPTURE_KEEP_PHOTOS is off): answers 404
-    "token": lambda w, endpoint: w.get({"accounts.reset_password": "reset_token",
-                                        "accounts.verify_email": "verification_token"}.get(endpoint, "receipt_token")),
+    "token": lambda w, endpoint: w.get({"accounts.reset_password": "reset_token", "accounts.verify_email": "verification_token"}.get(
+        endpoint, "arrival_token" if endpoint.startswith("guest_arrivals.") else "receipt_token")),
+    "arrival_id": lambda w, endpoint: w.get("arrival"),
+    "code": lambda w, endpoint: w.get("poster_code"),
+    "position": lambda w, endpoint: 1,
     "key": lambda w, endpoint: "per_day",
     "file_format": lambda w, endpoint: ["csv", "xlsx"],
     "kind": lambda w, endpoint: ["csv", "xlsx"],
@@ -538,6 +571,18 @@ def _param(world: World, endpoint: str, name: str):
 # Valid values, merged over what the page shows, so that one hostile field reaches past validation.
 def _stay_baseline(world: World, **extra) -> dict:
     return guest_form(document_number=world.document(), form_token=secrets.token_urlsafe(32), **extra)
+
+
+def _review_baseline(world: World) -> dict:
+    """The operator's review of a waiting self check-in, as its page sends it back."""
+    from serasi_web.arrivals.models import Arrival
+
+    arrival = db.session.get(Arrival, world.get("arrival"))
+    data = {"check_in_at": local_now(delta_hours=-1), "planned_check_out": "", "room": "4", "purpose": "tourism", "notes": ""}
+    for guest in arrival.guests:
+        data |= {f"g{guest.position}-{name}": value or "" for name, value in guest.values.items()}
+        data[f"g{guest.position}-stay_permit"] = "bvk"
+    return data
 
 
 BASELINES = {
@@ -578,6 +623,14 @@ BASELINES = {
     "accounts.reset_password": lambda w: {"password": TEST_PASSWORD, "password_again": TEST_PASSWORD},
     "accounts.account": lambda w: {"current_password": TEST_PASSWORD, "password": TEST_PASSWORD, "password_again": TEST_PASSWORD},
     "pages.set_language": lambda w: {"language": "en", "next": "/dashboard"},
+    "guest_arrivals.set_language": lambda w: {"language": "zh", "next": "/"},
+    "guest_arrivals.start": lambda w: {"consent": "y", "check_in_at": local_now(delta_hours=-1), "planned_check_out": "", "purpose": "tourism",
+                                       "email": "guest@example.org"},
+    "guest_arrivals.new_guest": lambda w: {k: v for k, v in _stay_baseline(w, action="save").items()
+                                           if k not in ("check_in_at", "planned_check_out", "room", "purpose", "notes")},
+    "arrivals.settings": lambda w: {"action": "save", "notify_by_email": "y", "expiry_hours": "72"},
+    "arrivals.review": _review_baseline,
+    "arrivals.reject": lambda w: {"reason": "Not our guests"},
 }
 # Fields a route reads only for one button (the capture buttons of the report form).
 FIELD_NEEDS = {"mrz_text": {"action": "capture_mrz"}, "photo": {"action": "capture_photo"}}
@@ -588,7 +641,10 @@ NOT_PROBED = {
     "accounts.logout": "ends the session and reads nothing but its CSRF token (see the CSRF test)",
 }
 PUBLIC = {"pages.index", "health.healthz", "accounts.login", "accounts.signup", "stays.verify", "accounts.forgot_password",
-          "accounts.reset_password", "pages.guest_notice", "pages.operator_notice", "accounts.signup_sent", "accounts.verify_email"}
+          "accounts.reset_password", "pages.guest_notice", "pages.operator_notice", "accounts.signup_sent", "accounts.verify_email",
+          # The guests' self check-in pages (no account: the poster's code, then the party's capability).
+          "guest_arrivals.start", "guest_arrivals.set_language", "guest_arrivals.new_guest", "guest_arrivals.permit_field",
+          "guest_arrivals.remove_guest", "guest_arrivals.send", "guest_arrivals.status"}
 AUDIENCES = ("public", "operator", "officer", "admin")
 
 

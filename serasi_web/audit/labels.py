@@ -45,12 +45,22 @@ AUDIT_ACTIONS = {
     "connection.paused": _l("Connection paused"),
     "connection.resumed": _l("Connection resumed"),
     "connection.deleted": _l("Connection deleted"),
+    "arrival.self_check_in_on": _l("Self check-in switched on"),
+    "arrival.self_check_in_off": _l("Self check-in switched off"),
+    "arrival.poster_rotated": _l("Self check-in poster given a new code"),
+    "arrival.settings_changed": _l("Self check-in settings changed"),
+    "arrival.started": _l("Guest started a self check-in"),
+    "arrival.sent": _l("Guest sent a self check-in"),
+    "arrival.approved": _l("Self check-in approved"),
+    "arrival.rejected": _l("Self check-in rejected"),
+    "arrival.deleted": _l("Self check-in deleted"),
+    "arrival.expired": _l("Self check-in expired unapproved"),
 }
 
 OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),
                 "Lodging": _l("Lodging"), "StayGroup": _l("Group"),
                 "User": _l("Account"), "SubjectAccessRequest": _l("Data access request"),
-                "SourceConnection": _l("Connected system")}
+                "SourceConnection": _l("Connected system"), "Arrival": _l("Self check-in")}
 
 # Versions of a report (stay_version.action) and the stay events other systems receive.
 VERSION_ACTIONS = {
@@ -71,7 +81,8 @@ _DETAIL_KEYS = {"list": _l("List"), "page": _l("Page"), "filters": _l("Filters")
                 "table": _l("Table"), "start": _l("From"), "end": _l("To"), "created": _l("Created"), "updated": _l("Updated"),
                 "unchanged": _l("Unchanged"), "skipped": _l("Skipped"), "name": _l("Name"), "region": _l("Region"),
                 "check_in_from": _l("Check-in from"), "check_in_to": _l("Check-in to"), "actor": _l("Who"), "action": _l("What"),
-                "system": _l("System"), "fields": _l("Changed")}
+                "system": _l("System"), "fields": _l("Changed"), "guests": _l("Guests"), "reports": _l("Reports"),
+                "notify_by_email": _l("E-mail notice"), "expiry_hours": _l("Hours before deletion")}
 # A connection's own settings (a source's fields are labelled by its plugin, see connection_field_label).
 _CONNECTION_FIELDS = {"interval_minutes": _l("Pull"), "enabled": _l("Pull on this schedule")}
 _WATCH_LISTS = {"overstays": _l("Overstays"), "late": _l("Late reports"), "planned": _l("Planned check-out passed"),

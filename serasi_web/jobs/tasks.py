@@ -111,6 +111,14 @@ def register_tasks(huey, app) -> None:
 
         deliver_everything()
 
+    @huey.periodic_task(crontab(minute="*/15"), name="serasi.arrival_expiry")
+    @in_app
+    def arrival_expiry():
+        """Self check-ins not approved in time (the guests' details with them) and old status pages."""
+        from ..arrivals.services import expire
+
+        return expire()
+
     @huey.periodic_task(crontab(minute="*"), name="serasi.source_pulls")
     @in_app
     def source_pulls():
