@@ -1,7 +1,7 @@
 """self check-in: a lodging's poster code and the arrivals guests send
 
-Revision ID: 0022_arrivals
-Revises: 0021_sources
+Revision ID: 0023_arrivals
+Revises: 0022_h12_voided
 Create Date: 2026-12-07 00:00:00.000000
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 import serasi_web.database
 
 # revision identifiers, used by Alembic.
-revision = "0022_arrivals"
-down_revision = "0021_sources"
+revision = "0023_arrivals"
+down_revision = "0022_h12_voided"
 branch_labels = None
 depends_on = None
 
