@@ -110,21 +110,21 @@ def measure(item: dict, engine: str = "rapidocr", trace: bool = False) -> dict:
         data = source.read()
     if trace:  # tracing every allocation slows Python down: memory is measured in a separate pass
         tracemalloc.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         found = decode_photo(data, [ZxingDecoder(), recording.decoder])
         text = found.texts[0] if found.texts else None  # an OCRText: its warnings and the lines as read
     except CaptureError:
         text = None
     guided_values, _ = _values(text)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak = tracemalloc.get_traced_memory()[1] if trace else 0
     tracemalloc.stop()
     baseline_values, _ = _values(getattr(text, "read_as", None))
     warnings = getattr(text, "warnings", {})
     return {"guided": _score(item["truth"], guided_values, warnings), "baseline": _score(item["truth"], baseline_values),
             "warned": sorted(warnings),
-            "seconds": seconds, "peak": peak, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "seconds": seconds, "cpu": cpu, "peak": peak, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "megapixels": item["megapixels"], "kind": item["kind"], "rotation": item["rotation"],
             "text": str(text) if text else None, "truth_lines": item["lines"], "cause": _cause(item["lines"], text, recording.decoder)}
 
@@ -238,6 +238,10 @@ def main(argv=None) -> int:
     small = [r for r in results if r["megapixels"] <= 10]
     print(f"\ntime bytes-to-fields: 12 MP median {statistics.median(r['seconds'] for r in big):.2f} s, "
           f"max {max(r['seconds'] for r in big):.2f} s; 3 MP median {statistics.median(r['seconds'] for r in small):.2f} s")
+    # The worker reads one photo at a time, so its CPU time is what the photo costs, whatever the load.
+    print(f"CPU time of the worker per photo: 12 MP median {statistics.median(r['cpu'] for r in big):.2f} s, "
+          f"max {max(r['cpu'] for r in big):.2f} s; 3 MP median {statistics.median(r['cpu'] for r in small):.2f} s")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if tesseract:
         print(f"  Tesseract: median {statistics.median(r['seconds'] for r in tesseract):.2f} s")
     print(f"memory: Python allocations peak {max(r['peak'] for r in memory) / 2**20:.0f} MB per 12 MP photo; "

@@ -56,6 +56,7 @@ READ_LONG_SIDE = 2000
 MAX_BANDS = 3
 LINE_MARGIN = 0.05  # share of a line's height kept above and below it: the recogniser reads tight crops best
 LINE_WIDTHS = (44, 36, 30)
+NAME_LINE_SHORTFALL = 8  # characters the line holding the name may be short (others: 4)
 _MRZ_CHARS = re.compile(r"[^A-Z0-9<]")
 
 
@@ -256,6 +257,11 @@ def _recogniser() -> LineRecogniser:
 INPUT_HEIGHT = 48
 INPUT_WIDTHS = (640, 960, 1280, 1600, 1920, 2240)
 MRZ_ALPHABET = WHITELIST + ">"  # '>' only tells that the band is upside down; it is dropped after
+# Classes of the (Chinese and English) model that OCR-B characters are read as, besides the
+# ASCII ones and their full-width and lower-case forms: an X is often '×', a C '℃' (seen on
+# the corpus), and Cyrillic/Greek capitals look the same as Latin ones.
+LOOKALIKE_CLASSES = {"×": "X", "℃": "C", "〈": "<", "く": "<", "‹": "<", "«": "<", "〇": "0",
+                     **dict(zip("АВЕКМНОРСТХІ", "ABEKMHOPCTXI")), **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX"))}
 
 
 class LineRecogniser:
@@ -283,10 +289,15 @@ class LineRecogniser:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        import unicodedata
+
         classes = ["blank", *self.session.get_modelmeta().custom_metadata_map["character"].splitlines(), " "]
-        index = {name: i for i, name in enumerate(classes)}
-        # For each MRZ character the model's classes that mean it (upper and lower case alike).
-        self.columns = [[index[c] for c in {ch, ch.lower()} if c in index] for ch in MRZ_ALPHABET]
+        # For each MRZ character the model's classes that mean it (upper and lower case, full width, look-alikes).
+        self.columns = [[] for _ in MRZ_ALPHABET]
+        for i, name in enumerate(classes[1:-1], 1):
+            meant = LOOKALIKE_CLASSES.get(name) or unicodedata.normalize("NFKC", name).upper()
+            if len(meant) == 1 and meant in MRZ_ALPHABET:
+                self.columns[MRZ_ALPHABET.index(meant)].append(i)
         self.input_name = self.session.get_inputs()[0].name
 
     def read(self, crops: list) -> list[list[Glyph]]:
@@ -438,7 +449,11 @@ def mrz_lines(read) -> list[list[Glyph]]:
     lines = [line for line in lines if len(line) >= 24]
     for count, width in ((2, 44), (3, 30), (2, 36)):
         chosen = lines[-count:] if len(lines) >= count else []
-        if not chosen or not all(abs(len(line) - width) <= 4 for line in chosen):
+        name_row = 2 if count == 3 else 0
+        # The name line may have lost more (blurred letters): its other fields are still worth
+        # reading, and the fit puts a warning on the name.
+        if not chosen or not all(-(NAME_LINE_SHORTFALL if row == name_row else 4) <= len(line) - width <= 4
+                                 for row, line in enumerate(chosen)):
             continue
         options = [_length_variants(line, width) for line in chosen]
         if all(options):
