@@ -95,7 +95,10 @@ def _score(truth: dict, values: dict, warnings=()) -> dict:
     for label, names in FIELDS.items():
         name = next(n for n in names if n in truth)
         got = values.get(name)
-        status = "right" if got == truth[name] else "missing" if got in (None, "") and truth[name] != "" else "wrong"
+        if not values:  # nothing read: every field keeps what was typed
+            status = "missing"
+        else:
+            status = "right" if got == truth[name] else "missing" if got in (None, "") and truth[name] != "" else "wrong"
         out[label] = f"{status}, warned" if status != "missing" and name in warnings else status
     return out
 

@@ -74,6 +74,7 @@ NAME_CONFIDENCE = 0.75
 # Fillers are read less surely (a clean '<' often at 0.6-0.8, K the runner-up) and a letter read
 # as a filler was not seen: a filler warns below this.
 FILLER_CONFIDENCE = 0.5
+FILLER_RUNNER_UP = 0.1
 
 
 class OCRText(str):
@@ -88,6 +89,14 @@ class OCRText(str):
         made = super().__new__(cls, text)
         made.warnings, made.read_as = dict(warnings or {}), read_as or text
         return made
+
+
+def _unsure(glyph: Glyph) -> bool:
+    if glyph.char == "<":
+        return glyph.confidence < FILLER_CONFIDENCE
+    # A letter that was also read a little as a filler: "MARIAK" for "MARIA<" (K and '<' are OCR-B's
+    # commonest confusion, and a name's shape changes with it), at 0.79 for the K on the corpus.
+    return glyph.confidence < NAME_CONFIDENCE or glyph.runner_up == "<" and glyph.runner_up_confidence >= FILLER_RUNNER_UP
 
 
 class Deadline:
@@ -189,7 +198,7 @@ class MRZOCRDecoder:
         read = [text_of(line) for line in lines]
         repaired = repair_by_check_digits(read) if self.guided else read
         doubtful = {(row, column) for row, (line, text) in enumerate(zip(lines, repaired)) for column, glyph in enumerate(line)
-                    if glyph.confidence < (FILLER_CONFIDENCE if glyph.char == "<" else NAME_CONFIDENCE) or text[column] != glyph.char}
+                    if text[column] != glyph.char or _unsure(glyph)}
         fitted = {(row, column) for row, line in enumerate(lines) for column, glyph in enumerate(line) if glyph.fitted}
         return OCRText("\n".join(repaired), name_warnings(repaired, doubtful, fitted), read_as="\n".join(read))
 
