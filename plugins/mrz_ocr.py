@@ -230,6 +230,7 @@ class Glyph:
     runner_up_confidence: float = 0.0
     fitted: bool = False
     step: float = -1.0  # where along the line it was read (the model's 8 px steps); -1: unknown
+    extent: int = 1  # how many steps in a row it was the likeliest character
 
 
 def text_of(glyphs) -> str:
@@ -335,21 +336,23 @@ class LineRecogniser:
         other = np.clip(1.0 - probabilities[:, 0] - symbols.sum(axis=1), 0.0, 1.0)
         table = np.concatenate([probabilities[:, :1], symbols, other[:, None]], axis=1)  # 0 blank, 1.. symbols, last other
         best = table.argmax(axis=1)
-        glyphs, previous, peak = [], -1, None
+        glyphs, previous, peak, first = [], -1, None, 0
         last = table.shape[1] - 1
         for step, label in enumerate(best):
             if label != previous and peak is not None:
-                glyphs.append(self._glyph(table, *peak))
+                glyphs.append(self._glyph(table, *peak, extent=step - first))
                 peak = None
+            if label != previous:
+                first = step
             if 0 < label < last and (peak is None or table[step, label] > table[peak[0], label]):
                 peak = (step, label)
             previous = label
         if peak is not None:
-            glyphs.append(self._glyph(table, *peak))
+            glyphs.append(self._glyph(table, *peak, extent=len(best) - first))
         return glyphs
 
     @staticmethod
-    def _glyph(table, step: int, label: int) -> Glyph:
+    def _glyph(table, step: int, label: int, extent: int = 1) -> Glyph:
         """The character at its most certain step, its probability among the MRZ characters and
         blank there (a '<' also read a little as a similar sign of another script is no doubt
         about which MRZ character it is), and its runner-up."""
@@ -357,7 +360,8 @@ class LineRecogniser:
         symbols = row[1:]
         order = np.argsort(symbols)[::-1]
         second = int(order[1]) if order[0] == label - 1 else int(order[0])
-        return Glyph(MRZ_ALPHABET[label - 1], float(symbols[label - 1]), MRZ_ALPHABET[second], float(symbols[second]), step=step)
+        return Glyph(MRZ_ALPHABET[label - 1], float(symbols[label - 1]), MRZ_ALPHABET[second], float(symbols[second]), step=step,
+                     extent=extent)
 
 
 def line_crops(strip) -> list:
@@ -455,6 +459,7 @@ def mrz_lines(read) -> list[list[Glyph]]:
     the line is made up for there, which no check digit sees in a name."""
     lines = [[g for g in (line if not isinstance(line, str) else [Glyph(ch) for ch in line.upper()]) if g.char in WHITELIST]
              for line in read]
+    lines = [_unmerge_fillers(line) for line in lines]
     lines = [line for line in lines if len(line) >= 24]
     for count, width in ((2, 44), (3, 30), (2, 36)):
         chosen = lines[-count:] if len(lines) >= count else []
@@ -468,6 +473,38 @@ def mrz_lines(read) -> list[list[Glyph]]:
         if all(options):
             return list(max(itertools.product(*options), key=lambda combo: mrz_score("\n".join(text_of(line) for line in combo))))
     return []
+
+
+def _unmerge_fillers(line: list[Glyph]) -> list[Glyph]:
+    """``line`` with the fillers the recogniser lost inside a run of fillers put back, when that
+    brings the line nearer an ICAO length: OCR-B has a fixed pitch, so two fillers read k pitches
+    apart had k - 1 fillers between them (blurred, a run of '<' is read with gaps), and a filler
+    that was the likeliest character for several pitches in a row stood for that many (greedy
+    CTC merges what it sees as one). A gap next to a letter is left: what was there is unknown."""
+    steps = [glyph.step for glyph in line]
+    if len(line) < 8 or min(steps) < 0:
+        return line
+    gaps = sorted(b - a for a, b in itertools.pairwise(steps))
+    pitch = gaps[len(gaps) // 2]
+    if pitch <= 0:
+        return line
+    pitch = sum(single := [gap for gap in gaps if 0.6 * pitch <= gap <= 1.4 * pitch]) / len(single)
+    single_width = sorted(glyph.extent for glyph in line)[len(line) // 2]
+    out: list[Glyph] = []
+    for glyph in line:
+        if out and glyph.char == "<" and out[-1].char == "<":
+            missing = round((glyph.step - out[-1].step) / pitch) - 1
+            out += [Glyph("<", FILLER_CONFIDENCE, step=out[-1].step + (k + 1) * pitch) for k in range(max(0, missing))]
+        merged = round((glyph.extent - single_width) / pitch) + 1 if glyph.char == "<" and glyph.extent > single_width + pitch else 1
+        if merged > 1:
+            out += [Glyph("<", FILLER_CONFIDENCE, step=glyph.step - glyph.extent / 2 + (k + 0.5) * glyph.extent / merged)
+                    for k in range(merged)]
+        else:
+            out.append(glyph)
+
+    def distance(glyphs):
+        return min(abs(len(glyphs) - width) for width in LINE_WIDTHS)
+    return out if distance(out) < distance(line) else line
 
 
 def _length_variants(line: list[Glyph], width: int) -> list[list[Glyph]]:
