@@ -143,6 +143,20 @@ def test_a_name_line_fitted_to_length_or_read_unsure_warns_its_name_parts():
     assert read == "\n".join(lines) and set(read.warnings) == {"given_names"}  # I for 1 is a guess: said so
 
 
+def test_fillers_lost_inside_a_filler_run_are_put_back_by_where_the_others_stand():
+    lines = passport().lines
+    second = [Glyph(ch, 0.99, step=6 * i) for i, ch in enumerate(lines[1])]
+    # One character every 6 steps (OCR-B's fixed pitch), but four fillers of the run not read:
+    # their gap says how many, so the line is whole again and nothing had to be fitted.
+    gappy = [Glyph(ch, 0.99, step=6 * i) for i, ch in enumerate(lines[0]) if not 30 <= i < 34]
+    read = MRZOCRDecoder().finish(mrz_lines([gappy, second]))
+    assert read == "\n".join(lines) and read.warnings == {}
+    # A letter lost is not put back (what it was is unknown): the line is fitted and the name warned.
+    no_u = [Glyph(ch, 0.99, step=6 * i) for i, ch in enumerate(lines[0]) if i != 7]
+    read = MRZOCRDecoder().finish(mrz_lines([no_u, second]))
+    assert "NGYEN" in read and set(read.warnings) == {"surname", "given_names"}
+
+
 def test_the_ocr_stops_reading_when_its_time_budget_is_spent():
     image = Image.open(io.BytesIO(page_photo(passport())))
     assert MRZOCRDecoder(budget_seconds=0).decode(image) == []
