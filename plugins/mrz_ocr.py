@@ -10,17 +10,22 @@ lines joined with "\\n", which the MRZ payload parser then checks digit by digit
 2. Cut it out upright from the image the pipeline opened (about 2000 px): the rectangle is
    turned level; its sideways/upside-down ambiguity (0/90/180/270 degrees) is settled by
    reading, the cheaper orientation first, the opposite one only when the first gave no MRZ.
-3. Cut the strip into lines by its ink profile and read them with RapidOCR's line recogniser
-   (PP-OCRv4, ONNX, the model ships in the wheel; measured against Tesseract in
-   docs/benchmarks.md, "Capture (e)"); characters outside A-Z, 0-9 and '<' are dropped and a
-   line a few characters off its ICAO length is fitted (the variant whose check digits hold best).
+3. Cut the strip into lines by its ink profile and read them with RapidOCR's PP-OCRv4 line
+   recogniser, run by our own onnxruntime session and decoded here (``LineRecogniser``: each
+   character gets its probability, runner-up and position); fillers lost inside a filler run are
+   put back by OCR-B's fixed pitch, and a line a few characters off its ICAO length is fitted
+   (the variant whose check digits hold best).
 4. With ``guided=True`` (the default), every field protected by a check digit is read as the
    combination of look-alike characters (O/0, I/1, B/8, S/5, Z/2, G/6, '<' read as K or C)
    whose check digits hold (``serasi_web.capture.mrz.repair_by_check_digits``); a field no
    combination satisfies is left as read, and the parser reports it at its field.
 
+5. Name parts read unsurely (low probability, a guessed character, a fitted line) get a warning
+   (``OCRText.warnings``), shown at the field: a name has no check digit.
+
 The work is capped: at most 2000 px are looked at, at most three candidate bands and two
-orientations each are read, so a 50 MP photo costs what a 4 MP one does.
+orientations each are read, so a 50 MP photo costs what a 4 MP one does, and reading stops when
+``BUDGET_SECONDS`` of CPU are spent.
 """
 from __future__ import annotations
 
