@@ -103,9 +103,10 @@ def _font(path: str, pitch_px: float) -> ImageFont.FreeTypeFont:
 
 
 def render_page(document: Document, rng: random.Random, px_per_mm: float = 10.0, smudge: tuple[int, int, str] | None = None,
-                mrz: bool = True) -> Image.Image:
+                mrz: bool = True, worn: tuple[int, int] | None = None) -> Image.Image:
     """The document's page, flat and upright, in RGB. ``smudge`` = (line, column, character) prints
-    that character instead of the true one (an ink blot, a worn character)."""
+    that character instead of the true one (an ink blot, a worn character); ``worn`` = (line,
+    column): the upper part of that character is rubbed off (its lower third stays)."""
     if not os.path.exists(OCR_B):
         raise FileNotFoundError(OCR_B)
     width_mm, height_mm = (85.6, 54.0) if document.kind == "TD1" else (125.0, 88.0)
@@ -144,6 +145,12 @@ def render_page(document: Document, rng: random.Random, px_per_mm: float = 10.0,
         for i, line in enumerate(lines):
             for j, ch in enumerate(line):  # one character per cell: the fixed pitch ICAO prescribes
                 draw.text((left + j * pitch, top + i * line_gap), ch, font=font, fill=ink)
+        if worn:
+            row, column = worn
+            x, y = left + column * pitch, top + row * line_gap
+            box = draw.textbbox((x, y), lines[row][column], font=font)
+            cut = box[1] + (box[3] - box[1]) * 2 / 3
+            draw.rectangle([x - 1, box[1] - 2, x + pitch - 2, cut], fill=page.getpixel((round(x + pitch / 2), round(y - 2))))
     return page
 
 
@@ -172,8 +179,8 @@ def random_shot(rng: random.Random, size: tuple[int, int]) -> Shot:
 
 def photograph(page: Image.Image, shot: Shot, rng: random.Random) -> bytes:
     """The page on a table, as a phone's JPEG."""
-    import numpy as np
     import cv2
+    import numpy as np
 
     width, height = shot.size
     table = np.full((height, width, 3), [rng.randrange(60, 140) for _ in range(3)], np.uint8)
@@ -206,7 +213,7 @@ def photograph(page: Image.Image, shot: Shot, rng: random.Random) -> bytes:
     photo = np.clip(photo, 0, 255).astype(np.uint8)
     if shot.blur:
         photo = cv2.GaussianBlur(photo, (0, 0), shot.blur)
-    ok, encoded = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, shot.quality])
+    _ok, encoded = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, shot.quality])
     return encoded.tobytes()
 
 
@@ -221,4 +228,4 @@ def jpeg(image: Image.Image, quality: int = 90) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["Document", "Shot", "make_document", "render_page", "random_shot", "photograph", "plain_photo", "check_digit"]
+__all__ = ["Document", "Shot", "check_digit", "make_document", "photograph", "plain_photo", "random_shot", "render_page"]

@@ -48,6 +48,8 @@ _NOT_A_DATE = {
 _BAD_NUMBER = _l("The document number is not valid.")
 _NAME_CHARACTERS = _l("The name may contain only letters and the filler character <.")
 _NAME_LAYOUT = _l("The name field has stray characters or fillers.")
+_NAME_UNSURE = _l("Some letters of this name were hard to read in the photo: compare it letter by letter with the document.")
+_NAME_FITTED = _l("A letter of this name may be missing or doubled in the photo's reading: compare it letter by letter with the document.")
 
 
 class MRZFormatError(ValueError):
@@ -224,10 +226,10 @@ class _Reader:
         number, optional_spans = self.document_number()
         if layout.optional_check is not None:
             self.optional_check(*optional_spans[0])
-        if layout.composite is not None and not self.errors.keys() & _CHECK_FAILED.keys():
-            # Only worth saying when every field's own check digit held; otherwise it repeats that error.
-            if self.checked("composite", layout.composite, layout.composite, self.composite_text()) is None:
-                self.errors["composite"] = _CHECK_FAILED["composite"]
+        # The composite is only worth reporting when every field's own check digit held; otherwise it repeats that error.
+        if (layout.composite is not None and not self.errors.keys() & _CHECK_FAILED.keys()
+                and self.checked("composite", layout.composite, layout.composite, self.composite_text()) is None):
+            self.errors["composite"] = _CHECK_FAILED["composite"]
         surname, given_names = self.name()
         sex = self.sex()
         nationality, issuing_state = self.country("nationality", *layout.nationality), self.country("issuing_state", 2, 5)
@@ -506,3 +508,41 @@ def _only_choice(value: list[str], check: str, alphanumeric: bool) -> tuple[str,
 
 
 _FILLER_INSIDE = re.compile(re.escape(FILLER))
+
+
+def name_warnings(lines: list[str], doubtful: set[tuple[int, int]], fitted: set[tuple[int, int]]) -> dict[str, Any]:
+    """Warnings for the surname and given names of OCR'd MRZ ``lines`` (a name has no check digit).
+
+    ``doubtful``: (line, column) of characters the recogniser was unsure of or that were changed
+    after reading; such a character warns the name part it is in (a filler between the parts
+    warns both; one just after the name, the last part). ``fitted``: characters of a filler run
+    resized to bring the line to length, which hides a dropped or doubled letter anywhere in
+    the line: inside the name field it warns both parts."""
+    try:
+        layout = _layout_of([line.upper() for line in lines])
+    except MRZFormatError:
+        return {}
+    start, end = layout.name
+    width = len(lines[0])
+    name = "".join(lines).upper()[start:end]
+    surname, separator, given = name.rstrip(FILLER).partition("<<")
+    used = len(surname) + len(separator) + len(given)
+    warnings: dict[str, Any] = {}
+    for row, column in sorted(doubtful | fitted):
+        at = row * width + column - start
+        if not 0 <= at < end - start:
+            continue
+        if (row, column) in fitted:
+            parts, message = ("surname", "given_names"), _NAME_FITTED
+        elif at < len(surname):
+            parts, message = ("surname",), _NAME_UNSURE
+        elif separator and at < len(surname) + 2:
+            parts, message = ("surname", "given_names"), _NAME_UNSURE
+        elif at < used + 2:
+            parts, message = ("given_names" if separator else "surname",), _NAME_UNSURE
+        else:
+            continue  # deep in the filler run at the end: no letter of the name is in doubt
+        for part in parts:
+            if warnings.get(part) is not _NAME_FITTED:
+                warnings[part] = message
+    return warnings

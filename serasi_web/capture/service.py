@@ -19,6 +19,9 @@ class Capture:
     values: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # field -> "mrz" / "labelled" / "opaque"
     problems: dict[str, str] = field(default_factory=dict)
+    # field -> message: a value filled in that the reading is not sure of (an OCR'd name letter read
+    # with low confidence, or a line fitted to length), shown as a warning at its field
+    warnings: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # the raw decoded texts, shown escaped
     read_by_ocr: bool = False  # letters read from a photo of the page, not decoded from a code
@@ -61,6 +64,10 @@ def capture_photo(data: bytes) -> Capture:
     capture = Capture(texts=found.texts, read_by_ocr=found.decoder == OCR_DECODER)
     for text in found.texts:
         capture.merge(parse_payload(text, registry().payload_parsers))
+        # The OCR decoder's text carries the name parts it is unsure of (plugins/mrz_ocr.py).
+        for name, message in getattr(text, "warnings", {}).items():
+            if name in capture.values and capture.sources.get(name) == "mrz":
+                capture.warnings.setdefault(name, str(message))
     return capture
 
 

@@ -80,6 +80,10 @@ def _capture_into(form, lodging: Lodging | None = None, draft: Stay | None = Non
             field.errors = list(field.errors) + [message]
         else:
             form.capture_errors[name] = message
+    for name, message in capture.warnings.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.warnings = [*getattr(field, "warnings", []), message]
     form.capture = capture
     return True
 
@@ -197,7 +201,7 @@ def _attach_warnings(form, lodging: Lodging) -> None:
     for name, message in services.date_warnings(values, lodging).items():
         field = getattr(form, name)
         if not field.errors:
-            field.warnings = [message]
+            field.warnings = [*getattr(field, "warnings", []), message]
 
 
 def _render_report_form(template: str, form, warn_for: Lodging, **context):
