@@ -111,6 +111,16 @@ def test_a_family_checks_itself_in_from_the_poster_and_the_operator_approves_wit
         fill_guest(guest, "Nguyen", "Van An", "X7439548", birth="1987-02-15", nationality="VNM", javascript=javascript)
         if not javascript:
             guest.select_option("#stay_permit", "itk")
+        if javascript:
+            # The connection drops as the father's details are sent: the page says so, keeps
+            # everything (also over a reload), and sends when the phone is back online.
+            phone.set_offline(True)
+            guest.click("form#report-form .actions button[value=save]")
+            expect(guest.locator(".request-problem[role=alert]")).to_contain_text("You are offline")
+            phone.set_offline(False)
+            guest.reload()
+            expect(guest.locator("#document_number")).to_have_value("X7439548")
+            expect(guest.locator("#given_names")).to_have_value("Van An")
         guest.click("form#report-form .actions button[value=save]")
         guest.click("a:has-text('Add another guest')")
         child_birth = (date.today() - timedelta(days=365 * 7)).isoformat()
