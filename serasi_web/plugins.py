@@ -57,6 +57,9 @@ class Registry:
     stay_sources: list[Any] = field(default_factory=list)
     forwarders: list[Any] = field(default_factory=list)
     lodging_links: list[Any] = field(default_factory=list)
+    # Audit actions and object types in words, from ``serasi_register_audit_labels`` (audit/labels.py).
+    audit_actions: dict[str, Any] = field(default_factory=dict)
+    audit_object_types: dict[str, Any] = field(default_factory=dict)
 
     def stay_source(self, name: str):
         return next((source for source in self.stay_sources if source.name == name), None)
@@ -200,6 +203,9 @@ def init_app(app: Flask) -> None:
         forwarders=_collect(manager, "serasi_register_forwarders", loader) + event_listeners(manager),
         lodging_links=sorted(_collect(manager, "serasi_register_lodging_links", loader), key=lambda link: (link.order, link.endpoint)),
     )
+    for labels in _collect(manager, "serasi_register_audit_labels", loader):
+        registry.audit_actions.update(labels.actions)
+        registry.audit_object_types.update(labels.object_types)
     app.extensions["serasi.plugins"] = manager
     app.extensions["serasi.registry"] = registry
     app.extensions["serasi.plugin_failures"] = loader.failures

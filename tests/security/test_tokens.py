@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 
+from plugins.push_api.models import ApiToken
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ApiToken
 from serasi_web.stays.models import Stay
 
 from ..helpers import make_lodging
