@@ -190,6 +190,9 @@ def test_an_office_installs_runs_and_delivers_behind_nginx(installed, deploy_dat
     early = subprocess.run([console, "serve"], cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
     assert early.returncode != 0 and "serasi-web db upgrade" in early.stderr
     run("db", "upgrade")
+    heads = run("db", "heads")  # the bundled plugins' own branches travel in the wheel
+    for head in ("push_api_0002", "spreadsheet_import_0001", "company_mess_0003"):
+        assert head in heads, heads
     run("create-admin", "admin@kanim.example.go.id", "--name", "Admin Kanim")
     listing = run("plugins")
     for module in ("plugins.lodging_types", "plugins.push_api", "plugins.spreadsheet_import", "plugins.company_mess",

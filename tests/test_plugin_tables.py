@@ -115,6 +115,7 @@ from serasi_web.database import include_name, upgrade_schema
 from serasi_web.extensions import db
 from serasi_web.jobs.limited import PRELOAD
 from serasi_web.privacy.retention import run_retention
+from serasi_web.readiness import database_revision_problem
 
 app = create_app()
 with app.app_context():
@@ -127,9 +128,20 @@ with app.app_context():
     counts = run_retention()
     db.engine.dispose()
 status = app.test_client().get("/login").status_code
-print(json.dumps({"preload": PRELOAD, "differences": differences, "tables": tables, "revisions": revisions, "counts": counts, "status": status,
+problem = database_revision_problem(app)
+print(json.dumps({"problem": problem, "preload": PRELOAD, "differences": differences, "tables": tables, "revisions": revisions, "counts": counts, "status": status,
                   "modules": sorted(name for name in sys.modules if name.startswith("plugins."))}))
 """
+
+
+def _check(url: str, tmp_path: Path, disabled: str = "") -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SERASI_", "FLASK_"))}
+    env.update(SERASI_DATABASE_URL=url, SERASI_INSTANCE_PATH=str(tmp_path / "instance"), PYTHONPATH=str(ROOT),
+               SERASI_DISABLED_PLUGINS=disabled)
+    result = subprocess.run([sys.executable, "-c", DISABLED_PLUGIN_CHECK], check=False, cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _empty_database(kind: str, tmp_path: Path):
@@ -153,15 +165,9 @@ def test_a_disabled_plugin_leaves_no_table_model_nor_purge_behind(kind, disabled
     the company mess roster API)."""
     url, cleanup = _empty_database(kind, tmp_path)
     try:
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("SERASI_", "FLASK_"))}
-        env.update(SERASI_DATABASE_URL=url, SERASI_INSTANCE_PATH=str(tmp_path / "instance"), PYTHONPATH=str(ROOT),
-                   SERASI_DISABLED_PLUGINS=disabled)
-        result = subprocess.run([sys.executable, "-c", DISABLED_PLUGIN_CHECK], check=False, cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stderr[-3000:]
-        seen = json.loads(result.stdout.strip().splitlines()[-1])
+        seen = _check(url, tmp_path, disabled)
         gone = [name for name in disabled.split(",") if name in OWNED]
-        assert seen["status"] == 200 and seen["differences"] == []  # started; schema and models agree
+        assert seen["status"] == 200 and seen["differences"] == [] and seen["problem"] is None  # started; schema and models agree
         for plugin, tables in OWNED.items():
             for table in tables:
                 assert (table in seen["tables"]) == (plugin not in gone), table
@@ -173,6 +179,26 @@ def test_a_disabled_plugin_leaves_no_table_model_nor_purge_behind(kind, disabled
             assert [name for name in seen["preload"] if name.startswith("plugins.")]  # the other's parser is still preloaded
         assert ("import_jobs_deleted" in seen["counts"]) == ("spreadsheet_import" not in gone)
         assert ("roster_syncs_deleted" in seen["counts"]) == ("company_mess" not in gone)
+    finally:
+        if cleanup is not None:
+            admin, name = cleanup
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_plugin_disabled_after_it_made_its_table_keeps_it_and_the_upgrade_and_start_check_still_work(kind, tmp_path):
+    """The database holds the plugin's revisions: its branch stays known (without it Alembic
+    could not upgrade, and the start check would refuse), its table stays, its model unloaded."""
+    url, cleanup = _empty_database(kind, tmp_path)
+    try:
+        assert "import_job" in _check(url, tmp_path)["tables"]  # upgraded with every plugin on
+        seen = _check(url, tmp_path, "spreadsheet_import")
+        assert seen["problem"] is None and seen["status"] == 200
+        assert "import_job" in seen["tables"] and "spreadsheet_import_0001" in seen["revisions"]
+        assert "plugins.spreadsheet_import.models" not in seen["modules"] and "import_jobs_deleted" not in seen["counts"]
+        assert seen["differences"] and all("import_job" in difference for difference in seen["differences"])  # a table no model has
     finally:
         if cleanup is not None:
             admin, name = cleanup
