@@ -180,8 +180,9 @@ def serasi_register_migrations(register):
     files. The plugin's first revision has ``down_revision = None``, ``branch_labels =
     ("<plugin>",)`` and ``depends_on`` the core revision whose tables it refers to; its models
     use ``serasi_web.extensions.db.Model``. ``serasi-web db upgrade`` then upgrades the core and
-    every plugin's branch in one go. A folder that does not exist stops the start. Called once
-    in ``create_app()``. Return value: ignored.
+    every plugin's branch in one go. A folder that does not exist stops the start. Keep it as
+    ``migrations/`` in the plugin's package: a disabled plugin's branch is found there when the
+    database already holds it. Called once in ``create_app()``. Return value: ignored.
     """
 
 
