@@ -39,13 +39,13 @@ def _held_by_the_database(folders: list[str]) -> list[str]:
     import re
     from pathlib import Path
 
-    from flask import current_app
     from sqlalchemy import create_engine, inspect, text
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.pool import NullPool
 
-    # An engine of its own: the app's pool is left as it was (a server forks after its start check).
-    engine = create_engine(current_app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    # An engine of its own on the app's URL (a SQLite path as resolved against the instance folder):
+    # the app's pool is left as it was, with no connection (a server forks after its start check).
+    engine = create_engine(db.engine.url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
             if not inspect(connection).has_table("alembic_version"):

@@ -70,8 +70,11 @@ def installed(tmp_path_factory):
     wheel = next((folder / "dist").glob("serasi_web-*.whl"))
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # Without PYTHONPATH: the checkout on it (tests/t.sh sets it) holds the build's egg-info, and
+    # pip would take serasi-web for installed already and leave the venv without it.
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     pip = subprocess.run([str(venv / "bin/pip"), "install", "--quiet", "--disable-pip-version-check", str(wheel),
-                          "-c", str(ROOT / "deploy/constraints.txt")], capture_output=True, text=True, timeout=900)
+                          "-c", str(ROOT / "deploy/constraints.txt")], capture_output=True, text=True, timeout=900, env=clean)
     assert pip.returncode == 0, pip.stderr[-3000:]
     return venv / "bin"
 
