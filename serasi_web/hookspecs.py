@@ -122,6 +122,25 @@ def serasi_register_forwarders(register):
     """
 
 
+# ---- Privacy ------------------------------------------------------------------------------
+
+@hookspec
+def serasi_purge_expired(moment, batch_size):
+    """Delete the records a plugin keeps of uploads and imports that are past their retention
+    period (the ``import_jobs`` kind, docs/privacy.md): those made before ``moment``, an aware
+    UTC datetime.
+
+    Called by the daily retention job (``serasi_web.privacy.retention.run_retention``) inside an
+    app context, after the core's own kinds, and not at all while the period is 0 (kept for
+    ever). Delete at most ``batch_size`` rows per transaction and commit each batch
+    (``serasi_web.privacy.retention.delete_in_batches(model, condition, batch_size)`` does both,
+    repeating the condition so a row that changed in between is left alone). Return a dict of
+    counts, e.g. ``{"import_jobs_deleted": 3}``: they are added to the run's report (the same key
+    from two plugins is summed). An exception stops the run after the core's kinds are done; the
+    next daily run tries again.
+    """
+
+
 # ---- Application --------------------------------------------------------------------------
 
 @hookspec
@@ -161,8 +180,21 @@ def serasi_register_migrations(register):
     files. The plugin's first revision has ``down_revision = None``, ``branch_labels =
     ("<plugin>",)`` and ``depends_on`` the core revision whose tables it refers to; its models
     use ``serasi_web.extensions.db.Model``. ``serasi-web db upgrade`` then upgrades the core and
-    every plugin's branch in one go. A folder that does not exist stops the start. Called once
-    in ``create_app()``. Return value: ignored.
+    every plugin's branch in one go. A folder that does not exist stops the start. Keep it as
+    ``migrations/`` in the plugin's package: a disabled plugin's branch is found there when the
+    database already holds it. Called once in ``create_app()``. Return value: ignored.
+    """
+
+
+@hookspec
+def serasi_register_audit_labels(register):
+    """Name a plugin's audit entries in words: call ``register(AuditLabels(actions={code: label},
+    object_types={class name: label}))`` from ``serasi_web.plugin_types``, labels as lazy strings.
+    ``actions`` are the codes the plugin passes to ``serasi_web.audit.services.record``;
+    ``object_types`` the class names of the objects it records them about. The audit log, its
+    export and a data subject's answer then show the words in the reader's language (a code no
+    plugin names shows as itself, or "Other event"); the core's own labels win over a plugin's.
+    Called once in ``create_app()``. Return value: ignored.
     """
 
 

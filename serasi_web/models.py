@@ -6,7 +6,7 @@ from .audit.models import AuditEvent  # noqa: F401,E402
 from .reference.models import VisaIndex  # noqa: F401,E402
 from .stays.models import Stay, StayGroup, StayStatus, StayVersion  # noqa: F401,E402
 from .capture.models import CapturePhoto  # noqa: F401,E402
-from .integrations.models import ApiToken, ImportJob, RosterSync, SourceConnection, SourceRun  # noqa: F401,E402
+from .integrations.models import SourceConnection, SourceRun  # noqa: F401,E402
 from .accounts.models import SupervisionRegion  # noqa: F401,E402
 from .officer.models import InboxMark  # noqa: F401,E402
 from .officer import indexes as _officer_indexes  # noqa: F401,E402  (indexes the console adds to stay tables)

@@ -11,7 +11,7 @@ missing, instead of failing on the first photo, pull or delivery that reaches it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 from .lodgings.types import LodgingLink, LodgingType
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from .lodgings.models import Lodging
     from .stays.sync import ExternalStay
 
-__all__ = ["Decoder", "PayloadParser", "StaySource", "SourceField", "SourceError", "Forwarder", "LodgingType", "LodgingLink", "REGISTERED", "missing"]
+__all__ = ["Decoder", "PayloadParser", "StaySource", "SourceField", "SourceError", "Forwarder", "LodgingType", "LodgingLink", "AuditLabels", "REGISTERED",
+           "missing"]
 
 
 @runtime_checkable
@@ -108,6 +109,16 @@ class Forwarder(Protocol):
         """Deliver one event; raising (or ``DeliveryFailed``) asks for a retry."""
 
 
+@dataclass(frozen=True)
+class AuditLabels:
+    """``serasi_register_audit_labels``: a plugin's audit actions (``import.completed``) and the
+    object types its entries are about (a model's class name, ``ImportJob``), each in words (a
+    lazy string), for the audit log, its export and a data subject's answer."""
+
+    actions: Mapping[str, Any] = field(default_factory=dict)
+    object_types: Mapping[str, Any] = field(default_factory=dict)
+
+
 # The discovery hook -> the type its registrations must have.
 REGISTERED: dict[str, type] = {
     "serasi_register_decoders": Decoder,
@@ -116,6 +127,7 @@ REGISTERED: dict[str, type] = {
     "serasi_register_stay_sources": StaySource,
     "serasi_register_forwarders": Forwarder,
     "serasi_register_lodging_links": LodgingLink,
+    "serasi_register_audit_labels": AuditLabels,
 }
 
 

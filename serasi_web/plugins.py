@@ -57,6 +57,9 @@ class Registry:
     stay_sources: list[Any] = field(default_factory=list)
     forwarders: list[Any] = field(default_factory=list)
     lodging_links: list[Any] = field(default_factory=list)
+    # Audit actions and object types in words, from ``serasi_register_audit_labels`` (audit/labels.py).
+    audit_actions: dict[str, Any] = field(default_factory=dict)
+    audit_object_types: dict[str, Any] = field(default_factory=dict)
 
     def stay_source(self, name: str):
         return next((source for source in self.stay_sources if source.name == name), None)
@@ -200,6 +203,9 @@ def init_app(app: Flask) -> None:
         forwarders=_collect(manager, "serasi_register_forwarders", loader) + event_listeners(manager),
         lodging_links=sorted(_collect(manager, "serasi_register_lodging_links", loader), key=lambda link: (link.order, link.endpoint)),
     )
+    for labels in _collect(manager, "serasi_register_audit_labels", loader):
+        registry.audit_actions.update(labels.actions)
+        registry.audit_object_types.update(labels.object_types)
     app.extensions["serasi.plugins"] = manager
     app.extensions["serasi.registry"] = registry
     app.extensions["serasi.plugin_failures"] = loader.failures
@@ -209,6 +215,31 @@ def init_app(app: Flask) -> None:
     app.extensions["serasi.plugin_tasks"] = tasks
     _merge_plugin_catalogues(app, manager, loader)
     app.extensions["serasi.plugin_migrations"] = _folders(manager, "serasi_register_migrations", "a migrations", loader)
+    app.extensions["serasi.disabled_plugin_migrations"] = _disabled_migration_folders(app.config.get("DISABLED_PLUGINS", ()))
+
+
+def _disabled_migration_folders(disabled) -> list[str]:
+    """The ``migrations`` folders of the disabled plugins' packages (bundled or entry points; the
+    folder the bundled plugins and the example plugin register), found without importing them.
+    A database that ran a plugin's revisions while it was on still holds them: Alembic must know
+    them, or neither ``db upgrade`` nor the start check would run (``extensions`` adds the
+    folders whose revisions the database holds; a database that never had them stays without)."""
+    import importlib.util
+
+    modules = [name for name in DEFAULT_PLUGINS if name in disabled or name.split(".")[-1] in disabled]
+    modules += [entry_point.value.split(":")[0] for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+                if entry_point.name in disabled]
+    folders = []
+    for module_name in modules:
+        try:
+            spec = importlib.util.find_spec(module_name)  # imports the parent package only ("plugins")
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            folder = Path(next(iter(spec.submodule_search_locations))) / "migrations"
+            if folder.is_dir():
+                folders.append(str(folder))
+    return folders
 
 
 def _merge_plugin_catalogues(app: Flask, manager: pluggy.PluginManager, loader: _Loader) -> None:

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from plugins.push_api.models import ApiToken
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ApiToken
 from serasi_web.stays.models import Stay
 
 from .helpers import DENPASAR_SANUR, local_now, make_lodging

@@ -358,8 +358,8 @@ class World:
         return group_id
 
     def make_token(self):
+        from plugins.push_api.models import ApiToken
         from plugins.push_api.tokens import create_token
-        from serasi_web.integrations.models import ApiToken
         from serasi_web.lodgings.models import Lodging
 
         lodging_id = self.get("lodging")

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from plugins.company_mess.models import RosterSync
 from serasi_web.extensions import db
-from serasi_web.integrations.models import RosterSync
 from serasi_web.lodgings.models import Lodging
 from serasi_web.stays.models import Stay
 

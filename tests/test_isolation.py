@@ -33,13 +33,14 @@ from typing import Callable
 import pytest
 from sqlalchemy import select
 
+from plugins.push_api.models import ApiToken
 from serasi_web.capture.models import CapturePhoto
 from serasi_web.delivery.dispatcher import run_once
 from serasi_web.delivery.forwarders import DeliveryFailed
 from serasi_web.delivery.models import Delivery
 from serasi_web.extensions import db
 from serasi_web.hookspecs import hookimpl
-from serasi_web.integrations.models import ApiToken, SourceConnection
+from serasi_web.integrations.models import SourceConnection
 from serasi_web.lodgings.types import lodging_type
 from serasi_web.officer.services import create_supervisor
 from serasi_web.reference.models import VisaIndex

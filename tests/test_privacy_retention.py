@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, func, select, update
 
+from plugins.company_mess.models import RosterSync
+from plugins.spreadsheet_import.models import ImportJob
 from serasi_web.accounts.models import LoginFailure, UserSession
 from serasi_web.audit.models import AuditEvent
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ImportJob
 from serasi_web.jobs import get_huey
 from serasi_web.notifications.models import NotificationSent
 from serasi_web.privacy.models import LegalHold, RetentionRun
@@ -198,6 +199,8 @@ def test_the_other_kinds_go_after_their_periods(app, operator, operator_client, 
         db.session.add(UserSession(key_hash=f"{at.timestamp():064.0f}"[:64], user_id=operator.id, created_at=at, last_seen_at=at))
         db.session.add(ImportJob(lodging_id=lodging.id, filename="guests.csv", file_format="csv", status="done", created_at=at,
                                  errors=[{"row": 2, "column": "surname", "message": "Eriksson?"}]))
+        db.session.add(RosterSync(lodging_id=lodging.id, received_from="api:HR", status="confirmed", created_at=at,
+                                  problems=[{"external_id": "E1", "field": "surname", "message": "Eriksson?"}]))
         db.session.add(CapturePhoto(lodging_id=lodging.id, form_token=f"token-{at.timestamp()}", content=b"jpeg", created_at=at))
         db.session.add(NotificationSent(user_id=operator.id, kind="draft_overdue", subject_key=f"stay-{at.timestamp()}", sent_at=at))
     db.session.add(ImportJob(lodging_id=lodging.id, filename="running.csv", file_format="csv", status="importing", created_at=old))
@@ -207,10 +210,12 @@ def test_the_other_kinds_go_after_their_periods(app, operator, operator_client, 
 
     counts = run_retention()
     assert counts["login_failures_deleted"] == 1 and counts["sessions_deleted"] == 1
-    assert counts["import_jobs_deleted"] == 1 and counts["capture_photos_deleted"] == 1
+    # The plugins' own records go through their serasi_purge_expired, with the same period.
+    assert counts["import_jobs_deleted"] == 1 and counts["roster_syncs_deleted"] == 1 and counts["capture_photos_deleted"] == 1
     assert counts["notices_deleted"] == 0  # kept as long as stays
     assert counts["audit_events_deleted"] == 1
     assert db.session.scalar(select(func.count()).select_from(ImportJob).where(ImportJob.status == "importing")) == 1
+    assert db.session.scalars(select(RosterSync.created_at)).all() == [recent]
     assert db.session.scalar(select(func.count()).select_from(LoginFailure)) == 1
     assert db.session.scalar(select(func.count()).select_from(UserSession).where(UserSession.last_seen_at == recent)) == 1
 

@@ -17,8 +17,8 @@ from werkzeug.test import encode_multipart
 from plugins.spreadsheet_import import service
 from plugins.spreadsheet_import.columns import HEADERS, TARGETS, check_in_text, date_text, preset_mapping
 from plugins.spreadsheet_import.export import neutralise
+from plugins.spreadsheet_import.models import ImportJob
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ImportJob
 from serasi_web.stays.models import Stay
 from serasi_web.stays.services import to_local
 

@@ -11,9 +11,11 @@ import os
 import subprocess
 import sys
 import tarfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -22,21 +24,32 @@ from .helpers import skip_or_fail
 ROOT = Path(__file__).resolve().parent.parent
 # The last release offices run: update it when a release is made (docs/deploy.md).
 PREVIOUS_RELEASE = "e86a897"
+# The last commit whose core revisions made the bundled plugins' tables (api_token, import_job,
+# roster_sync), at the core's head 0021: since then each plugin's own branch makes its table
+# only where it is missing. PREVIOUS_RELEASE has those tables as revision 0005 made them.
+BEFORE_PLUGIN_TABLES = "4b10f24"
 POSTGRES_URL = os.environ.get("SERASI_TEST_DATABASE_URL", "")
 UPGRADE_DATABASE = "serasi_upgrade_check"
 
 
 @pytest.fixture(scope="module")
-def previous_release(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("previous-release")
-    archive = folder / "release.tar"
-    result = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), PREVIOUS_RELEASE],
-                            check=False, capture_output=True, text=True)
-    if result.returncode != 0:
-        skip_or_fail(f"the previous release {PREVIOUS_RELEASE} is not in this clone's history: {result.stderr.strip()}")
-    with tarfile.open(archive) as tar:
-        tar.extractall(folder / "code", filter="data")
-    return folder / "code"
+def release_code(tmp_path_factory):
+    """The code of a commit, taken from git into a folder of its own (once per module)."""
+    folders: dict[str, Path] = {}
+
+    def code(commit: str) -> Path:
+        if commit not in folders:
+            folder = tmp_path_factory.mktemp(f"release-{commit}")
+            archive = folder / "release.tar"
+            result = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), commit],
+                                    check=False, capture_output=True, text=True)
+            if result.returncode != 0:
+                skip_or_fail(f"the release {commit} is not in this clone's history: {result.stderr.strip()}")
+            with tarfile.open(archive) as tar:
+                tar.extractall(folder / "code", filter="data")
+            folders[commit] = folder / "code"
+        return folders[commit]
+    return code
 
 
 def _database(kind: str, tmp_path: Path):
@@ -81,15 +94,90 @@ def _heads(migrations: Path, *plugin_folders: Path) -> set[str]:
 
 
 def _installed_plugin_migrations() -> list[Path]:
-    """The example plugin's migrations folder, when it is installed (``make test`` installs it)."""
+    """The bundled plugins' migrations folders, and the example plugin's when it is installed
+    (``make test`` installs it)."""
     import importlib.util
 
     spec = importlib.util.find_spec("serasi_example_plugin")
-    return [Path(spec.origin).parent / "migrations"] if spec else []
+    return sorted(ROOT.glob("plugins/*/migrations")) + ([Path(spec.origin).parent / "migrations"] if spec else [])
 
 
+def _columns(connection, table: str) -> set[str]:
+    return {column["name"] for column in inspect(connection).get_columns(table)}
+
+
+def _add_plugin_rows(url: str) -> None:
+    """A token, an import and a roster in the bundled plugins' tables, in whatever shape the old
+    code left them (revision 0005's, or 0021's with the later columns)."""
+    from serasi_web.database import UTCDateTime
+
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        lodging_id = connection.execute(text("SELECT min(id) FROM lodging")).scalar_one()
+        token = {"lodging_id": lodging_id, "name": "Old PMS", "prefix": "srs_oldpms", "token_hash": "f" * 64, "created_at": at}
+        if "expires_at" in _columns(connection, "api_token"):
+            token.update(expires_at=at + timedelta(days=30), scope="read")
+        connection.execute(sa.table("api_token", *(sa.column(name, UTCDateTime() if name.endswith("_at") else None) for name in token))
+                           .insert().values(**token))
+        job = {"lodging_id": lodging_id, "filename": "guests.csv", "file_format": "csv", "encoding": "utf-8", "mapping": {"surname": "Surname"},
+               "headers": ["Surname"], "status": "done", "only_valid": False, "total_rows": 2, "processed_rows": 2, "valid_rows": 1,
+               "error_rows": 1, "created_count": 1, "updated_count": 0, "unchanged_count": 0,
+               "errors": [{"row": 3, "column": "surname", "message": "missing"}], "failure": "", "created_at": at}
+        connection.execute(sa.table("import_job", *(sa.column(name, sa.JSON() if isinstance(value, (dict, list)) else
+                                                              UTCDateTime() if name.endswith("_at") else None) for name, value in job.items()))
+                           .insert().values(**job))
+        roster = {"lodging_id": lodging_id, "received_from": "api:HR", "status": "pending", "arrived": [], "departing": [7],
+                  "unchanged": 3, "problems": [], "created_at": at}
+        if "departing_since" in _columns(connection, "roster_sync"):
+            roster.update(departing_since={"7": "2026-11-29T08:00:00+00:00"}, failure=None)
+        connection.execute(sa.table("roster_sync", *(sa.column(name, sa.JSON() if isinstance(value, (dict, list)) or name == "failure" else
+                                                                UTCDateTime() if name.endswith("_at") else None) for name, value in roster.items()))
+                           .insert().values(**roster))
+    engine.dispose()
+
+
+def _check_plugin_rows(url: str, tmp_path: Path, tables_were_at_0021: bool) -> None:
+    """The rows are there with their values, the columns added since 0005 filled as the old core
+    revisions filled them, and the schema is the models' (as a fresh ``db upgrade`` makes it,
+    tests/test_migrations.py)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from plugins.company_mess.models import RosterSync
+    from plugins.push_api.models import ApiToken
+    from plugins.spreadsheet_import.models import ImportJob
+    from serasi_web import create_app
+    from serasi_web.database import include_name, utcnow
+    from serasi_web.extensions import db
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "upgrade-check-" + "x" * 32, "SQLALCHEMY_DATABASE_URI": url,
+                      "INSTANCE_PATH": str(tmp_path / "instance")})
+    with app.app_context():
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_name})
+            assert compare_metadata(context, db.metadata) == []
+        token = db.session.execute(sa.select(ApiToken).where(ApiToken.name == "Old PMS")).scalar_one()
+        job = db.session.execute(sa.select(ImportJob).where(ImportJob.filename == "guests.csv")).scalar_one()
+        roster = db.session.execute(sa.select(RosterSync).where(RosterSync.received_from == "api:HR")).scalar_one()
+        assert job.errors == [{"row": 3, "column": "surname", "message": "missing"}] and job.mapping == {"surname": "Surname"}
+        assert roster.departing == [7] and roster.unchanged == 3 and roster.failure is None
+        if tables_were_at_0021:
+            assert token.scope == "read" and token.expires_at == datetime(2026, 12, 30, 8, 0, tzinfo=UTC)
+            assert roster.departing_since == {"7": "2026-11-29T08:00:00+00:00"}
+        else:  # a token from before expiry: 90 days from the upgrade, still writing; the roster's own arrival
+            assert token.scope == "write" and timedelta(days=89) < token.expires_at - utcnow() <= timedelta(days=90)
+            assert roster.departing_since is None and roster.departed_at(7) == roster.created_at
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("release", [PREVIOUS_RELEASE, BEFORE_PLUGIN_TABLES])
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_a_database_of_the_previous_release_upgrades_with_its_data(kind, previous_release, tmp_path):
+def test_a_database_of_the_previous_release_upgrades_with_its_data(kind, release, release_code, tmp_path):
+    """Also a database at the core's head 0021, whose tables of the bundled plugins were made by
+    core revisions: the plugins' own branches find them and keep them, rows and all."""
+    previous_release = release_code(release)
     url, admin = _database(kind, tmp_path)
     try:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("SERASI_", "FLASK_"))}
@@ -102,6 +190,7 @@ def test_a_database_of_the_previous_release_upgrades_with_its_data(kind, previou
             result = subprocess.run([*old, *args], check=False, cwd=previous_release, env=env, capture_output=True, text=True, timeout=600)
             assert result.returncode == 0, result.stderr[-3000:]
         assert _revisions(url) == _heads(previous_release / "migrations")  # the old code ran, not this one
+        _add_plugin_rows(url)
         before = _counts(url)
         assert before["stay"] >= 300 and before["stay_version"] >= before["stay"]
         engine = create_engine(url)
@@ -125,7 +214,8 @@ def test_a_database_of_the_previous_release_upgrades_with_its_data(kind, previou
                 "SELECT id, receipt_number, document_number, surname, status FROM stay ORDER BY id DESC LIMIT 20")).all()
         engine.dispose()
         assert again == sample
-        assert _revisions(url) == _heads(ROOT / "serasi_web" / "migrations", *_installed_plugin_migrations())  # the plugin's too
+        assert _revisions(url) == _heads(ROOT / "serasi_web" / "migrations", *_installed_plugin_migrations())  # the plugins' too
+        _check_plugin_rows(url, tmp_path, tables_were_at_0021=release == BEFORE_PLUGIN_TABLES)
     finally:
         if admin is not None:
             with admin.connect() as connection:

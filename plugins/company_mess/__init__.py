@@ -7,6 +7,8 @@ check-out and wait for the mess administrator's confirmation.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
@@ -14,7 +16,6 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from serasi_web import hookimpl
 from serasi_web.forms import TOO_LONG, strip
 from serasi_web.lodgings.types import LodgingLink, LodgingType
-
 
 COMPANY_MESS = LodgingType(
     "company_mess", _l("Company mess"), order=30,
@@ -60,3 +61,23 @@ def serasi_register_tasks(register):
     from .service import READ_TASK
 
     register(READ_TASK, read_roster_upload)
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@hookimpl(trylast=True)
+def serasi_register_migrations(register):
+    from . import models  # noqa: F401  (its table joins the metadata only when the plugin is on)
+
+    register(MIGRATIONS)
+
+
+@hookimpl(trylast=True)
+def serasi_purge_expired(moment, batch_size):
+    """Rosters received before ``moment`` go, with the departures they proposed."""
+    from serasi_web.privacy.retention import delete_in_batches
+
+    from .models import RosterSync
+
+    return {"roster_syncs_deleted": delete_in_batches(RosterSync, RosterSync.created_at < moment, batch_size)}

@@ -15,7 +15,6 @@ from serasi_web.auth import role_required
 from serasi_web.extensions import db
 from serasi_web.forms import BaseForm, plausible_date
 from serasi_web.htmx import see_other
-from serasi_web.integrations.models import RosterSync
 from serasi_web.lodgings.services import get_own_lodging_or_404
 from serasi_web.stays import services
 from serasi_web.stays.forms import DATETIME_FORMATS
@@ -25,6 +24,7 @@ from plugins.push_api.mapping import check_in_as_local_text, pointer_errors, rea
 from plugins.push_api.problems import problem
 from plugins.push_api.auth import authenticate, json_body
 
+from .models import RosterSync
 from .roster_csv import MAX_CELL_LENGTH, MAX_COLUMNS, MAX_RESIDENTS, MAX_ROSTER_BYTES, RosterError
 from .service import apply_roster, confirm_departures, dismiss, start_reading, store_upload
 

@@ -14,12 +14,14 @@ from sqlalchemy import select, update
 
 from serasi_web.database import private_instance_folder, utcnow
 from serasi_web.extensions import db
-from serasi_web.jobs.limited import LimitedRunError, message_parts, run_limited
-from serasi_web.integrations.models import RosterSync
+from serasi_web.jobs.limited import LimitedRunError, message_parts, preload, run_limited
 from serasi_web.stays import services, sync
 from serasi_web.stays.models import Stay, StayStatus
 
+from .models import RosterSync
 from .roster_csv import MAX_RESIDENTS, MAX_ROSTER_BYTES, RosterError, read_roster
+
+preload(read_roster.__module__)  # the fork server reads rosters with it loaded once
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ApiToken
 from serasi_web.lodgings.models import Lodging
 from serasi_web.rate_limits import allow
 
+from .models import ApiToken
 from .problems import problem
 
 

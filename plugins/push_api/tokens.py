@@ -20,10 +20,10 @@ from serasi_web.database import utcnow
 from serasi_web.extensions import db
 from serasi_web.forms import TOO_LONG, BaseForm, select_choices, strip
 from serasi_web.htmx import see_other
-from serasi_web.integrations.models import ApiToken
 from serasi_web.lodgings.services import get_own_lodging_or_404
 
 from .auth import hash_token
+from .models import ApiToken
 
 tokens = Blueprint("tokens", __name__, template_folder="templates")  # its page: templates/push_api/tokens.html
 TOKEN_PREFIX = "srs_"

@@ -13,9 +13,12 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from serasi_web.jobs.limited import LimitedRunError, run_limited
+from serasi_web.jobs.limited import LimitedRunError, preload, run_limited
 
+from . import reader
 from .reader import ReadError, ScannedFile, scan
+
+preload("openpyxl", reader.__name__)
 
 READER_STOPPED = _l("The file could not be read: its reader stopped unexpectedly (this was logged). Nothing was imported; "
                     "save the file again as \"CSV UTF-8\" and upload it.")

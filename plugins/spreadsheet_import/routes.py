@@ -18,7 +18,6 @@ from serasi_web.accounts.models import Role
 from serasi_web.auth import role_required
 from serasi_web.extensions import csrf, db
 from serasi_web.htmx import render_page_or_fragment, see_other, wants_fragment
-from serasi_web.integrations.models import ImportJob
 from serasi_web.lodgings.services import get_own_lodging_or_404
 from serasi_web.officer.exports import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from serasi_web.stays.services import receipt_refusal
@@ -27,6 +26,7 @@ from . import service
 from .columns import TARGETS
 from .export import template_csv, template_xlsx
 from .forms import UploadForm, mapping_form
+from .models import ImportJob
 
 # Its pages live in its own folder (templates/spreadsheet_import/...), found after the core ones.
 blueprint = Blueprint("spreadsheet_import", __name__, url_prefix="/lodgings/<int:lodging_id>/import", template_folder="templates")

@@ -30,7 +30,6 @@ from sqlalchemy import delete, or_, select, update
 from serasi_web.audit.services import record
 from serasi_web.database import private_instance_folder, utcnow
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ImportJob
 from serasi_web.lodgings.models import Lodging
 from serasi_web.reference.permits import suggested_permit
 from serasi_web.stays import sync
@@ -40,6 +39,7 @@ from . import columns
 from .columns import EXTERNAL_ID, MAX_EXTERNAL_ID, derived_external_id, field_label, form_text
 from .export import EXAMPLE_IDS
 from .limited import parse_limited
+from .models import ImportJob
 from .reader import ReadError, is_blank, open_rows, precheck, too_many_rows
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
-# Actions written by the core and the bundled plugins. A plugin's own action shows as its code.
+# Actions written by the core. A plugin names its own (``serasi_register_audit_labels``); an
+# action nobody named shows as its code.
 AUDIT_ACTIONS = {
     "stay.created": _l("Draft report created"),
     "stay.edited": _l("Draft report edited"),
@@ -26,7 +27,6 @@ AUDIT_ACTIONS = {
     "console.watch_list_viewed": _l("Officer viewed a watch list"),
     "console.export": _l("Officer exported reports"),
     "admin.audit_export": _l("Audit log exported"),
-    "import.completed": _l("Spreadsheet import completed"),
     "stay.legal_hold_set": _l("Legal hold set"),
     "stay.legal_hold_released": _l("Legal hold released"),
     "privacy.request_recorded": _l("Data access request recorded"),
@@ -57,7 +57,7 @@ AUDIT_ACTIONS = {
     "arrival.expired": _l("Self check-in expired unapproved"),
 }
 
-OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"), "ImportJob": _l("Spreadsheet import"),
+OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"),
                 "Lodging": _l("Lodging"), "StayGroup": _l("Group"),
                 "User": _l("Account"), "SubjectAccessRequest": _l("Data access request"),
                 "SourceConnection": _l("Connected system"), "Arrival": _l("Self check-in")}
@@ -89,25 +89,34 @@ _WATCH_LISTS = {"overstays": _l("Overstays"), "late": _l("Late reports"), "plann
                 "silent": _l("Silent lodgings")}
 
 
+def _with_plugins(core: dict, kind: str) -> dict:
+    """The core's labels with those the app's plugins registered (``serasi_register_audit_labels``);
+    the core's win, as its catalogue does."""
+    from flask import current_app, has_app_context
+
+    registry = current_app.extensions.get("serasi.registry") if has_app_context() else None
+    return {**getattr(registry, kind), **core} if registry is not None else core
+
+
 def audit_action_label(action: str) -> str:
-    label = AUDIT_ACTIONS.get(action)
+    label = _with_plugins(AUDIT_ACTIONS, "audit_actions").get(action)
     return str(label) if label is not None else action
 
 
 def action_label(action: str) -> str:
     """The action in words for the log and a data subject's answer; a plugin's action that has no
     words yet reads "Other event" (never a raw code in the Indonesian UI)."""
-    label = AUDIT_ACTIONS.get(action)
+    label = _with_plugins(AUDIT_ACTIONS, "audit_actions").get(action)
     return str(label) if label is not None else str(_l("Other event"))
 
 
 def audit_action_choices() -> list[tuple[str, str]]:
     """(code, label) of every action, for the audit log's filter."""
-    return [(code, str(label)) for code, label in AUDIT_ACTIONS.items()]
+    return [(code, str(label)) for code, label in _with_plugins(AUDIT_ACTIONS, "audit_actions").items()]
 
 
 def object_type_label(object_type: str) -> str:
-    label = OBJECT_TYPES.get(object_type)
+    label = _with_plugins(OBJECT_TYPES, "audit_object_types").get(object_type)
     return str(label) if label is not None else object_type
 
 

@@ -13,7 +13,8 @@ on first use, with this module and the parsers already imported): forking the wo
 copy its threads' locks, and a fresh interpreter per upload would cost seconds of imports.
 
 Used by the spreadsheet import (``plugins/spreadsheet_import/limited.py``) and the company mess's
-roster upload (``plugins/company_mess/roster_csv.py``).
+roster upload (``plugins/company_mess/roster_csv.py``); each names its parser's modules with
+``preload``, so the core names no plugin.
 """
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ from flask_babel import lazy_gettext as _l
 log = logging.getLogger(__name__)
 
 MEMORY_EXIT_CODE = 75  # the child ran out of its allowed memory
-# Imported by the fork server once, before its first child: the parsers' modules, never
-# "__main__" (that would be gunicorn's, flask's or pytest's script run a second time).
-PRELOAD = [__name__, "openpyxl", "plugins.spreadsheet_import.reader", "plugins.company_mess.roster_csv"]
+# Imported by the fork server once, before its first child: this module and the parsers' modules
+# (``preload``), never "__main__" (that would be gunicorn's, flask's or pytest's script run a
+# second time).
+PRELOAD = [__name__]
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -43,6 +45,16 @@ class LimitedRunError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.message = message
+
+
+def preload(*module_names: str) -> None:
+    """Have the fork server import these modules (a plugin's parser and what it needs) once,
+    before its first child, instead of every child importing them again. Call it when the
+    parser's module is imported, i.e. before the first upload (a module named after the server
+    started is imported by each child instead: slower, not wrong)."""
+    for name in module_names:
+        if name not in PRELOAD:
+            PRELOAD.append(name)
 
 
 def _context():

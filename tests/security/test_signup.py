@@ -11,11 +11,11 @@ import redis
 from itsdangerous import TimestampSigner
 from sqlalchemy import func, select, text
 
+from plugins.push_api.models import ApiToken
 from serasi_web.accounts.models import User
 from serasi_web.accounts.services import create_user, email_verification_token, password_reset_token
 from serasi_web.audit.models import AuditEvent
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ApiToken
 from serasi_web.lodgings.models import Lodging
 from serasi_web.passwords import verify_password
 from serasi_web.stays import services as stay_services

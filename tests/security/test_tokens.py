@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 
+from plugins.push_api.models import ApiToken
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ApiToken
 from serasi_web.stays.models import Stay
 
 from ..helpers import make_lodging
@@ -144,17 +144,17 @@ def test_the_openapi_document_states_the_scopes_and_the_403(client):
 
 
 def test_tokens_from_before_the_upgrade_expire_90_days_after_it_and_keep_writing(app, lodging, operator):
-    """Downgrade to 0012 (tokens had no expiry nor scope), upgrade again: the token left is
-    given 90 days from the upgrade and the write scope, so the system using it keeps working."""
+    """Downgrade the push API's branch to its first revision (tokens had no expiry nor scope),
+    upgrade again: the token left is given 90 days from the upgrade and the write scope, so the
+    system using it keeps working."""
     from flask_migrate import downgrade
 
-    from serasi_web.database import upgrade_schema
-
     from plugins.push_api.tokens import create_token
+    from serasi_web.database import upgrade_schema
 
     create_token(lodging, "Old PMS", operator, valid_days=30)
     db.session.remove()
-    downgrade(revision="0012")
+    downgrade(revision="push_api_0001")
     with db.engine.connect() as connection:
         assert "expires_at" not in {column["name"] for column in sa_inspect(connection).get_columns("api_token")}
     upgrade_schema()

@@ -12,9 +12,9 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
+from plugins.spreadsheet_import.models import ImportJob
 from plugins.spreadsheet_import.reader import MAX_CELL_LENGTH, MAX_HEADER_LENGTH, ReadError, inspect
 from serasi_web.extensions import db
-from serasi_web.integrations.models import ImportJob
 
 from ..helpers import make_lodging, make_unreadable_for_ever
 from ..test_spreadsheet_import import guest, csv_file, imports_folder, latest_job, messages, speaks, upload, wait_for, xlsx_file

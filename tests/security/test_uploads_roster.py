@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from plugins.company_mess.models import RosterSync
 from plugins.company_mess.roster_csv import MAX_CELL_LENGTH, MAX_COLUMNS, MAX_RESIDENTS, MAX_ROSTER_BYTES
 from serasi_web.extensions import db
-from serasi_web.integrations.models import RosterSync
 from serasi_web.stays.models import Stay
 
 from ..helpers import make_lodging, make_unreadable_for_ever

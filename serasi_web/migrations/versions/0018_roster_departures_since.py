@@ -1,14 +1,14 @@
-"""roster departures keep when a roster first showed each resident gone
+"""roster departures keep when a roster first showed each resident gone (now in the company mess plugin's branch)
 
 Revision ID: 0018_departures
 Revises: 0013b
 Create Date: 2026-12-06 17:40:00.000000
 
-A plain nullable JSON column: rosters received before it fall back to their own arrival time
-(``RosterSync.departed_at``), which is what they would have recorded had the column existed.
+The change to ``roster_sync`` moved with the table to the company mess plugin's own branch
+(plugins/company_mess/migrations/company_mess_0002_departures_since.py), which makes it only where this revision has not.
+The revision stays, empty, so the databases stamped with it keep their place in the core's
+history.
 """
-from alembic import op
-import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -19,9 +19,8 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("roster_sync", sa.Column("departing_since", sa.JSON(), nullable=True))
+    pass
 
 
 def downgrade():
-    with op.batch_alter_table("roster_sync") as batch_op:
-        batch_op.drop_column("departing_since")
+    pass

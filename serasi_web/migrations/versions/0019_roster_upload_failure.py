@@ -1,15 +1,14 @@
-"""roster upload read by the worker: why a roster was not read
+"""roster upload read by the worker: why a roster was not read (now in the company mess plugin's branch)
 
 Revision ID: 0018_roster
 Revises: 0018_departures
 Create Date: 2026-12-06 17:40:00.000000
 
-An uploaded roster CSV is now read by the background worker; a roster it could not read (too
-big, over the memory or time limit, bad encoding) keeps the reason in ``roster_sync.failure``.
-A plain nullable column: nothing to rebuild.
+The change to ``roster_sync`` moved with the table to the company mess plugin's own branch
+(plugins/company_mess/migrations/company_mess_0003_upload_failure.py), which makes it only where this revision has not.
+The revision stays, empty, so the databases stamped with it keep their place in the core's
+history.
 """
-from alembic import op
-import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -20,8 +19,8 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column('roster_sync', sa.Column('failure', sa.JSON(), nullable=True))
+    pass
 
 
 def downgrade():
-    op.drop_column('roster_sync', 'failure')
+    pass
