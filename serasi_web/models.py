@@ -14,3 +14,4 @@ from .delivery.models import OutboxEvent  # noqa: F401,E402
 from .notifications.models import NotificationPreference, NotificationSent  # noqa: F401,E402
 from .privacy.models import LegalHold, RetentionRun, RetentionSetting, SubjectAccessRequest  # noqa: F401,E402
 from .searches.models import SavedSearch  # noqa: F401,E402
+from .federation.models import FederatedLodging, FederatedStay, FederationBackfill, FederationPeer  # noqa: F401,E402
