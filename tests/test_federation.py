@@ -327,7 +327,8 @@ def test_admin_creates_rotates_and_revokes_a_peer_with_the_token_shown_once(app,
 def test_the_peer_form_comes_back_with_the_message_at_the_field(app, admin_client):
     page = admin_client.post("/admin/federation/peers", data={"name": "x" * 200, "office_name": ""})
     text = page.get_data(as_text=True)
-    assert page.status_code == 200 and 'value="' + "x" * 200 in text and "srf_" not in text
+    assert page.status_code == 200 and 'value="' + "x" * 200 in text and 'id="new-token"' not in text
+    assert "Gunakan maksimal 120 karakter." in text and "Sebutkan kantor yang menjalankan instans pengirim." in text
     assert db.session.scalar(select(func.count()).select_from(FederationPeer)) == 0
 
 
