@@ -465,6 +465,16 @@ class World:
     def make_victim(self):
         return make_user(f"victim{self.number()}@example.com").id
 
+    def make_federation_peer(self):
+        from serasi_web.federation.peers import create_peer
+
+        return create_peer(f"SERASI instance {self.number()}", "Kanim Singaraja", None)[0].id
+
+    def make_federation_backfill(self):
+        from serasi_web.federation import backfill
+
+        return backfill.start(date.today(), None).id
+
     def make_visa_index(self):
         from serasi_web.reference.models import VisaIndex
 
@@ -513,6 +523,8 @@ PARAMETERS = {  # name -> (world, endpoint) -> a value, or a list of values (eac
     "office_id": lambda w, endpoint: w.get("office"),
     "user_id": lambda w, endpoint: w.get("supervisor" if endpoint == "admin.supervisor_regions" else "victim"),
     "visa_index_id": lambda w, endpoint: w.get("visa_index"),
+    "peer_id": lambda w, endpoint: w.get("federation_peer"),
+    "backfill_id": lambda w, endpoint: w.get("federation_backfill"),
     "request_id": lambda w, endpoint: w.get("access_request"),
     "search_id": lambda w, endpoint: w.get({"stays.saved_search": "operator_search", "officer.saved_search": "officer_search",
                                             "admin.user_search": "admin_search", "admin.audit_search": "admin_audit_search",
