@@ -1131,7 +1131,9 @@ def test_hostile_csrf_tokens_answer_400_and_change_nothing(app, another_app, aud
 API_ROUTES = ("/api/v1/openapi.json", "/api/v1/roster", "/api/v1/stays", "/api/v1/stays/<external_id:external_id>",
               "/api/v1/stays/<path:external_id>/check-out", "/api/v1/stays:batch", "/api/v1/stays:validate",
               # XML, not JSON: its hostile bodies (XXE, entity bombs, wrong roots, 10 MB) are in tests/test_ota_receiver.py.
-              "/api/ota/v1/HotelResNotif")
+              "/api/ota/v1/HotelResNotif",
+              # Another instance's peer token: its hostile bodies are in tests/test_federation.py (with API_VALUES, RAW_BODIES).
+              "/api/v1/federation/events")
 
 API_VALUES = {  # hostile JSON values for one field of a stay
     "a number": 12345, "past 2**63": 2**63 + 1, "a float": 1.5, "1e308": 1e308, "true": True, "an empty array": [],

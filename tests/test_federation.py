@@ -5,6 +5,7 @@ check-outs and voids follow; repeats and late older versions change nothing; a r
 refused; a backfill interrupted halfway and resumed neither loses nor doubles a report."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -352,3 +353,86 @@ def test_admin_starts_a_backfill_and_sees_its_progress(app, another_app, admin, 
     login(plain, admin.email)
     refused = plain.post("/admin/federation/backfills", data={"since": date.today().isoformat()})
     assert refused.status_code == 200 and "SERASI_FEDERATION_URL" in refused.get_data(as_text=True)
+
+
+# ---- bad input on the receiving API --------------------------------------------------------------
+
+def event_body(lodging_id: int = 7, stay_id: int = 70, version: int = 1) -> dict:
+    """A valid event as a sending instance posts it (a lodging in Kuta Selatan)."""
+    from .test_api import stay_body
+
+    return {"event": "reported", "idempotency_key": f"stay-{stay_id}-v{version}-reported",
+            "lodging": {"id": lodging_id, "name": "Villa Jimbaran", "type": "villa", "street_address": "Jl. Uluwatu 12",
+                        **KUTA_SELATAN_JIMBARAN, "nib": "9120001234567", "office": "Kanim Ngurah Rai"},
+            "stay": {"id": stay_id, "version": version, "status": "reported", "receipt_number": "STT-2345-6789-ABCD",
+                     "reported_at": "2026-12-01T03:00:00Z", "late": False, "checked_out_at": None, "void_reason": None,
+                     **stay_body(document__number=f"HF{stay_id:07d}")}}
+
+
+def test_the_receiving_api_answers_hostile_json_with_problem_details_naming_each_field_and_writes_nothing(
+        app, another_app, admin, offices):
+    from .test_bad_input import API_VALUES, RAW_BODIES
+
+    _, token = create_peer("SERASI Hotel Chain", "Kanim Chain Office", admin)
+    client = another_app(API_RATE_LIMIT="1000000 per minute").test_client()
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+
+    def counts():
+        return tuple(db.session.scalar(select(func.count()).select_from(model)) for model in (Lodging, Stay, FederatedStay, AuditEvent))
+
+    def send(body=None, raw=None):
+        return client.post("/api/v1/federation/events", data=raw if raw is not None else json.dumps(body), content_type="application/json",
+                           headers=headers)
+
+    before, problems = counts(), []
+    leaves = [("lodging", name) for name in event_body()["lodging"]] + [("stay", name) for name in event_body()["stay"]
+                                                                        if not isinstance(event_body()["stay"][name], dict)]
+    leaves += [("stay", f"{section}/{name}") for section in ("guest", "document", "permit", "stay") for name in event_body()["stay"][section]]
+    for (part, path), (label, value) in ((leaf, item) for leaf in leaves for item in API_VALUES.items()):
+        body = event_body()
+        target = body[part]
+        *parents, name = path.split("/")
+        for parent in parents:
+            target = target[parent]
+        target[name] = value
+        response = send(body)
+        pointer = f"/{part}/{path}"
+        if response.status_code >= 500 or response.status_code in (401, 429):
+            problems.append(f"{pointer} = {label}: {response.status_code}")
+        elif response.status_code >= 400:
+            named = [error["pointer"] for error in response.get_json().get("errors", [])]
+            if response.mimetype != "application/problem+json" or (response.status_code == 422 and pointer not in named):
+                problems.append(f"{pointer} = {label}: {response.status_code} naming {named[:4]}")
+            elif counts() != before:
+                problems.append(f"{pointer} = {label}: refused, yet wrote")
+        else:  # accepted (an optional field left empty): undo, so the next probe starts from nothing
+            db.session.execute(delete(FederatedStay))
+            db.session.execute(delete(Stay).where(Stay.source == "federation"))
+            db.session.execute(delete(FederatedLodging))
+            db.session.execute(delete(Lodging).where(Lodging.federation_peer_id.is_not(None)))
+            db.session.commit()
+            before = counts()
+    for label, raw in RAW_BODIES.items():
+        response = send(raw=raw)
+        if response.status_code >= 500 or response.status_code < 400 or response.mimetype != "application/problem+json":
+            problems.append(f"raw body {label}: {response.status_code} {response.mimetype}")
+    assert not problems, "\n".join(problems)
+    assert counts() == before
+    assert send(event_body()).status_code == 201  # the valid body, for contrast
+
+
+def test_mirrored_lodgings_are_nobodys_on_the_receiver(app, sender, operator_client, two_lodgings, office_instance):
+    jimbaran, _ = two_lodgings
+    report_guest(operator_client, jimbaran)
+    with sender.app_context():
+        deliver_everything()
+    with office_instance.app_context():
+        lodging = db.session.execute(select(Lodging).where(Lodging.federation_peer_id.is_not(None))).scalar_one()
+        lodging_id, owner_email, owner_enabled = lodging.id, lodging.owner.email, lodging.owner.enabled
+        make_user("operator.there@example.com")
+        db.session.remove()
+    assert owner_enabled is False and owner_email.endswith("@federation.invalid")
+    operator = office_instance.test_client()
+    login(operator, "operator.there@example.com")
+    for path in (f"/lodgings/{lodging_id}", f"/lodgings/{lodging_id}/edit", f"/lodgings/{lodging_id}/stays/new"):
+        assert operator.get(path).status_code == 404, path

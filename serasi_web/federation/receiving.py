@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.services import record
 from ..database import utcnow
 from ..extensions import db
+from ..forms import MAX_ID
 from ..lodgings.models import Lodging, LodgingStatus
 from ..offices.routing import route_lodging
 from ..reference import regions
@@ -59,6 +60,11 @@ class Invalid(Exception):
         self.errors = errors
 
 
+def _positive_id(value) -> bool:
+    """A positive integer that fits the database's integer columns (JSON allows any size)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def _text(value) -> bool:
     return isinstance(value, str) and "\x00" not in value and _encodable(value)
 
@@ -78,7 +84,7 @@ def read_lodging(body) -> tuple[dict, list[dict]]:
         return {}, [{"pointer": "/lodging", "detail": "required: a JSON object"}]
     columns: dict = {}
     origin_id = body.get("id")
-    if not isinstance(origin_id, int) or isinstance(origin_id, bool) or origin_id <= 0:
+    if not _positive_id(origin_id):
         errors.append({"pointer": "/lodging/id", "detail": "required: the lodging's id on the sending instance (a positive integer)"})
     for name, column, limit, required in LODGING_TEXT:
         value = body.get(name)
@@ -123,8 +129,8 @@ def read_stay(body, lodging: Lodging | None) -> tuple[dict, list[dict]]:
     facts: dict = {}
     for name in ("id", "version"):
         value = body.get(name)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            errors.append({"pointer": f"/stay/{name}", "detail": "required: a positive integer"})
+        if not _positive_id(value):
+            errors.append({"pointer": f"/stay/{name}", "detail": f"required: a whole number from 1 to {MAX_ID}"})
         facts[name] = value
     if body.get("status") not in STATUSES:
         errors.append({"pointer": "/stay/status", "detail": f"one of {', '.join(STATUSES)}"})
@@ -161,7 +167,13 @@ def read_stay(body, lodging: Lodging | None) -> tuple[dict, list[dict]]:
         # Only the form's own reading of each field: the sender's rules (deadlines, the date of the
         # report) held when it was reported there and are not judged again here.
         errors.extend(pointer_errors({name: message for name, message in field_errors.items() if name not in values}, "/stay"))
-    facts["values"] = services.complete_values(values)
+    facts["values"] = values = services.complete_values(values)
+    # A submitted report needs what the database needs (the stay permit, say): a draft's gaps
+    # cannot arrive here, as only submitted reports are sent.
+    columns = Stay.__table__.c
+    missing = {name: "required" for name in services.REPORT_FIELDS
+               if name not in field_errors and values.get(name) in (None, "") and not columns[name].nullable and columns[name].default is None}
+    errors.extend(pointer_errors(missing, "/stay"))
     return facts, errors
 
 
