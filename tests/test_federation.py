@@ -348,11 +348,12 @@ def test_admin_starts_a_backfill_and_sees_its_progress(app, another_app, admin, 
     page = client.get("/admin/federation/").get_data(as_text=True)
     row = re.search(r'<tr id="backfill-\d+">(.*?)</tr>', page, re.DOTALL).group(1)
     assert "1 / 1" in row and "<td>1</td>" in row
-    # Without a peer token this instance sends nowhere: the form says so at the field.
+    # Without a peer token this instance sends nowhere: the page says so, and nothing starts.
     plain = app.test_client()
     login(plain, admin.email)
-    refused = plain.post("/admin/federation/backfills", data={"since": date.today().isoformat()})
-    assert refused.status_code == 200 and "SERASI_FEDERATION_URL" in refused.get_data(as_text=True)
+    refused = plain.post("/admin/federation/backfills", data={"since": date.today().isoformat()}, follow_redirects=True)
+    assert refused.status_code == 200 and "flash-error" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(FederationBackfill)) == 1
 
 
 # ---- bad input on the receiving API --------------------------------------------------------------

@@ -97,9 +97,9 @@ def _csrf_ok() -> bool:
 @admin_only
 def new_backfill():
     form = BackfillForm()
-    if not _sending():
-        form.since.errors = [_("This instance does not send to another one: set SERASI_FEDERATION_URL and a peer token first.")]
-        return _page(backfill_form=form)
+    if not _sending():  # the page shows no form then: a message says why
+        flash(_("This instance does not send to another one: set SERASI_FEDERATION_URL and a peer token first."), "error")
+        return see_other(url_for("federation.index"))
     if not form.validate_on_submit():
         return _page(backfill_form=form)
     run = backfills.start(form.since.data, current_user)
