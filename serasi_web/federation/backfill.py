@@ -63,7 +63,9 @@ def cancel(backfill: FederationBackfill, admin) -> bool:
 
 def step(backfill_id: int, limit: int = CHUNK) -> int:
     """Enqueue the next ``limit`` stays of a running backfill in one transaction; returns how many
-    (0 when it is finished, cancelled or held by another worker right now)."""
+    (0 when it is finished, cancelled or held by another worker right now). On SQLite, which
+    has no row lock, two workers may read the same chunk: the events' unique idempotency keys
+    make the second transaction fail whole, so nothing is enqueued twice."""
     query = select(FederationBackfill).where(FederationBackfill.id == backfill_id, FederationBackfill.status == BackfillStatus.RUNNING)
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # two workers never enqueue the same chunk
