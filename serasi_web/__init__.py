@@ -130,10 +130,11 @@ def _init_extensions(app: Flask) -> None:
     static_files.init_app(app)
     compression.init_app(app)
     plugins.init_app(app)
-    from . import delivery, jobs, notifications
+    from . import delivery, federation, jobs, notifications
 
     jobs.init_app(app)
     delivery.init_app(app)
+    federation.init_app(app)
     notifications.init_app(app)
 
     if app.config["TRUSTED_PROXY_COUNT"]:

@@ -15,3 +15,4 @@ from .notifications.models import NotificationPreference, NotificationSent  # no
 from .privacy.models import LegalHold, RetentionRun, RetentionSetting, SubjectAccessRequest  # noqa: F401,E402
 from .searches.models import SavedSearch  # noqa: F401,E402
 from .arrivals.models import Arrival, ArrivalGuest, SelfCheckIn  # noqa: F401,E402
+from .federation.models import FederatedLodging, FederatedStay, FederationBackfill, FederationPeer  # noqa: F401,E402

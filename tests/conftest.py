@@ -160,6 +160,41 @@ def another_app(app_config):
 
 
 @pytest.fixture
+def served_instance(sqlite_template, tmp_path):
+    """Build other SERASI Web instances (an immigration office's, a national one), each on its own
+    SQLite database and served over real HTTP on loopback: ``build(name, **settings)`` returns the
+    app with ``base_url``. ``setup(app)``, if given, runs in its app context before it serves."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    running = []
+
+    def build(name: str = "office", setup=None, **overrides):
+        path = tmp_path / f"{name}.db"
+        shutil.copyfile(sqlite_template, path)
+        instance = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "INSTANCE_PATH": str(tmp_path / f"{name}-instance"),
+                               **overrides})
+        instance.test_client_class = RequestIsolatedClient
+        if setup is not None:
+            with instance.app_context():
+                setup(instance)
+                db.session.remove()
+        server = make_server("127.0.0.1", 0, instance, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        instance.base_url = f"http://127.0.0.1:{server.server_port}"
+        running.append((instance, server))
+        return instance
+
+    yield build
+    for instance, server in running:
+        server.shutdown()
+        with instance.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -467,6 +467,16 @@ class World:
     def make_victim(self):
         return make_user(f"victim{self.number()}@example.com").id
 
+    def make_federation_peer(self):
+        from serasi_web.federation.peers import create_peer
+
+        return create_peer(f"SERASI instance {self.number()}", "Kanim Singaraja", None)[0].id
+
+    def make_federation_backfill(self):
+        from serasi_web.federation import backfill
+
+        return backfill.start(date.today(), None).id
+
     def make_visa_index(self):
         from serasi_web.reference.models import VisaIndex
 
@@ -543,6 +553,8 @@ PARAMETERS = {  # name -> (world, endpoint) -> a value, or a list of values (eac
     "office_id": lambda w, endpoint: w.get("office"),
     "user_id": lambda w, endpoint: w.get("supervisor" if endpoint == "admin.supervisor_regions" else "victim"),
     "visa_index_id": lambda w, endpoint: w.get("visa_index"),
+    "peer_id": lambda w, endpoint: w.get("federation_peer"),
+    "backfill_id": lambda w, endpoint: w.get("federation_backfill"),
     "request_id": lambda w, endpoint: w.get("access_request"),
     "search_id": lambda w, endpoint: w.get({"stays.saved_search": "operator_search", "officer.saved_search": "officer_search",
                                             "admin.user_search": "admin_search", "admin.audit_search": "admin_audit_search",
@@ -1175,7 +1187,9 @@ def test_hostile_csrf_tokens_answer_400_and_change_nothing(app, another_app, aud
 API_ROUTES = ("/api/v1/openapi.json", "/api/v1/roster", "/api/v1/stays", "/api/v1/stays/<external_id:external_id>",
               "/api/v1/stays/<path:external_id>/check-out", "/api/v1/stays:batch", "/api/v1/stays:validate",
               # XML, not JSON: its hostile bodies (XXE, entity bombs, wrong roots, 10 MB) are in tests/test_ota_receiver.py.
-              "/api/ota/v1/HotelResNotif")
+              "/api/ota/v1/HotelResNotif",
+              # Another instance's peer token: its hostile bodies are in tests/test_federation.py (with API_VALUES, RAW_BODIES).
+              "/api/v1/federation/events")
 
 API_VALUES = {  # hostile JSON values for one field of a stay
     "a number": 12345, "past 2**63": 2**63 + 1, "a float": 1.5, "1e308": 1e308, "true": True, "an empty array": [],

@@ -1,26 +1,28 @@
 """The bundled forwarders against real servers on loopback: a webhook receiver checking the HMAC
 signature, a second SERASI Web instance's push API, and an SMTP server (aiosmtpd)."""
 import email
-import shutil
 import socket
-import threading
 import time
 from email import policy
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from bench.delivery_receiver import WebhookReceiver
 from plugins.forwarders.webhook import encode, signature, verify_signature
-from serasi_web import create_app
 from serasi_web.delivery.dispatcher import deliver_everything, run_once
 from serasi_web.delivery.models import Delivery
 from serasi_web.extensions import db
 from serasi_web.stays.models import Stay
 
-from .conftest import BASE_CONFIG
-from .helpers import guest_form, local_now, make_lodging, make_offices, make_user, report_guest
+from .helpers import (
+    guest_form,
+    local_now,
+    make_lodging,
+    make_offices,
+    make_user,
+    report_guest,
+)
 
 SECRET = "webhook-shared-secret"
 
@@ -119,29 +121,19 @@ def test_webhook_receiver_down_is_retried(app, another_app, operator_client, ope
 # ---- federation ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def office_instance(sqlite_template, tmp_path):
+def office_instance(served_instance):
     """A second SERASI Web (the immigration office's), served over HTTP on loopback, with a
-    lodging and a push-API token for the chain's instance."""
+    lodging and a push-API token for the chain's instance (the older, one-lodging federation)."""
     from plugins.push_api.tokens import create_token
 
-    path = tmp_path / "office.db"
-    shutil.copyfile(sqlite_template, path)
-    office_app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "INSTANCE_PATH": str(tmp_path / "office-instance")})
-    with office_app.app_context():
+    def setup(office_app):
         make_offices()
         owner = make_user("chain@example.com")
         lodging = make_lodging(owner, name="Hotel Chain Kuta")
-        token = create_token(lodging, "chain instance", owner)
+        office_app.token = create_token(lodging, "chain instance", owner)
         db.session.commit()
-    server = make_server("127.0.0.1", 0, office_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    office_app.base_url = f"http://127.0.0.1:{server.server_port}"
-    office_app.token = token
-    yield office_app
-    server.shutdown()
-    with office_app.app_context():
-        db.engine.dispose()
+
+    return served_instance("office", setup)
 
 
 def test_federation_forwards_reports_corrections_check_outs_and_voids_to_another_instance(

@@ -88,6 +88,8 @@ ISOLATION_TABLE: dict[str, Ids] = {
     "office_id": Ids(foreign=lambda w: {"Kanim Denpasar": w.denpasar}),
     "delivery_id": Ids(foreign=lambda w: {"a failed delivery of B's report": w.delivery}),
     "visa_index_id": Ids(foreign=lambda w: {"a visa index": w.visa_index}),
+    "peer_id": Ids(foreign=lambda w: {"a federation peer": w.peer}),
+    "backfill_id": Ids(foreign=lambda w: {"a federation backfill": w.backfill}),
     # A search kept behind an id (terms out of URLs) answers only the user who made it.
     "search_id": Ids(foreign=lambda w: w.foreign_searches, own=lambda w: w.own_searches),
     # Data subjects' access requests belong to the office that received them.
@@ -408,7 +410,12 @@ def world(app, offices, operator, other_operator):
     run_once()  # the reports' events become deliveries, refused by the receiver
     delivery = db.session.execute(select(Delivery.id).where(Delivery.stay_id == b.report).order_by(Delivery.id)).scalars().first()
     assert delivery is not None
-    return SimpleNamespace(
+    from serasi_web.federation import backfill as backfills
+    from serasi_web.federation.peers import create_peer
+
+    peer, _token = create_peer("SERASI Kanim Singaraja", "Kanim Singaraja", admin)
+    backfill = backfills.start(date.today(), admin)
+    return SimpleNamespace(peer=peer.id, backfill=backfill.id,
         a=a, b=b, denpasar=offices["denpasar"].id, denpasar_request=requests[offices["denpasar"].id],
         ngurah_rai_request=requests[offices["ngurah_rai"].id], supervisor=supervisor.id, delivery=delivery,
         visa_index=db.session.execute(select(VisaIndex.id).order_by(VisaIndex.code)).scalars().first(),

@@ -1,9 +1,16 @@
-"""The federation forwarder: another SERASI Web instance (say the immigration office's) through
-its push API, with a token that instance issued for one of its lodgings.
+"""The federation forwarder: another SERASI Web instance (say the immigration office's).
 
-The stay's external id there is ``<FEDERATION_EXTERNAL_ID_PREFIX>-<stay id here>``. Reported and
-corrected events PUT the whole stay (the same body twice changes nothing there, so a repeat is
-harmless); a check-out PUTs then POSTs the check-out; a void DELETEs with the reason.
+Two protocols, told apart by the token in ``FEDERATION_TOKEN``:
+
+- a **peer token** (``srf_...``, issued by the other instance's admin under Admin › Federation):
+  each event is POSTed to ``/api/v1/federation/events`` with the stay at its version and its
+  lodging (name, type, address, region codes, NIB, office), so the other instance mirrors every
+  lodging in its own district and keeps the receipt numbers (docs/delivery.md, "Federation");
+- a **lodging's push-API token** (``srs_...``, the older set-up): every stay lands in that one
+  lodging there. The stay's external id there is ``<FEDERATION_EXTERNAL_ID_PREFIX>-<stay id
+  here>``. Reported and corrected events PUT the whole stay (the same body twice changes nothing
+  there, so a repeat is harmless); a check-out PUTs then POSTs the check-out; a void DELETEs with
+  the reason.
 """
 from __future__ import annotations
 
@@ -28,6 +35,33 @@ def stay_body(event: dict) -> dict:
     }
 
 
+PEER_TOKEN_PREFIX = "srf_"  # serasi_web.federation.peers.TOKEN_PREFIX
+STAY_FACTS = ("id", "version", "status", "receipt_number", "reported_at", "late", "checked_out_at", "void_reason")
+
+
+def lodging_body(event: dict) -> dict:
+    """The event's lodging as it is now (address, NIB and office are not in the outbox payload).
+    A private host's NIK is never sent."""
+    from serasi_web.extensions import db
+    from serasi_web.lodgings.models import Lodging
+
+    lodging = db.session.get(Lodging, event["lodging"]["id"])
+    if lodging is None:  # gone since: what the event knew
+        return {key: event["lodging"].get(key) for key in ("id", "name", "type", "regency_code", "district_code", "village_code")}
+    body = {"id": lodging.id, "name": lodging.name, "type": lodging.lodging_type, "street_address": lodging.street_address,
+            "province_code": lodging.province_code, "regency_code": lodging.regency_code, "district_code": lodging.district_code,
+            "village_code": lodging.village_code, "postal_code": lodging.postal_code or None, "nib": lodging.nib,
+            "person_in_charge": lodging.person_in_charge, "phone": lodging.phone,
+            "office": lodging.office.name if lodging.office else None}
+    return {key: value for key, value in body.items() if value not in (None, "")}
+
+
+def peer_event_body(event: dict) -> dict:
+    """The body of ``POST /api/v1/federation/events`` for one outbox event."""
+    stay = {key: event["stay"].get(key) for key in STAY_FACTS} | stay_body(event)
+    return {"event": event["event"], "idempotency_key": event["idempotency_key"], "lodging": lodging_body(event), "stay": stay}
+
+
 class FederationForwarder:
     name = "federation"
 
@@ -36,6 +70,8 @@ class FederationForwarder:
 
     def deliver(self, event: dict):
         config = current_app.config
+        if config["FEDERATION_TOKEN"].startswith(PEER_TOKEN_PREFIX):
+            return self._deliver_to_peer(event)
         prefix = config.get("FEDERATION_EXTERNAL_ID_PREFIX") or "serasi"
         external_id = f"{prefix}-{event['stay']['id']}"
         url = f"{config['FEDERATION_URL'].rstrip('/')}/api/v1/stays/{quote(external_id, safe='')}"
@@ -55,3 +91,12 @@ class FederationForwarder:
             result = check_http_response(http.post(url + "/check-out", json={"checked_out_at": event["stay"]["checked_out_at"]},
                                                    headers=headers, timeout=timeout, allow_redirects=False))
         return result
+
+    def _deliver_to_peer(self, event: dict):
+        config = current_app.config
+        url = f"{config['FEDERATION_URL'].rstrip('/')}/api/v1/federation/events"
+        headers = {"Authorization": f"Bearer {config['FEDERATION_TOKEN']}", "Idempotency-Key": event["idempotency_key"]}
+        check_destination(url)
+        # Never follow a redirect: the token would go wherever the answer points.
+        return check_http_response(session().post(url, json=peer_event_body(event), headers=headers,
+                                                  timeout=config["DELIVERY_TIMEOUT_SECONDS"], allow_redirects=False))

@@ -144,7 +144,26 @@ def register_tasks(huey, app) -> None:
 
         return run_one(connection_id)
 
-    huey.serasi_tasks = {"send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
+    @huey.task(name="serasi.federation_backfill")
+    @in_app
+    def federation_backfill(backfill_id):
+        """Enqueue one backfill's stays for the federation forwarder, chunk by chunk (Admin ›
+        Federation › Send everything since ...)."""
+        from ..federation.backfill import run
+
+        return run(backfill_id)
+
+    @huey.periodic_task(crontab(minute="*"), name="serasi.federation_backfills")
+    @in_app
+    def federation_backfills():
+        """Continue every running backfill from its cursor (after a restart, or when the
+        queue was down when the admin started it)."""
+        from ..federation.backfill import run_running
+
+        return run_running()
+
+    huey.serasi_tasks = {"federation_backfill": federation_backfill, "federation_backfills": federation_backfills,
+                         "send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
                          "send_owner_digests": send_owner_digests,
                          "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "capture_photo_retention": capture_photo_retention,
                          "account_retention": account_retention,

@@ -48,6 +48,8 @@ class Lodging(db.Model):
     phone: Mapped[str] = mapped_column(String(30))
     # The extra fields of the lodging's type (from its plugin), e.g. a company mess's employer.
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Set on a lodging another instance mirrors here (serasi_web/federation): read-only here.
+    federation_peer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("federation_peer.id", ondelete="RESTRICT"), index=True)
 
     office_id: Mapped[Optional[int]] = mapped_column(ForeignKey("immigration_office.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default=LodgingStatus.PENDING)

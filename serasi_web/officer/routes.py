@@ -110,6 +110,15 @@ def _lodging_or_404(lodging_id: int) -> Lodging:
     return lodging
 
 
+def _decidable_lodging_or_404(lodging_id: int) -> Lodging:
+    """A lodging this office may verify, reject or suspend: not one another instance mirrors
+    here (its own office decides there; 409)."""
+    lodging = _lodging_or_404(lodging_id)
+    if lodging.federation_peer_id is not None:
+        abort(409, description=_("This lodging belongs to another instance: its office decides there."))
+    return lodging
+
+
 @blueprint.route("/lodgings")
 @console_required
 def lodgings():
@@ -138,7 +147,7 @@ def _lodging_page(lodging: Lodging, reject_form: RejectForm | None = None, suspe
 @blueprint.route("/lodgings/<int:lodging_id>/verify", methods=["POST"])
 @officer_only
 def verify(lodging_id: int):
-    lodging = _lodging_or_404(lodging_id)
+    lodging = _decidable_lodging_or_404(lodging_id)
     if BaseForm().validate_on_submit():
         decide(lodging, current_user, verified=True)
         flash(_("%(name)s is verified.", name=lodging.name), "success")
@@ -148,7 +157,7 @@ def verify(lodging_id: int):
 @blueprint.route("/lodgings/<int:lodging_id>/reject", methods=["POST"])
 @officer_only
 def reject(lodging_id: int):
-    lodging = _lodging_or_404(lodging_id)
+    lodging = _decidable_lodging_or_404(lodging_id)
     form = RejectForm()
     if form.validate_on_submit():
         decide(lodging, current_user, verified=False, reason=form.reason.data)
@@ -161,7 +170,7 @@ def reject(lodging_id: int):
 @officer_only
 def suspend_lodging(lodging_id: int):
     """Stop a verified lodging from obtaining receipts, with a reason the operator reads."""
-    lodging = _lodging_or_404(lodging_id)
+    lodging = _decidable_lodging_or_404(lodging_id)
     form = SuspendForm()
     if not form.validate_on_submit():
         return _lodging_page(lodging, suspend_form=form)
@@ -177,7 +186,7 @@ def suspend_lodging(lodging_id: int):
 @blueprint.route("/lodgings/<int:lodging_id>/lift-suspension", methods=["POST"])
 @officer_only
 def lift_lodging_suspension(lodging_id: int):
-    lodging = _lodging_or_404(lodging_id)
+    lodging = _decidable_lodging_or_404(lodging_id)
     if BaseForm().validate_on_submit():
         try:
             lift_suspension(lodging, current_user)
@@ -191,7 +200,7 @@ def lift_lodging_suspension(lodging_id: int):
 @blueprint.route("/lodgings/<int:lodging_id>/reopen", methods=["POST"])
 @officer_only
 def reopen_lodging(lodging_id: int):
-    lodging = _lodging_or_404(lodging_id)
+    lodging = _decidable_lodging_or_404(lodging_id)
     if BaseForm().validate_on_submit():
         reopen(lodging)
         flash(_("%(name)s is back in the queue.", name=lodging.name), "info")
