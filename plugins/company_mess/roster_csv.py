@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from plugins.push_api.mapping import valid_external_id
+from serasi_web.api.mapping import valid_external_id
 
 MAX_ROSTER_BYTES = 5 * 1024 * 1024
 MAX_RESIDENTS = 5000

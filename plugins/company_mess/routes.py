@@ -1,7 +1,16 @@
 """The mess administrator's roster page, and ``PUT /api/v1/roster`` for the HR system."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +19,15 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField
 from wtforms.validators import Optional
 
+from plugins.push_api.auth import authenticate, json_body
 from serasi_web.accounts.models import Role
+from serasi_web.api.mapping import (
+    check_in_as_local_text,
+    pointer_errors,
+    read_body,
+    valid_external_id,
+)
+from serasi_web.api.problems import problem
 from serasi_web.auth import role_required
 from serasi_web.extensions import db
 from serasi_web.forms import BaseForm, plausible_date
@@ -20,13 +37,21 @@ from serasi_web.stays import services
 from serasi_web.stays.forms import DATETIME_FORMATS
 from serasi_web.stays.models import Stay
 
-from plugins.push_api.mapping import check_in_as_local_text, pointer_errors, read_body, valid_external_id
-from plugins.push_api.problems import problem
-from plugins.push_api.auth import authenticate, json_body
-
 from .models import RosterSync
-from .roster_csv import MAX_CELL_LENGTH, MAX_COLUMNS, MAX_RESIDENTS, MAX_ROSTER_BYTES, RosterError
-from .service import apply_roster, confirm_departures, dismiss, start_reading, store_upload
+from .roster_csv import (
+    MAX_CELL_LENGTH,
+    MAX_COLUMNS,
+    MAX_RESIDENTS,
+    MAX_ROSTER_BYTES,
+    RosterError,
+)
+from .service import (
+    apply_roster,
+    confirm_departures,
+    dismiss,
+    start_reading,
+    store_upload,
+)
 
 roster = Blueprint("roster", __name__, template_folder="templates")  # its pages: templates/company_mess/
 api_roster = Blueprint("api_roster", __name__, url_prefix="/api/v1")

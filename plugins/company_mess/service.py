@@ -181,9 +181,8 @@ def read_uploaded_roster(record_id: int) -> None:
     """The worker's task: parse the stored CSV in a child process under ROSTER_PARSE_MEMORY_MB
     and ROSTER_PARSE_TIMEOUT_SECONDS, then apply it; any refusal is kept on the record. The file
     is deleted either way."""
+    from serasi_web.api.mapping import check_in_as_local_text
     from serasi_web.lodgings.models import Lodging
-
-    from plugins.push_api.mapping import check_in_as_local_text
 
     record = db.session.get(RosterSync, record_id)
     if record is None or record.status != READING:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from serasi_web.api.problems import json_body, problem  # noqa: F401  (json_body: imported from here by the plugins)
 from serasi_web.database import utcnow
 from serasi_web.extensions import db
 from serasi_web.lodgings.models import Lodging
 from serasi_web.rate_limits import allow
 
 from .models import ApiToken
-from .problems import problem
 
 
 def hash_token(token: str) -> str:
@@ -60,19 +59,3 @@ def authenticate():
     return None
 
 
-def json_body(max_bytes: int | None = None):
-    """(the request's JSON, None), or (None, a problem response): 415 wrong type, 400 malformed,
-    413 too large. ``max_bytes`` raises the limit for an endpoint that takes many items at once."""
-    if max_bytes:
-        request.max_content_length = max_bytes
-    if request.mimetype != "application/json":
-        return None, problem(415, "Unsupported Media Type", "Send the body as application/json.", "unsupported-media-type")
-    if request.content_length and request.content_length > request.max_content_length:
-        return None, problem(413, "Content Too Large", f"The body may be at most {request.max_content_length} bytes.", "too-large")
-    raw = request.get_data(cache=True)  # raises 413 itself when there is no Content-Length
-    try:
-        return json.loads(raw or b"null"), None
-    except ValueError as error:
-        return None, problem(400, "Bad Request", f"Malformed JSON: {error}", "malformed-json")
-    except RecursionError:  # tens of thousands of nested [ or { fit in the size limit
-        return None, problem(400, "Bad Request", "Malformed JSON: nested too deeply.", "malformed-json")

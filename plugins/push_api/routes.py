@@ -13,6 +13,14 @@ from flask import Blueprint, current_app, g, request
 from sqlalchemy import and_, or_, select
 from werkzeug.routing import PathConverter
 
+from serasi_web.api.mapping import (
+    check_in_as_local_text,
+    is_unicode_text,
+    pointer_errors,
+    read_body,
+    valid_external_id,
+)
+from serasi_web.api.problems import problem, problem_type
 from serasi_web.extensions import db
 from serasi_web.forms import parse_id
 from serasi_web.links import public_url
@@ -21,9 +29,7 @@ from serasi_web.stays.models import Stay, StayStatus
 from serasi_web.stays.receipts import verification_token
 
 from .auth import authenticate, json_body
-from .mapping import check_in_as_local_text, is_unicode_text, pointer_errors, read_body, valid_external_id
 from .openapi import openapi_document
-from .problems import problem, problem_type
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 SOURCE = "api"

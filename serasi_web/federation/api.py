@@ -13,7 +13,7 @@ api = Blueprint("api_federation", __name__, url_prefix="/api/v1/federation")
 
 
 def _problem(*args, **kwargs):
-    from plugins.push_api.problems import problem
+    from serasi_web.api.problems import problem
 
     return problem(*args, **kwargs)
 
@@ -40,7 +40,7 @@ def _authenticate():
 def events():
     """Apply one stay event with its lodging: 201 created, 200 updated or unchanged (the same
     event twice, or an older version than the one applied), 422 naming each bad field."""
-    from plugins.push_api.auth import json_body
+    from serasi_web.api.problems import json_body
 
     body, failure = json_body()
     if failure:

@@ -117,7 +117,7 @@ def read_lodging(body) -> tuple[dict, list[dict]]:
 def read_stay(body, lodging: Lodging | None) -> tuple[dict, list[dict]]:
     """The stay's origin facts and report values from the event's ``stay`` member, and its errors.
     The report fields go through the report form's own fields (``sync.read_values``)."""
-    from plugins.push_api.mapping import (
+    from serasi_web.api.mapping import (
         check_in_as_local_text,
         pointer_errors,
         read_body,
