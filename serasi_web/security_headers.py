@@ -43,7 +43,7 @@ _PERMISSIONS = ("accelerometer=()", "autoplay=()", "browsing-topics=()", "displa
                 "gyroscope=()", "magnetometer=()", "microphone=()", "midi=()", "payment=()", "usb=()")
 PERMISSIONS_POLICY = ", ".join(("camera=()",) + _PERMISSIONS)
 CAMERA_PERMISSIONS_POLICY = ", ".join(("camera=(self)",) + _PERMISSIONS)
-CAMERA_ENDPOINTS = frozenset({"stays.new", "stays.edit", "stays.add_group_guest"})
+CAMERA_ENDPOINTS = frozenset({"stays.new", "stays.edit", "stays.add_group_guest", "guest_arrivals.new_guest"})
 
 STATIC_CONTENT_SECURITY_POLICY = "default-src 'none'"
 

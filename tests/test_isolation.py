@@ -27,6 +27,7 @@ import io
 import itertools
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Callable
 
@@ -34,7 +35,10 @@ import pytest
 from sqlalchemy import select
 
 from plugins.push_api.models import ApiToken
+from serasi_web.arrivals.models import Arrival, ArrivalGuest, ArrivalStatus, SelfCheckIn
+from serasi_web.arrivals.services import token_hash as arrival_token_hash
 from serasi_web.capture.models import CapturePhoto
+from serasi_web.database import utcnow
 from serasi_web.delivery.dispatcher import run_once
 from serasi_web.delivery.forwarders import DeliveryFailed
 from serasi_web.delivery.models import Delivery
@@ -81,6 +85,7 @@ ISOLATION_TABLE: dict[str, Ids] = {
     "roster_id": Ids(foreign=lambda w: {"B's roster": w.b.roster}, own=lambda w: {"A's roster": w.a.roster}),
     "token_id": Ids(foreign=lambda w: {"B's API token": w.b.token_id}, own=lambda w: {"A's API token": w.a.token_id}),
     "connection_id": Ids(foreign=lambda w: {"B's connected system": w.b.connection}, own=lambda w: {"A's connected system": w.a.connection}),
+    "arrival_id": Ids(foreign=lambda w: {"B's waiting self check-in": w.b.arrival}, own=lambda w: {"A's waiting self check-in": w.a.arrival}),
     # The push API: external ids live in the token's lodging.
     "external_id": Ids(foreign=lambda w: {"B's external id": w.b.external_id}, own=lambda w: {"A's external id": w.a.external_id}),
     # Admin pages: no tenant owns these; anyone but an admin must get 404 for real objects.
@@ -118,6 +123,11 @@ NOT_TENANT_ROUTES = {
     "accounts.verify_email": "the signed verification token is the secret; it names its own account",
     "officer.watch_list": "<name> names a list, always of the user's own scope (tests/test_officer_console.py)",
     "officer.statistics_export": "<key>.<file_format> name a table, always of the user's own scope (tests/test_officer_console.py)",
+    "guest_arrivals.start": "the poster code is printed for anyone to scan: it opens the lodging's empty guest form, no guest's data",
+    "guest_arrivals.new_guest": "the random token (only its hash is stored) is the guest party's own capability (tests/test_arrivals.py)",
+    "guest_arrivals.remove_guest": "the random token is the guest party's own capability (tests/test_arrivals.py)",
+    "guest_arrivals.send": "the random token is the guest party's own capability (tests/test_arrivals.py)",
+    "guest_arrivals.status": "the random token is the guest party's own capability (tests/test_arrivals.py)",
 }
 
 # What a route answers other than 404 for another tenant's id, on purpose.
@@ -221,6 +231,10 @@ def form_bodies(world) -> dict[str, dict]:
         "roster.show": {"action": "dismiss"},
         "officer.reject": {"reason": "intruder"},
         "officer.set_legal_hold": {"reason": "intruder"},
+        # The review form as the owner sends it: the guest's values, the stay confirmed.
+        "arrivals.review": {"check_in_at": local_now(delta_hours=-1), "planned_check_out": "", "room": "3", "purpose": "tourism",
+                            "notes": ""} | {f"g1-{name}": value for name, value in group_guest.items()} | {"g1-stay_permit": "bvk"},
+        "arrivals.reject": {"reason": "intruder"},
     }
 
 
@@ -368,13 +382,26 @@ def make_tenant(app, owner, address: dict, tag: str) -> SimpleNamespace:
     # A connected system (the example plugin's source): its pages answer only the owner.
     connection = SourceConnection(lodging_id=mess.id, source="example_pms", settings={"export_file": ""}, created_by_id=owner.id)
     db.session.add(connection)
+    # A party that checked itself in through the poster and waits for the operator's approval.
+    now = utcnow()
+    arrival = Arrival(lodging_id=mess.id, token_hash=arrival_token_hash(f"party-of-tenant-{tag}"), status=ArrivalStatus.WAITING,
+                      language="en", check_in_at=now - timedelta(hours=1), purpose="tourism", created_at=now, sent_at=now,
+                      expires_at=now + timedelta(hours=72))
+    db.session.add(arrival)
+    db.session.flush()
+    values = {k: v for k, v in guest_form(surname=f"Arriving{tag}", document_number=f"{tag}S000001").items()
+              if k not in ("check_in_at", "planned_check_out", "room", "purpose", "notes", "action", "accompanying_stay_id")}
+    db.session.add(ArrivalGuest(arrival_id=arrival.id, position=1, values=values))
+    poster = SelfCheckIn(lodging_id=mess.id, poster_code=f"POSTER{tag}000"[:10], enabled=True)
+    db.session.add(poster)
     db.session.commit()
     assert call(api, "put", "/roster", token, {"residents": residents}).status_code == 200
     response = call(api, "put", "/roster", token, {"residents": residents[:1]})
     assert response.json["status"] == "pending", response.json
     return SimpleNamespace(user=owner.id, client=client, mess=mess.id, report=report, draft=draft, photo=photo, group=group,
                            job=job.id, job_mapping=job_mapping, token=token, token_id=token_id, external_id=external_id, api_stay=api_stay,
-                           roster=response.json["roster_id"], site=site, connection=connection.id)
+                           roster=response.json["roster_id"], site=site, connection=connection.id, arrival=arrival.id,
+                           arrival_token=f"party-of-tenant-{tag}", poster_code=poster.poster_code)
 
 
 @pytest.fixture

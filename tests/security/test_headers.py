@@ -121,6 +121,10 @@ def urls_of(app, world, rule) -> list[str]:
         from serasi_web.accounts.services import email_verification_token
 
         special["token"] = [email_verification_token(db.session.get(User, world.a.user)), "forged-token"]
+    if rule.endpoint == "guest_arrivals.start":
+        special["code"] = [world.a.poster_code, "UNKNOWN000"]
+    if rule.endpoint in ("guest_arrivals.status", "guest_arrivals.new_guest"):
+        special["token"] = [world.a.arrival_token, "forged-token"]
     if rule.endpoint == "stays.verify":
         number = db.session.get(Stay, world.a.report).receipt_number
         special["token"] = [verification_token(number), "forged-token"]
