@@ -4,6 +4,8 @@ Revision ID: 0024_federation
 Revises: 0023_arrivals
 Create Date: 2026-12-07 00:20:00.000000
 """
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,6 +16,28 @@ revision = "0024_federation"
 down_revision = "0023_arrivals"
 branch_labels = None
 depends_on = None
+
+
+@contextmanager
+def _lodging_rebuilt_safely():
+    """SQLite rebuilds the lodging table for a foreign key (batch mode): dropping the old table
+    with foreign keys on would be refused by (or cascade to) every stay and table referring to a
+    lodging. Keys off for the rebuild, checked when they are on again. PRAGMA foreign_keys is
+    ignored inside a transaction: what ran so far is committed first."""
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    dbapi_connection = op.get_bind().connection.dbapi_connection
+    dbapi_connection.commit()
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        dbapi_connection.commit()
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    broken = dbapi_connection.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"foreign keys broken by the lodging rebuild: {broken[:5]}")
 
 
 def upgrade():
@@ -49,11 +73,12 @@ def upgrade():
         sa.ForeignKeyConstraint(["created_by_id"], ["user_account.id"], name=op.f("fk_federation_backfill_created_by_id_user_account"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_federation_backfill")),
     )
-    with op.batch_alter_table("lodging", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("federation_peer_id", sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f("ix_lodging_federation_peer_id"), ["federation_peer_id"], unique=False)
-        batch_op.create_foreign_key(batch_op.f("fk_lodging_federation_peer_id_federation_peer"), "federation_peer", ["federation_peer_id"], ["id"],
-                                    ondelete="RESTRICT")
+    with _lodging_rebuilt_safely():
+        with op.batch_alter_table("lodging", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("federation_peer_id", sa.Integer(), nullable=True))
+            batch_op.create_index(batch_op.f("ix_lodging_federation_peer_id"), ["federation_peer_id"], unique=False)
+            batch_op.create_foreign_key(batch_op.f("fk_lodging_federation_peer_id_federation_peer"), "federation_peer",
+                                        ["federation_peer_id"], ["id"], ondelete="RESTRICT")
     op.create_table(
         "federated_lodging",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -92,9 +117,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_federated_stay_origin_receipt_number"))
     op.drop_table("federated_stay")
     op.drop_table("federated_lodging")
-    with op.batch_alter_table("lodging", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_lodging_federation_peer_id_federation_peer"), type_="foreignkey")
-        batch_op.drop_index(batch_op.f("ix_lodging_federation_peer_id"))
-        batch_op.drop_column("federation_peer_id")
+    with _lodging_rebuilt_safely():
+        with op.batch_alter_table("lodging", schema=None) as batch_op:
+            batch_op.drop_constraint(batch_op.f("fk_lodging_federation_peer_id_federation_peer"), type_="foreignkey")
+            batch_op.drop_index(batch_op.f("ix_lodging_federation_peer_id"))
+            batch_op.drop_column("federation_peer_id")
     op.drop_table("federation_backfill")
     op.drop_table("federation_peer")
