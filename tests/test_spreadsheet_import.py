@@ -43,14 +43,14 @@ def lodging(app, operator, offices):
 def guest(number: int = 1, **overrides) -> dict:
     """One valid guest row by report field (what an operator's spreadsheet holds)."""
     today = date.today()
-    row = dict(
-        external_id=f"RES-{number}", surname="Eriksson", given_names="Anna María", sex="F", date_of_birth="1974-08-12",
-        place_of_birth="Stockholm", nationality="SWE", document_type="passport", document_number=f"SE{number:07d}",
-        issuing_state="SWE", document_expiry=(today + timedelta(days=2000)).isoformat(),
-        entry_date=(today - timedelta(days=3)).isoformat(), port_of_entry="Ngurah Rai", stay_permit="bvk", visa_index="",
-        permit_number="", permit_valid_until="", entry_stamp_qr="", check_in_at=local_now(delta_hours=-2),
-        planned_check_out="", room=str(100 + number), purpose="tourism", notes="",
-    )
+    row = {
+        "external_id": f"RES-{number}", "surname": "Eriksson", "given_names": "Anna María", "sex": "F", "date_of_birth": "1974-08-12",
+        "place_of_birth": "Stockholm", "nationality": "SWE", "document_type": "passport", "document_number": f"SE{number:07d}",
+        "issuing_state": "SWE", "document_expiry": (today + timedelta(days=2000)).isoformat(),
+        "entry_date": (today - timedelta(days=3)).isoformat(), "port_of_entry": "Ngurah Rai", "stay_permit": "bvk", "visa_index": "",
+        "permit_number": "", "permit_valid_until": "", "entry_stamp_qr": "", "check_in_at": local_now(delta_hours=-2),
+        "planned_check_out": "", "room": str(100 + number), "purpose": "tourism", "notes": "",
+    }
     row.update(overrides)
     return row
 

@@ -20,6 +20,7 @@ from flask import current_app
 
 from serasi_web.delivery.destinations import check_destination
 from serasi_web.delivery.forwarders import DeliveryResult, check_http_response
+from serasi_web.federation.peers import TOKEN_PREFIX
 
 from .http import session
 
@@ -35,7 +36,8 @@ def stay_body(event: dict) -> dict:
     }
 
 
-PEER_TOKEN_PREFIX = "srf_"  # serasi_web.federation.peers.TOKEN_PREFIX
+# A token the receiving instance issued to this one as a peer (not a push-API token).
+PEER_TOKEN_PREFIX = TOKEN_PREFIX
 STAY_FACTS = ("id", "version", "status", "receipt_number", "reported_at", "late", "checked_out_at", "void_reason")
 
 

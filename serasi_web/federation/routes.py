@@ -26,10 +26,10 @@ admin_only = role_required(Role.ADMIN)
 
 def _sending() -> bool:
     """This instance sends to another one with a peer token (what a backfill needs)."""
-    from plugins.forwarders.federation import PEER_TOKEN_PREFIX
+    from .peers import TOKEN_PREFIX
 
     config = current_app.config
-    return bool(config.get("FEDERATION_URL") and (config.get("FEDERATION_TOKEN") or "").startswith(PEER_TOKEN_PREFIX))
+    return bool(config.get("FEDERATION_URL") and (config.get("FEDERATION_TOKEN") or "").startswith(TOKEN_PREFIX))
 
 
 def _page(peer_form: PeerForm | None = None, backfill_form: BackfillForm | None = None, new_secret: str | None = None,
