@@ -292,8 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default="/tmp/serasi-officer-bench")
     parser.add_argument("--rebuild", action="store_true", help="generate the data again even if it is cached")
     args = parser.parse_args(argv)
-    if not 1000 <= args.stays <= 5_000_000 or not 1 <= args.requests <= 5000:
-        parser.error("--stays must be 1000..5000000 and --requests 1..5000")
+    if not 1000 <= args.stays <= 20_000_000 or not 1 <= args.requests <= 5000:
+        parser.error("--stays must be 1000..20000000 and --requests 1..5000")
 
     print("machine:", common.machine_description())
     url = prepare_database(args)

@@ -453,11 +453,16 @@ def _indexes_set_aside(tables: tuple[str, ...], wanted: bool):
         " WHERE c.conname = i.indexname AND c.contype IN ('p', 'u', 'x'))"), {"tables": list(tables)}).all()
     for name, _definition in definitions:
         db.session.execute(text(f'DROP INDEX "{name}"'))
+    # The statistics' triggers would note each row's day (officer/summaries.py); one note that
+    # everything must be counted again does the same for a bulk load.
+    db.session.execute(text("ALTER TABLE stay DISABLE TRIGGER stat_stay_inserted"))
     db.session.commit()
     try:
         yield
     finally:
         db.session.rollback()
+        db.session.execute(text("ALTER TABLE stay ENABLE TRIGGER stat_stay_inserted"))
+        db.session.execute(text("INSERT INTO stat_dirty_day (day) VALUES (NULL)"))
         db.session.execute(text("SET maintenance_work_mem = '512MB'"))
         for _name, definition in definitions:
             db.session.execute(text(definition))

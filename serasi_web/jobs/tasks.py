@@ -119,6 +119,18 @@ def register_tasks(huey, app) -> None:
 
         return expire()
 
+    @huey.periodic_task(crontab(minute="*"), name="serasi.statistics_counts")
+    @in_app
+    def statistics_counts():
+        """Count again the check-ins of the days changed in the last minute (officer/summaries.py):
+        the statistics read those days from the stays until then."""
+        from ..officer.summaries import refresh
+
+        result = refresh()
+        if result.everything or result.seconds > 5:
+            log.info("statistics counted again: %s days, everything=%s, %.1f s", result.days, result.everything, result.seconds)
+        return result.days
+
     @huey.periodic_task(crontab(minute="*"), name="serasi.source_pulls")
     @in_app
     def source_pulls():
@@ -166,8 +178,7 @@ def register_tasks(huey, app) -> None:
                          "send_reminders": send_reminders, "send_officer_digests": send_officer_digests,
                          "send_owner_digests": send_owner_digests,
                          "delivery_sweep": delivery_sweep, "outbox_retention": outbox_retention, "capture_photo_retention": capture_photo_retention,
-                         "account_retention": account_retention,
-
+                         "account_retention": account_retention, "statistics_counts": statistics_counts,
                          "retention": retention,
                          "deliver_now": deliver_now,
                          "source_pulls": source_pulls, "pull_source_now": pull_source_now,

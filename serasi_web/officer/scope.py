@@ -36,15 +36,16 @@ class Scope:
         """The zone in which dates typed into filters are read."""
         return regions.time_zone_of(self.zone_region)
 
-    def lodging_condition(self) -> ColumnElement[bool]:
-        """SQL condition on ``Lodging`` that holds for the lodgings of this scope."""
+    def lodging_condition(self, on=Lodging) -> ColumnElement[bool]:
+        """SQL condition on ``Lodging`` that holds for the lodgings of this scope (or on another
+        model with the same place columns: ``office_id``, ``regency_code``, ``district_code``)."""
         if self.office_id is not None:
-            return Lodging.office_id == self.office_id
+            return on.office_id == self.office_id
         conditions = []
         if self.regency_codes:
-            conditions.append(Lodging.regency_code.in_(self.regency_codes))
+            conditions.append(on.regency_code.in_(self.regency_codes))
         if self.district_codes:
-            conditions.append(Lodging.district_code.in_(self.district_codes))
+            conditions.append(on.district_code.in_(self.district_codes))
         return or_(*conditions) if conditions else false()
 
     def lodging_ids(self, *extra: ColumnElement[bool]) -> Select:
