@@ -17,10 +17,12 @@ of each full answer is recorded (every request also writes its access-log row, a
 production). Baseline in the same run: the same requests by an officer of an office with no
 lodgings, i.e. the cost of the framework, the session and the page without the data.
 
-Targets (p95): document-number search < 50 ms; name search < 200 ms; inbox, watch lists and
-statistics (the page as it opens: the last 30 days) < 300 ms. The longest period an officer may
-choose (366 days) is measured and printed without a target. Exit status 0 when every target is
-met.
+Targets (p95): document-number search < 50 ms; name search < 200 ms; a foreigner's timeline
+< 100 ms; inbox, watch lists and statistics (the page as it opens: the last 30 days) < 300 ms;
+statistics and their export for the longest period an officer may choose (366 days) < 500 ms.
+Before measuring, the statistics' daily counts are brought up to date as the worker would
+(their time is printed: after generating the data, that is counting everything). Exit status 0
+when every target is met.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ BENCH_OFFICER = "petugas.bench@serasi.test"
 BASELINE_OFFICER = "petugas.kosong@serasi.test"
 PG_DATABASE = "serasi_officer_bench"
 WARMUP_REQUESTS = 3
-TARGETS = {"document": 0.050, "name": 0.200, "page": 0.300}
+TARGETS = {"document": 0.050, "name": 0.200, "timeline": 0.100, "page": 0.300, "year": 0.500}
 
 
 def fingerprint(stays: int, seed: int) -> str:
@@ -136,6 +138,19 @@ def generate(url: str, instance: Path, args) -> None:
     common.dispose(app)
 
 
+def count_statistics(url: str, instance: Path) -> None:
+    """What the worker does within a minute of a load or a migration: the statistics' daily
+    counts (officer/summaries.py). Until then the statistics count the stays themselves."""
+    from serasi_web.officer.summaries import refresh
+
+    app = common.make_app(url, instance)
+    with app.app_context():
+        result = refresh()
+        if result.everything or result.days:
+            print(f"statistics counted again ({'everything' if result.everything else result.days} days) in {result.seconds:.1f} s")
+    common.dispose(app)
+
+
 def ensure_officers(url: str, instance: Path) -> None:
     """The measured officer (Kanim Ngurah Rai) and the baseline one (an office with no lodgings)."""
     from sqlalchemy import select
@@ -220,10 +235,11 @@ def pages(terms: dict[str, list[str]]) -> list[tuple[str, str, list[str]]]:
         ("watch list: silent lodgings", "page", ["/officer/watch/silent?days=14"]),
         ("statistics: last 30 days (default)", "page", ["/officer/statistics"]),
         ("export: nationality, 30 days, XLSX", "page", [f"/officer/statistics/nationality.xlsx?start={_days_ago(29)}&end={_days_ago(0)}"]),
-        # The longest period an officer may choose: measured and shown, not held to the target.
-        ("statistics: 366 days (longest allowed)", "info", [f"/officer/statistics?start={_days_ago(365)}&end={_days_ago(0)}"]),
-        ("export: nationality, 366 days, XLSX", "info", [f"/officer/statistics/nationality.xlsx?start={_days_ago(365)}&end={_days_ago(0)}"]),
+        # The longest period an officer may choose (issue #20: a year within 500 ms).
+        ("statistics: 366 days (longest allowed)", "year", [f"/officer/statistics?start={_days_ago(365)}&end={_days_ago(0)}"]),
+        ("export: nationality, 366 days, XLSX", "year", [f"/officer/statistics/nationality.xlsx?start={_days_ago(365)}&end={_days_ago(0)}"]),
         ("report detail", "page", []),  # filled in by run(): a stay of the area
+        ("a foreigner's timeline", "timeline", []),  # filled in by run(): the timelines of those stays
     ]
 
 
@@ -298,18 +314,23 @@ def main(argv: list[str] | None = None) -> int:
     print("machine:", common.machine_description())
     url = prepare_database(args)
     instance = Path(args.cache_dir) / "instance"
+    count_statistics(url, instance)
     ensure_officers(url, instance)
     rng = random.Random(args.seed)
     terms = search_terms(url, instance, 200, rng)
     plan = pages(terms)
-    detail = [(label, kind, paths) for label, kind, paths in plan if label == "report detail"][0]
-    detail[2].extend(_stay_paths(url, instance))
+    stay_paths = _stay_paths(url, instance)
+    for label, _kind, paths in plan:
+        if label == "report detail":
+            paths.extend(stay_paths)
+        elif label == "a foreigner's timeline":
+            paths.extend(f"{path}/timeline" for path in stay_paths)
 
     log_folder = Path(args.cache_dir) / "logs"
     log_folder.mkdir(exist_ok=True)
     with common.serasi_server(url, 1, log_folder / f"gunicorn-{args.database}.log") as server:
         measured = measure(server.port, BENCH_OFFICER, plan, args.requests, args.max_seconds_per_page)
-        baseline_plan = [(label, kind, paths) for label, kind, paths in plan if label != "report detail"]
+        baseline_plan = [(label, kind, paths) for label, kind, paths in plan if label not in ("report detail", "a foreigner's timeline")]
         baseline = measure(server.port, BASELINE_OFFICER, baseline_plan, max(20, args.requests // 5), args.max_seconds_per_page)
 
     print(f"\n{args.database}, {args.stays:,} stays; gunicorn 1 sync worker; sequential requests, {WARMUP_REQUESTS} unmeasured first")
