@@ -7,6 +7,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 
 from .i18n import LANGUAGE_NAMES
+from .plugins import registry
 from .lodgings.types import lodging_links, lodging_type, lodging_type_label
 from .reference import countries, permits, regions
 
@@ -40,6 +41,13 @@ def extra_field_label(type_key: str, name: str) -> str:
     return str(field.args[0]) if field is not None and field.args else name
 
 
+def stay_source_label(name: str | None) -> str:
+    """The label of the pull adapter that brought a stay in (``serasi_register_stay_sources``),
+    "" for the report form and for sources no installed adapter registers."""
+    source = registry().stay_source(name) if name and name != "form" else None
+    return str(source.label) if source is not None else ""
+
+
 def init_app(app: Flask) -> None:
     from . import form_drafts
     from .audit import labels
@@ -52,6 +60,7 @@ def init_app(app: Flask) -> None:
         lodging_type_label=lodging_type_label,
         lodging_links=lodging_links,
         stay_sources_installed=lambda: bool(app.extensions["serasi.registry"].stay_sources),
+        stay_source_label=stay_source_label,
         language_names=LANGUAGE_NAMES,
         current_locale=lambda: str(get_locale()),
         label_of=label_of,

@@ -21,7 +21,8 @@ from sqlalchemy import create_engine, text
 from serasi_web import create_app
 from serasi_web.extensions import db
 
-from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_lodging, make_offices, make_user, skip_or_fail
+from .fake_pms import beds24, cloudbeds  # noqa: F401  (fixtures: the fake property systems' servers)
+from .helpers import REQUIRE_ALL, TEST_PASSWORD, login, make_lodging, make_offices, make_user, running_worker, skip_or_fail
 
 POSTGRES_URL = os.environ.get("SERASI_TEST_DATABASE_URL", "")
 # Two-step login is off for the tests' officers and admins (they log in with a password through
@@ -47,10 +48,16 @@ def compiled_translations():
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
+    import importlib.util
+
     root = Path(__file__).resolve().parent.parent
-    # The core's catalogues, and the example plugin's own (it is installed in editable mode).
+    # The core's catalogues, and the example plugin's own where it is imported from (installed
+    # in editable mode from a checkout: maybe another one than these tests').
+    plugin = importlib.util.find_spec("serasi_example_plugin")
+    plugin_folders = [Path(folder) for folder in (plugin.submodule_search_locations or ())] if plugin else []
     for po_path in [*root.glob("translations/*/LC_MESSAGES/messages.po"),
-                    *root.glob("tests/plugin_example/*/translations/*/LC_MESSAGES/messages.po")]:
+                    *root.glob("tests/plugin_example/*/translations/*/LC_MESSAGES/messages.po"),
+                    *(po for folder in plugin_folders for po in folder.glob("translations/*/LC_MESSAGES/messages.po"))]:
         mo_path = po_path.with_suffix(".mo")
         if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
             with po_path.open("rb") as po_file:
@@ -246,20 +253,8 @@ def huey_worker(app):
     """The worker's huey consumer (two threads) in this process, on the app's own queue: tasks
     the app enqueues run in the background, as with ``flask serasi worker``. Stopped, after
     its tasks finish, at the end of the test."""
-    import signal
-
-    from serasi_web.jobs import get_huey
-
-    huey = get_huey(app)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False, check_worker_health=False)
-    consumer.start()  # sets its own signal handlers: pytest's are put back below
-    try:
+    with running_worker(app) as huey:
         yield huey
-    finally:
-        consumer.stop(graceful=True)
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
 
 
 @pytest.fixture

@@ -24,6 +24,28 @@ def skip_or_fail(reason: str):
     pytest.skip(reason)
 
 
+@contextmanager
+def running_worker(app, periodic: bool = False):
+    """The worker's huey consumer (two threads) in this process, on the app's own queue, as
+    ``flask serasi worker`` makes it: tasks the app enqueues run in the background and, with
+    ``periodic``, huey's scheduler queues the periodic jobs when it starts and every minute
+    after. Stopped, after its tasks finish, on leaving."""
+    import signal
+
+    from serasi_web.jobs import get_huey
+
+    huey = get_huey(app)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=periodic, check_worker_health=False)
+    consumer.start()  # sets its own signal handlers: pytest's are put back below
+    try:
+        yield huey
+    finally:
+        consumer.stop(graceful=True)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
 def make_offices() -> dict:
     rows = {
         "jakarta_barat": OfficeRow("KANIM-JAKBAR", "Kanim Jakarta Barat", region_codes=["31.73"]),

@@ -8,114 +8,28 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from serasi_web.extensions import db
 from serasi_web.stays import services
 from serasi_web.stays.models import Stay
 
-WITA = ZoneInfo("Asia/Makassar")
-REFRESH_TOKEN = "refresh-7c1e9a"
-TOKEN = "token-55d0b2"
-PROPERTY_ID = "4711"
-
-
-class FakeApi:
-    """A web server on 127.0.0.1 whose answers come from ``handle(request) -> Response``; it keeps
-    every request it got (path, query, headers)."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.requests: list[Request] = []
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        self.requests.append(request)
-        return self.handle(request)(environ, start_response)
-
-    def start(self) -> "FakeApi":
-        self.server = make_server("127.0.0.1", 0, self, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
-
-
-def json_response(body, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
-
-
-def today() -> date:
-    return datetime.now(WITA).date()
-
-
-def identity(**changes) -> list[dict]:
-    """Info items of a guest who answered the property's questions (SERASI_<FIELD> codes)."""
-    values = {"SERASI_NATIONALITY": "AU", "SERASI_SEX": "F", "SERASI_DATE_OF_BIRTH": "1990-04-02",
-              "SERASI_DOCUMENT_TYPE": "passport", "SERASI_DOCUMENT_NUMBER": "PA1234567", "SERASI_ISSUING_STATE": "AU",
-              "SERASI_DOCUMENT_EXPIRY": (today() + timedelta(days=900)).isoformat(),
-              "SERASI_ENTRY_DATE": (today() - timedelta(days=3)).isoformat(), "SERASI_STAY_PERMIT": "bvk",
-              "SERASI_PURPOSE": "tourism", **changes}
-    return [{"id": number, "bookingId": 0, "code": code, "text": text} for number, (code, text) in enumerate(values.items(), 1) if text]
-
-
-def booking(booking_id: int, *, arrival_days: int = -2, nights: int = 5, status: str = "confirmed", **changes) -> dict:
-    return {"id": booking_id, "propertyId": int(PROPERTY_ID), "roomId": 88, "unitId": 1, "status": status,
-            "arrival": (today() + timedelta(days=arrival_days)).isoformat(),
-            "departure": (today() + timedelta(days=arrival_days + nights)).isoformat(), "arrivalTime": "15:30",
-            "numAdult": 1, "firstName": "Olivia", "lastName": "Harper", "email": "olivia@example.com",
-            "infoItems": identity(), **changes}
-
-
-class Beds24:
-    """The documented API: GET /authentication/token (header refreshToken) and GET /bookings
-    (header token; propertyId, arrivalTo, departureFrom, includeInfoItems, page), two bookings a page."""
-
-    PAGE_SIZE = 2
-
-    def __init__(self):
-        self.bookings: list[dict] = []
-        self.fail_with: Response | None = None
-
-    def __call__(self, request: Request) -> Response:
-        if self.fail_with is not None:
-            return self.fail_with
-        if request.path == "/v2/authentication/token":
-            if request.headers.get("refreshToken") != REFRESH_TOKEN:
-                return json_response({"success": False, "code": 401, "error": "Refresh token is invalid"}, 401)
-            return json_response({"token": TOKEN, "expiresIn": 86400})
-        if request.path == "/v2/bookings":
-            if request.headers.get("token") != TOKEN:
-                return json_response({"success": False, "code": 401, "error": "Token is missing"}, 401)
-            args = request.args
-            assert args["propertyId"] == PROPERTY_ID and args["includeInfoItems"] == "true"
-            found = [b for b in self.bookings if b["arrival"] <= args["arrivalTo"] and b["departure"] >= args["departureFrom"]]
-            page = int(args.get("page", 1))
-            chunk = found[(page - 1) * self.PAGE_SIZE: page * self.PAGE_SIZE]
-            more = page * self.PAGE_SIZE < len(found)
-            return json_response({"success": True, "type": "booking", "count": len(chunk), "data": chunk,
-                                  "pages": {"nextPageExists": more, "nextPageLink": None}})
-        return json_response({"success": False, "error": "not found"}, 404)
-
-
-@pytest.fixture
-def beds24(app):
-    handler = Beds24()
-    server = FakeApi(handler).start()
-    app.config["BEDS24_API_URL"] = server.url + "/v2"
-    handler.server = server
-    yield handler
-    server.stop()
+from .fake_pms import BEDS24_PROPERTY_ID as PROPERTY_ID
+from .fake_pms import (
+    REFRESH_TOKEN,
+    TOKEN,
+    Beds24,
+    FakeApi,
+    booking,
+    identity,
+    json_response,
+    today,
+)
 
 
 def sync(app, lodging, *settings: str, property_id: str = PROPERTY_ID, refresh_token: str = REFRESH_TOKEN):
@@ -178,10 +92,9 @@ def test_a_cancelled_booking_voids_its_report_whatever_its_status_and_a_reinstat
     """Cancelled after the report (a no-show reported when its arrival hour came): void the
     in-house report, the checked-out one, the draft; one never reported stays unreported; a
     booking confirmed again after its report was voided is named on the run, not left silent."""
-    from serasi_web.stays.models import StayVersion
-
     from serasi_web.integrations.sources import pull_into
     from serasi_web.plugins import registry
+    from serasi_web.stays.models import StayVersion
 
     beds24.bookings = [booking(701), booking(702, arrival_days=-6, nights=4, infoItems=identity(
                            SERASI_DOCUMENT_NUMBER="PL7020000", SERASI_ENTRY_DATE=(today() - timedelta(days=7)).isoformat())),

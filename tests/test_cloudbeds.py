@@ -11,78 +11,14 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from serasi_web.extensions import db
 from serasi_web.stays import services
 from serasi_web.stays.models import Stay
 
-from .test_beds24 import FakeApi, json_response, today
-
-API_KEY = "cbat_9f2d71c0"
-PROPERTY_ID = "173512"
-
-
-def guest(guest_id: str, **changes) -> dict:
-    return {"guestID": guest_id, "guestFirstName": "Lukas", "guestLastName": "Becker", "guestGender": "M",
-            "guestEmail": "lukas@example.com", "guestCountry": "ID",  # lives in Bali: not his nationality
-            "guestBirthdate": "1985-07-19", "guestDocumentType": "passport", "guestDocumentNumber": "C01X00T47",
-            "guestDocumentIssueDate": "2020-01-10", "guestDocumentIssuingCountry": "DE",
-            "guestDocumentExpirationDate": (today() + timedelta(days=1500)).isoformat(), "isAnonymized": False,
-            "roomName": "Bungalow 2", "isMainGuest": True,
-            "customFields": [{"customFieldName": "SERASI_ENTRY_DATE", "customFieldValue": (today() - timedelta(days=10)).isoformat()},
-                             {"customFieldName": "SERASI_STAY_PERMIT", "customFieldValue": "itas"}],
-            **changes}
-
-
-def reservation(reservation_id: str, *guests: dict, status: str = "checked_in", start_days: int = -1, nights: int = 4) -> dict:
-    return {"propertyID": PROPERTY_ID, "reservationID": reservation_id, "status": status,
-            "startDate": (today() + timedelta(days=start_days)).isoformat(),
-            "endDate": (today() + timedelta(days=start_days + nights)).isoformat(), "estimatedArrivalTime": "13:00",
-            "guestName": "Lukas Becker", "assigned": [{"roomName": "Bungalow 2", "roomTypeName": "Bungalow"}],
-            "customFields": [{"customFieldName": "SERASI_PURPOSE", "customFieldValue": "work"}],
-            "guestList": {g["guestID"]: g for g in guests}}
-
-
-class Cloudbeds:
-    """The documented API: GET getReservations (propertyID, checkInTo, checkOutFrom, pageNumber,
-    pageSize; answered two at a time here) and GET getReservation (reservationID, propertyID),
-    both with the x-api-key header."""
-
-    PAGE_LIMIT = 2
-
-    def __init__(self):
-        self.reservations: list[dict] = []
-        self.fail_with: Response | None = None
-
-    def __call__(self, request: Request) -> Response:
-        if self.fail_with is not None:
-            return self.fail_with
-        if request.headers.get("x-api-key") != API_KEY:
-            return json_response({"success": False, "message": "Invalid API key"}, 401)
-        args = request.args
-        assert args["propertyID"] == PROPERTY_ID
-        if request.path == "/api/v1.2/getReservations":
-            found = [r for r in self.reservations if r["startDate"] <= args["checkInTo"] and r["endDate"] >= args["checkOutFrom"]]
-            page = int(args["pageNumber"])
-            chunk = found[(page - 1) * self.PAGE_LIMIT: page * self.PAGE_LIMIT]
-            summaries = [{key: r[key] for key in ("propertyID", "reservationID", "status", "startDate", "endDate", "guestName")}
-                         for r in chunk]
-            return json_response({"success": True, "data": summaries, "count": len(summaries), "total": len(found)})
-        if request.path == "/api/v1.2/getReservation":
-            found = next((r for r in self.reservations if r["reservationID"] == args["reservationID"]), None)
-            return json_response({"success": True, "data": found} if found else {"success": False, "message": "Reservation not found"})
-        return json_response({"success": False, "message": "not found"}, 404)
-
-
-@pytest.fixture
-def cloudbeds(app):
-    handler = Cloudbeds()
-    server = FakeApi(handler).start()
-    app.config["CLOUDBEDS_API_URL"] = server.url + "/api/v1.2"
-    handler.server = server
-    yield handler
-    server.stop()
+from .fake_pms import API_KEY, guest, reservation, today
+from .fake_pms import CLOUDBEDS_PROPERTY_ID as PROPERTY_ID
 
 
 def sync(app, lodging, api_key: str = API_KEY):

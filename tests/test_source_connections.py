@@ -22,9 +22,9 @@ from serasi_web.stays.models import Stay
 from serasi_web.stays.sync import ExternalStay
 from serasi_web.testing import report_values
 
+from .fake_pms import BEDS24_PROPERTY_ID as PROPERTY_ID
+from .fake_pms import REFRESH_TOKEN, booking, identity
 from .helpers import login
-from .test_beds24 import beds24, booking, identity  # noqa: F401  (the fake Beds24 API fixture)
-from .test_beds24 import PROPERTY_ID, REFRESH_TOKEN
 from .test_forwarders import smtp_server  # noqa: F401  (the aiosmtpd fixture)
 
 SECRET = "s3cret-api-key-4711"
@@ -173,7 +173,7 @@ def _due_now():
 
 
 def test_a_failing_source_backs_off_and_the_operator_is_mailed_once_at_the_third_failure(app, operator_client, lodging, operator,
-                                                                                     smtp_server):  # noqa: F811
+                                                                                     smtp_server):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
     _connect(operator_client, lodging, setting_property_id="down")
     waits = []
@@ -204,7 +204,7 @@ def test_a_failing_source_backs_off_and_the_operator_is_mailed_once_at_the_third
 
 
 def test_a_refusal_that_retrying_cannot_fix_stops_the_connection_until_the_settings_change(app, operator_client, lodging,
-                                                                                           smtp_server):  # noqa: F811
+                                                                                           smtp_server):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
     _connect(operator_client, lodging, setting_api_key="wrong-key")
     assert sources.run_due() == 1
@@ -259,6 +259,8 @@ def test_a_beds24_connection_made_in_the_pages_is_pulled_by_the_worker_from_its_
     assert stay.source == "beds24" and stay.status == "reported" and stay.surname == "Harper"
     shown = operator_client.get(f"/stays/{stay.id}", headers=EN).get_data(as_text=True)
     assert "Brought in by</dt><dd>Beds24 (API V2) · its id 801" in shown  # the stay says where it came from
+    listed = operator_client.get("/dashboard").get_data(as_text=True)
+    assert "· dari Beds24 (API V2)</small>" in listed  # the operator's list marks it too
     assert any(request.path == "/v2/bookings" and request.headers.get("token") for request in beds24.server.requests)
     connection = _connection()
     assert connection.last_status == "ok" and connection.next_run_at > utcnow() + timedelta(minutes=14)
@@ -276,11 +278,11 @@ def _beds24_connection(client, lodging, interval: str = "15"):
     return _connection()
 
 
-def _token_calls(beds24) -> int:  # noqa: F811
+def _token_calls(beds24) -> int:
     return len([r for r in beds24.server.requests if r.path == "/v2/authentication/token"])
 
 
-def test_beds24_keeps_its_token_between_pulls_encrypted_until_near_expiry(app, operator_client, lodging, beds24):  # noqa: F811
+def test_beds24_keeps_its_token_between_pulls_encrypted_until_near_expiry(app, operator_client, lodging, beds24):
     """A pull every 15 minutes asks Beds24 for a token once a day, not every time: the token
     (valid 24 h) is kept encrypted with the connection's secrets, never in its settings; one
     an hour from expiry is replaced; saving the settings drops it; one Beds24 refuses is
@@ -309,7 +311,7 @@ def test_beds24_keeps_its_token_between_pulls_encrypted_until_near_expiry(app, o
     assert _token_calls(beds24) == 2
 
     # Beds24 forgot the kept token (revoked, say): one new token, the pull works.
-    import tests.test_beds24 as fake
+    import tests.fake_pms as fake
 
     fake_token = fake.TOKEN
     try:
@@ -329,7 +331,7 @@ def test_beds24_keeps_its_token_between_pulls_encrypted_until_near_expiry(app, o
 
 
 @pytest.mark.parametrize("case", ["server_error", "timeout", "revoked"])
-def test_each_failure_of_a_real_system_is_said_on_the_connection_page(app, operator_client, lodging, beds24, case):  # noqa: F811
+def test_each_failure_of_a_real_system_is_said_on_the_connection_page(app, operator_client, lodging, beds24, case):
     """The issue's bad input, pulled on schedule: Beds24 answering 500 or too slowly is retried
     later (failing, with the reason); credentials revoked stop the connection until the operator
     saves new ones. Nothing reported before is lost or reported again."""
@@ -337,7 +339,7 @@ def test_each_failure_of_a_real_system_is_said_on_the_connection_page(app, opera
 
     from werkzeug.wrappers import Response
 
-    from .test_beds24 import FakeApi, json_response
+    from .fake_pms import FakeApi, json_response
 
     beds24.bookings = [booking(951)]
     connection = _beds24_connection(operator_client, lodging)
