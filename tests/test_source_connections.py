@@ -24,7 +24,7 @@ from serasi_web.testing import report_values
 
 from .helpers import login
 from .test_beds24 import beds24, booking, identity  # noqa: F401  (the fake Beds24 API fixture)
-from .test_beds24 import PROPERTY_ID, REFRESH_TOKEN
+from .test_beds24 import PROPERTY_ID, REFRESH_TOKEN, today
 from .test_forwarders import smtp_server  # noqa: F401  (the aiosmtpd fixture)
 
 SECRET = "s3cret-api-key-4711"
@@ -126,8 +126,9 @@ def test_the_worker_pulls_due_connections_and_a_second_run_changes_nothing(app, 
     assert sources.run_due() == 1
     stays = {stay.external_id: stay for stay in db.session.execute(select(Stay)).scalars()}
     assert stays["R-1"].status == "reported" and stays["R-2"].status == "draft" and "R-3" not in stays
+    assert stays["R-4"].status == "draft" and stays["R-4"].entry_date is None  # a date it has no place for waits too
     run = db.session.execute(select(SourceRun)).scalar_one()
-    assert (run.created_count, run.draft_count, run.refused_count, run.failure) == (1, 1, 2, None)
+    assert (run.created_count, run.draft_count, run.refused_count, run.failure) == (1, 2, 1, None)
     connection = _connection()
     assert connection.last_status == "ok" and connection.next_run_at > utcnow() + timedelta(minutes=59)
     assert sources.run_due() == 0  # not due again for an hour
@@ -135,8 +136,8 @@ def test_the_worker_pulls_due_connections_and_a_second_run_changes_nothing(app, 
     db.session.commit()
     assert sources.run_due() == 1
     second = db.session.execute(select(SourceRun).order_by(SourceRun.id.desc())).scalars().first()
-    assert (second.created_count, second.unchanged_count, second.draft_count) == (0, 1, 1)
-    assert db.session.execute(select(Stay)).scalars().all().__len__() == 2
+    assert (second.created_count, second.unchanged_count, second.draft_count) == (0, 1, 2)
+    assert db.session.execute(select(Stay)).scalars().all().__len__() == 3
     history = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/runs").get_data(as_text=True)
     assert history.count("<tr>") == 3
     # Each refused item is explained: its booking, the field by its label, the rule's message.
@@ -420,3 +421,92 @@ def test_what_a_source_keeps_comes_back_at_the_next_pull_but_not_over_settings_s
     _due_now()
     sources.run_due()
     assert sources._decrypt_all(_connection().secrets_encrypted) == {"api_key": "new-key-77"}  # kept for the old key: dropped
+
+
+def _due_now() -> None:
+    db.session.execute(update(SourceConnection).values(next_run_at=utcnow()))
+    db.session.commit()
+
+
+def _latest_run() -> SourceRun:
+    db.session.expire_all()
+    return db.session.execute(select(SourceRun).order_by(SourceRun.id.desc())).scalars().first()
+
+
+def _completed_by_the_operator(stay: Stay, **overrides) -> dict:
+    """The draft's edit form as the operator sends it: what Beds24 brought, and the passport typed in."""
+    from serasi_web.stays import services
+
+    from .helpers import guest_form
+
+    check_in = services.to_local(stay.check_in_at, stay.lodging)
+    typed = dict(surname=stay.surname, given_names=stay.given_names, room=stay.room, sex="F", date_of_birth="1991-05-06",
+                 nationality="NZL", document_number="LN4455667", issuing_state="NZL", stay_permit="bvk",
+                 entry_date=(check_in.date() - timedelta(days=1)).isoformat(), check_in_at=check_in.strftime("%Y-%m-%dT%H:%M"),
+                 planned_check_out=stay.planned_check_out.isoformat())
+    return guest_form(**(typed | overrides))
+
+
+def test_a_beds24_booking_without_a_passport_waits_as_a_draft_the_operator_completes_and_submits(app, operator_client, lodging, beds24):  # noqa: F811
+    """Beds24 has no place for the passport: its booking becomes a draft with the dates empty (not
+    refused), the run says so and names what Beds24 cannot supply, later pulls leave the draft
+    alone; the operator completes it in the draft's form and submits it (a receipt); the pulls
+    after that keep the operator's passport and still bring Beds24's own changes (the check-out).
+    A booking with a wrong value is still refused with its message."""
+    beds24.bookings = [booking(901, lastName="Nopass", infoItems=[]),  # the guest answered no questions
+                       booking(902, lastName="Nobody", infoItems=identity(SERASI_NATIONALITY="ZZ")),
+                       booking(903)]
+    connection = _beds24_connection(operator_client, lodging)
+    assert sources.run_due() == 1
+    run = _latest_run()
+    assert (run.created_count, run.draft_count, run.refused_count, run.failure) == (1, 1, 1, None)
+    draft = db.session.execute(select(Stay).where(Stay.external_id == "901")).scalar_one()
+    assert (draft.status, draft.surname, draft.source) == ("draft", "Nopass", "beds24")
+    assert (draft.date_of_birth, draft.document_expiry, draft.entry_date, draft.document_number, draft.nationality) == (None, None, None, "", "")
+    assert [problem["external_id"] for problem in run.problems] == ["902"]
+
+    history = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/runs", headers=EN).get_data(as_text=True)
+    assert "Booking 902 · Nationality:" in history  # the wrong value, at its field, with the rule's message
+    assert "Drafts wait for what Beds24 (API V2) has no place for:" in history
+    assert "Date of birth" in history and "Date of entry" in history and "Document number" in history
+
+    _due_now()
+    assert sources.run_due() == 1
+    second = _latest_run()
+    assert (second.created_count, second.updated_count, second.draft_count, second.refused_count) == (0, 0, 1, 1)
+    assert second.unchanged_count == 1
+    db.session.expire_all()
+    assert db.session.execute(select(Stay).where(Stay.external_id == "901")).scalars().all() == [draft]
+    assert (draft.status, draft.version, draft.date_of_birth) == ("draft", 1, None)  # left alone
+
+    # The operator finds it among their drafts, opens it, completes it and submits it.
+    dashboard = operator_client.get("/dashboard").get_data(as_text=True)
+    assert f"/stays/{draft.id}" in dashboard
+    shown = operator_client.get(f"/stays/{draft.id}")
+    assert shown.status_code == 200 and "Nopass".upper() in shown.get_data(as_text=True).upper()
+    form = operator_client.get(f"/stays/{draft.id}/edit")
+    assert form.status_code == 200 and 'id="date_of_birth"' in form.get_data(as_text=True)
+    incomplete = operator_client.post(f"/stays/{draft.id}/edit", data=_completed_by_the_operator(draft, date_of_birth="", entry_date=""))
+    assert incomplete.status_code == 200 and "Nopass" in incomplete.get_data(as_text=True)  # back with the values, said at the fields
+    assert "Masukkan tanggal lahir." in incomplete.get_data(as_text=True)
+    response = operator_client.post(f"/stays/{draft.id}/edit", data=_completed_by_the_operator(draft))
+    assert response.status_code == 303 and response.location.endswith(f"/stays/{draft.id}")
+    db.session.expire_all()
+    assert draft.status == "reported" and draft.receipt_number and draft.document_number == "LN4455667"
+    receipt = operator_client.get(f"/stays/{draft.id}/receipt")
+    assert receipt.status_code == 200 and draft.receipt_number in receipt.get_data(as_text=True)
+    version = draft.version
+
+    # The next pull: Beds24 still has no passport; the operator's stays, nothing is refused for it.
+    _due_now()
+    assert sources.run_due() == 1
+    third = _latest_run()
+    assert (third.draft_count, third.refused_count, third.unchanged_count, third.updated_count) == (0, 1, 2, 0)
+    db.session.expire_all()
+    assert (draft.status, draft.version, draft.document_number, str(draft.date_of_birth)) == ("reported", version, "LN4455667", "1991-05-06")
+    # Beds24's own change still comes through: the guest left yesterday.
+    beds24.bookings[0]["departure"] = (today() - timedelta(days=1)).isoformat()
+    _due_now()
+    assert sources.run_due() == 1
+    db.session.expire_all()
+    assert draft.status == "checked_out" and draft.document_number == "LN4455667"

@@ -278,7 +278,7 @@ def _keep_as_draft(lodging: Lodging, source_name: str, item, result: sync.Upsert
             return sync.UpsertResult("draft", stay=existing)
         if existing.status == StayStatus.VOIDED:
             return result
-        return _with_gaps_from_report(lodging, source_name, item, existing, result)
+        return _with_gaps_from_report(lodging, source_name, item, existing)
     values, _errors = sync.read_values(lodging, item.values)
     for name in DRAFT_BLANK_TEXT:
         values[name] = values.get(name) or ""
@@ -293,12 +293,15 @@ def _keep_as_draft(lodging: Lodging, source_name: str, item, result: sync.Upsert
     return sync.UpsertResult("draft", stay=created.stay)
 
 
-def _with_gaps_from_report(lodging: Lodging, source_name: str, item, stay: Stay, result: sync.UpsertResult) -> sync.UpsertResult:
+def _with_gaps_from_report(lodging: Lodging, source_name: str, item, stay: Stay) -> sync.UpsertResult:
     """Upsert ``item`` with the fields it left empty taken from ``stay``, the report the operator
-    completed: what the system sends wins, what it has no place for is the operator's."""
+    completed: what the system sends wins, what it has no place for (the passport, the permit,
+    the port of entry ...) is the operator's."""
     raw = dict(item.values)
-    for name in result.errors:
-        value = getattr(stay, name, None)
+    for name in services.REPORT_FIELDS:
+        if str(raw.get(name) or "").strip():
+            continue
+        value = getattr(stay, name)
         if not isinstance(value, datetime):  # the check-in is never a gap (a draft needs it)
             raw[name] = value.isoformat() if isinstance(value, date) else value
     version = stay.version
