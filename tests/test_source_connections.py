@@ -484,6 +484,7 @@ def test_a_beds24_booking_without_a_passport_waits_as_a_draft_the_operator_compl
     assert f"/stays/{draft.id}" in dashboard
     shown = operator_client.get(f"/stays/{draft.id}")
     assert shown.status_code == 200 and "Nopass".upper() in shown.get_data(as_text=True).upper()
+    assert "Masih perlu diisi sebelum dikirim: Jenis kelamin, Tanggal lahir, Kewarganegaraan" in shown.get_data(as_text=True)
     form = operator_client.get(f"/stays/{draft.id}/edit")
     assert form.status_code == 200 and 'id="date_of_birth"' in form.get_data(as_text=True)
     incomplete = operator_client.post(f"/stays/{draft.id}/edit", data=_completed_by_the_operator(draft, date_of_birth="", entry_date=""))
@@ -510,3 +511,43 @@ def test_a_beds24_booking_without_a_passport_waits_as_a_draft_the_operator_compl
     assert sources.run_due() == 1
     db.session.expire_all()
     assert draft.status == "checked_out" and draft.document_number == "LN4455667"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_the_operator_completes_a_pulled_draft_in_the_browser(app, operator, lodging, beds24, javascript):  # noqa: F811
+    """From the dashboard's drafts to the receipt, with JavaScript on and off: the draft Beds24
+    brought without a passport opens on its page (the empty dates shown empty), "Submit" there
+    first says what is missing, the form takes the passport and the report is submitted."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from serasi_web.plugins import registry
+
+    from .browser import chromium, fill_guest, live_server, log_in
+
+    beds24.bookings = [booking(951, lastName="Nopass", infoItems=[])]
+    counts = sources.pull_into(lodging, registry().stay_source("beds24"), {"refresh_token": REFRESH_TOKEN, "property_id": PROPERTY_ID})
+    assert counts.drafts == 1
+    draft = db.session.execute(select(Stay).where(Stay.external_id == "951")).scalar_one()
+    with live_server(app) as base_url, chromium() as browser:
+        context = browser.new_context(java_script_enabled=javascript, locale="id")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        log_in(page, base_url, operator.email)
+        page.click(f"main a[href$='/stays/{draft.id}']")  # among the drafts on the dashboard
+        page.wait_for_url(re.compile(rf"/stays/{draft.id}$"))
+        page.click("main form button:has-text('Kirim laporan')")  # submitting as it is: told what is missing
+        page.wait_for_url(re.compile(rf"/stays/{draft.id}/edit$"))
+        expect(page.locator("body")).to_contain_text("Masukkan tanggal lahir.")
+        assert page.input_value("#date_of_birth") == "" and page.input_value("#surname").upper() == "NOPASS"
+        fill_guest(page, "Nopass", "Olivia", "LN9519519", nationality="NZL", javascript=javascript)
+        page.select_option("#purpose", "tourism")
+        page.click("button[value=submit]")
+        page.wait_for_url(re.compile(rf"/stays/{draft.id}$"))
+        expect(page.locator("main")).to_contain_text("LN9519519")
+        context.close()
+    db.session.expire_all()
+    assert draft.status == "reported" and draft.receipt_number and draft.document_number == "LN9519519" and draft.stay_permit == "itk"
