@@ -51,12 +51,17 @@ def test_bookings_become_stays_once_and_changes_correct_them(app, lodging, beds2
         booking(504, lastName="Nopass", infoItems=[]),  # the guest answered no questions
         booking(505, arrival_days=-6, nights=4, lastName="Left", infoItems=identity(SERASI_DOCUMENT_NUMBER="PL5555555", SERASI_ENTRY_DATE=(today() - timedelta(days=7)).isoformat())),
         booking(506, arrival_days=3, lastName="Future"),  # not arrived: not asked for (arrivalTo)
+        booking(507, lastName="Wrong", infoItems=identity(SERASI_NATIONALITY="ZZ", SERASI_DOCUMENT_NUMBER="PZ5070000")),
     ]
     result = sync(app, lodging, "room_map=88=Villa Kamboja, 89=Villa Melati")
     assert result.exit_code == 0, result.output
-    assert "created: 2, invalid: 1" in result.output
-    # The booking without the guest's identity: every missing field named, none invented.
-    assert "504: " in result.output and "nationality" in result.output and "document_number" in result.output
+    assert "created: 2, draft: 1, invalid: 1" in result.output
+    # The booking without the guest's identity: a draft of what Beds24 has, nothing invented, the
+    # dates it has no place for left empty for the operator; a wrong value is refused at its field.
+    nopass = stay_of("504")
+    assert (nopass.status, nopass.surname.upper(), nopass.nationality, nopass.document_number) == ("draft", "NOPASS", "", "")
+    assert (nopass.date_of_birth, nopass.document_expiry, nopass.entry_date) == (None, None, None)
+    assert "507: nationality: " in result.output and "504" not in result.output
 
     stay = stay_of("501")
     assert (stay.surname.upper(), stay.given_names.upper(), stay.nationality, stay.sex) == ("HARPER", "OLIVIA", "AUS", "F")
@@ -74,18 +79,19 @@ def test_bookings_become_stays_once_and_changes_correct_them(app, lodging, beds2
     assert all(r.headers.get("token") == TOKEN for r in beds24.server.requests if r.path == "/v2/bookings")
 
     again = sync(app, lodging, "room_map=88=Villa Kamboja")
-    assert "invalid: 1, unchanged: 2" in again.output
+    assert "draft: 1, invalid: 1, unchanged: 2" in again.output
+    assert stay_of("504").version == 1  # the draft left alone
 
     beds24.bookings[0]["lastName"] = "Harper-Smith"
     changed = sync(app, lodging, "room_map=88=Villa Kamboja")
-    assert "invalid: 1, unchanged: 1, updated: 1" in changed.output
+    assert "draft: 1, invalid: 1, unchanged: 1, updated: 1" in changed.output
     assert stay_of("501").surname.upper() == "HARPER-SMITH"
 
     beds24.bookings[0]["status"] = "cancelled"  # cancelled after the report: nobody stayed, the report is voided
     cancelled = sync(app, lodging, "room_map=88=Villa Kamboja")
-    assert "invalid: 1, unchanged: 1, voided: 1" in cancelled.output
+    assert "draft: 1, invalid: 1, unchanged: 1, voided: 1" in cancelled.output
     assert stay_of("501").status == "voided" and stay_of("501").void_reason == "Pemesanan dibatalkan di Beds24 (API V2)."
-    assert "invalid: 1, unchanged: 1\n" in sync(app, lodging, "room_map=88=Villa Kamboja").output  # voided once
+    assert "draft: 1, invalid: 1, unchanged: 1\n" in sync(app, lodging, "room_map=88=Villa Kamboja").output  # voided once
 
 
 def test_a_cancelled_booking_voids_its_report_whatever_its_status_and_a_reinstated_one_is_said(app, lodging, beds24):
@@ -262,3 +268,19 @@ def test_a_booking_whose_guest_changed_corrects_the_stay_and_keeps_the_first_ver
     assert (stay.surname, stay.document_number, stay.nationality) == ("Becker", "C01X00T47", "D")
     versions = db.session.execute(select(StayVersion).where(StayVersion.stay_id == stay.id)).scalars().all()
     assert any((version.snapshot or {}).get("document_number") == "PA1234567" for version in versions)  # nothing lost
+
+
+def test_bookings_without_passports_are_each_a_draft_not_duplicates_of_one_another(app, lodging, beds24):
+    """No document yet is no document to match: two guests Beds24 knows by name only wait as two
+    drafts; the database still refuses a report without the dates (only a draft may lack them)."""
+    from sqlalchemy.exc import IntegrityError
+
+    beds24.bookings = [booking(611, lastName="First", infoItems=[]), booking(612, lastName="Second", infoItems=[])]
+    assert "draft: 2" in sync(app, lodging).output
+    assert "draft: 2" in sync(app, lodging).output
+    assert db.session.execute(select(Stay)).scalars().all().__len__() == 2
+    draft = stay_of("611")
+    draft.status = "reported"
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()

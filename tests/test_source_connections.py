@@ -23,7 +23,7 @@ from serasi_web.stays.sync import ExternalStay
 from serasi_web.testing import report_values
 
 from .fake_pms import BEDS24_PROPERTY_ID as PROPERTY_ID
-from .fake_pms import REFRESH_TOKEN, booking, identity
+from .fake_pms import REFRESH_TOKEN, booking, identity, today
 from .helpers import login
 from .test_forwarders import smtp_server  # noqa: F401  (the aiosmtpd fixture)
 
@@ -126,8 +126,9 @@ def test_the_worker_pulls_due_connections_and_a_second_run_changes_nothing(app, 
     assert sources.run_due() == 1
     stays = {stay.external_id: stay for stay in db.session.execute(select(Stay)).scalars()}
     assert stays["R-1"].status == "reported" and stays["R-2"].status == "draft" and "R-3" not in stays
+    assert stays["R-4"].status == "draft" and stays["R-4"].entry_date is None  # a date it has no place for waits too
     run = db.session.execute(select(SourceRun)).scalar_one()
-    assert (run.created_count, run.draft_count, run.refused_count, run.failure) == (1, 1, 2, None)
+    assert (run.created_count, run.draft_count, run.refused_count, run.failure) == (1, 2, 1, None)
     connection = _connection()
     assert connection.last_status == "ok" and connection.next_run_at > utcnow() + timedelta(minutes=59)
     assert sources.run_due() == 0  # not due again for an hour
@@ -135,8 +136,8 @@ def test_the_worker_pulls_due_connections_and_a_second_run_changes_nothing(app, 
     db.session.commit()
     assert sources.run_due() == 1
     second = db.session.execute(select(SourceRun).order_by(SourceRun.id.desc())).scalars().first()
-    assert (second.created_count, second.unchanged_count, second.draft_count) == (0, 1, 1)
-    assert db.session.execute(select(Stay)).scalars().all().__len__() == 2
+    assert (second.created_count, second.unchanged_count, second.draft_count) == (0, 1, 2)
+    assert db.session.execute(select(Stay)).scalars().all().__len__() == 3
     history = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/runs").get_data(as_text=True)
     assert history.count("<tr>") == 3
     # Each refused item is explained: its booking, the field by its label, the rule's message.
@@ -422,3 +423,133 @@ def test_what_a_source_keeps_comes_back_at_the_next_pull_but_not_over_settings_s
     _due_now()
     sources.run_due()
     assert sources._decrypt_all(_connection().secrets_encrypted) == {"api_key": "new-key-77"}  # kept for the old key: dropped
+
+
+def _due_now() -> None:
+    db.session.execute(update(SourceConnection).values(next_run_at=utcnow()))
+    db.session.commit()
+
+
+def _latest_run() -> SourceRun:
+    db.session.expire_all()
+    return db.session.execute(select(SourceRun).order_by(SourceRun.id.desc())).scalars().first()
+
+
+def _completed_by_the_operator(stay: Stay, **overrides) -> dict:
+    """The draft's edit form as the operator sends it: what Beds24 brought, and the passport typed in."""
+    from serasi_web.stays import services
+
+    from .helpers import guest_form
+
+    check_in = services.to_local(stay.check_in_at, stay.lodging)
+    typed = dict(surname=stay.surname, given_names=stay.given_names, room=stay.room, sex="F", date_of_birth="1991-05-06",
+                 nationality="NZL", document_number="LN4455667", issuing_state="NZL", stay_permit="bvk",
+                 entry_date=(check_in.date() - timedelta(days=1)).isoformat(), check_in_at=check_in.strftime("%Y-%m-%dT%H:%M"),
+                 planned_check_out=stay.planned_check_out.isoformat())
+    return guest_form(**(typed | overrides))
+
+
+def test_a_beds24_booking_without_a_passport_waits_as_a_draft_the_operator_completes_and_submits(app, operator_client, lodging, beds24):  # noqa: F811
+    """Beds24 has no place for the passport: its booking becomes a draft with the dates empty (not
+    refused), the run says so and names what Beds24 cannot supply, later pulls leave the draft
+    alone; the operator completes it in the draft's form and submits it (a receipt); the pulls
+    after that keep the operator's passport and still bring Beds24's own changes (the check-out).
+    A booking with a wrong value is still refused with its message."""
+    beds24.bookings = [booking(901, lastName="Nopass", infoItems=[]),  # the guest answered no questions
+                       booking(902, lastName="Nobody", infoItems=identity(SERASI_NATIONALITY="ZZ")),
+                       booking(903)]
+    connection = _beds24_connection(operator_client, lodging)
+    assert sources.run_due() == 1
+    run = _latest_run()
+    assert (run.created_count, run.draft_count, run.refused_count, run.failure) == (1, 1, 1, None)
+    draft = db.session.execute(select(Stay).where(Stay.external_id == "901")).scalar_one()
+    assert (draft.status, draft.surname, draft.source) == ("draft", "Nopass", "beds24")
+    assert (draft.date_of_birth, draft.document_expiry, draft.entry_date, draft.document_number, draft.nationality) == (None, None, None, "", "")
+    assert [problem["external_id"] for problem in run.problems] == ["902"]
+
+    history = operator_client.get(f"/lodgings/{lodging.id}/connections/{connection.id}/runs", headers=EN).get_data(as_text=True)
+    assert "Booking 902 · Nationality:" in history  # the wrong value, at its field, with the rule's message
+    assert "Drafts wait for what Beds24 (API V2) has no place for:" in history
+    assert "Date of birth" in history and "Date of entry" in history and "Document number" in history
+
+    _due_now()
+    assert sources.run_due() == 1
+    second = _latest_run()
+    assert (second.created_count, second.updated_count, second.draft_count, second.refused_count) == (0, 0, 1, 1)
+    assert second.unchanged_count == 1
+    db.session.expire_all()
+    assert db.session.execute(select(Stay).where(Stay.external_id == "901")).scalars().all() == [draft]
+    assert (draft.status, draft.version, draft.date_of_birth) == ("draft", 1, None)  # left alone
+
+    # The operator finds it among their drafts, opens it, completes it and submits it.
+    dashboard = operator_client.get("/dashboard").get_data(as_text=True)
+    assert f"/stays/{draft.id}" in dashboard
+    shown = operator_client.get(f"/stays/{draft.id}")
+    assert shown.status_code == 200 and "Nopass".upper() in shown.get_data(as_text=True).upper()
+    assert "Masih perlu diisi sebelum dikirim: Jenis kelamin, Tanggal lahir, Kewarganegaraan" in shown.get_data(as_text=True)
+    form = operator_client.get(f"/stays/{draft.id}/edit")
+    assert form.status_code == 200 and 'id="date_of_birth"' in form.get_data(as_text=True)
+    incomplete = operator_client.post(f"/stays/{draft.id}/edit", data=_completed_by_the_operator(draft, date_of_birth="", entry_date=""))
+    assert incomplete.status_code == 200 and "Nopass" in incomplete.get_data(as_text=True)  # back with the values, said at the fields
+    assert "Masukkan tanggal lahir." in incomplete.get_data(as_text=True)
+    response = operator_client.post(f"/stays/{draft.id}/edit", data=_completed_by_the_operator(draft))
+    assert response.status_code == 303 and response.location.endswith(f"/stays/{draft.id}")
+    db.session.expire_all()
+    assert draft.status == "reported" and draft.receipt_number and draft.document_number == "LN4455667"
+    receipt = operator_client.get(f"/stays/{draft.id}/receipt")
+    assert receipt.status_code == 200 and draft.receipt_number in receipt.get_data(as_text=True)
+    version = draft.version
+
+    # The next pull: Beds24 still has no passport; the operator's stays, nothing is refused for it.
+    _due_now()
+    assert sources.run_due() == 1
+    third = _latest_run()
+    assert (third.draft_count, third.refused_count, third.unchanged_count, third.updated_count) == (0, 1, 2, 0)
+    db.session.expire_all()
+    assert (draft.status, draft.version, draft.document_number, str(draft.date_of_birth)) == ("reported", version, "LN4455667", "1991-05-06")
+    # Beds24's own change still comes through: the guest left yesterday.
+    beds24.bookings[0]["departure"] = (today() - timedelta(days=1)).isoformat()
+    _due_now()
+    assert sources.run_due() == 1
+    db.session.expire_all()
+    assert draft.status == "checked_out" and draft.document_number == "LN4455667"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_the_operator_completes_a_pulled_draft_in_the_browser(app, operator, lodging, beds24, javascript):  # noqa: F811
+    """From the dashboard's drafts to the receipt, with JavaScript on and off: the draft Beds24
+    brought without a passport opens on its page (the empty dates shown empty), "Submit" there
+    first says what is missing, the form takes the passport and the report is submitted."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from serasi_web.plugins import registry
+
+    from .browser import chromium, fill_guest, live_server, log_in
+
+    beds24.bookings = [booking(951, lastName="Nopass", infoItems=[])]
+    counts = sources.pull_into(lodging, registry().stay_source("beds24"), {"refresh_token": REFRESH_TOKEN, "property_id": PROPERTY_ID})
+    assert counts.drafts == 1
+    draft = db.session.execute(select(Stay).where(Stay.external_id == "951")).scalar_one()
+    with live_server(app) as base_url, chromium() as browser:
+        context = browser.new_context(java_script_enabled=javascript, locale="id")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        log_in(page, base_url, operator.email)
+        page.click(f"main a[href$='/stays/{draft.id}']")  # among the drafts on the dashboard
+        page.wait_for_url(re.compile(rf"/stays/{draft.id}$"))
+        page.click("main form button:has-text('Kirim laporan')")  # submitting as it is: told what is missing
+        page.wait_for_url(re.compile(rf"/stays/{draft.id}/edit$"))
+        expect(page.locator("body")).to_contain_text("Masukkan tanggal lahir.")
+        assert page.input_value("#date_of_birth") == "" and page.input_value("#surname").upper() == "NOPASS"
+        fill_guest(page, "Nopass", "Olivia", "LN9519519", nationality="NZL", javascript=javascript)
+        page.select_option("#purpose", "tourism")
+        page.click("button[value=submit]")
+        page.wait_for_url(re.compile(rf"/stays/{draft.id}$"))
+        expect(page.locator("main")).to_contain_text("LN9519519")
+        context.close()
+    db.session.expire_all()
+    assert draft.status == "reported" and draft.receipt_number and draft.document_number == "LN9519519" and draft.stay_permit == "itk"

@@ -275,7 +275,7 @@ def runs(lodging_id: int, connection_id: int):
                               .order_by(SourceRun.id.desc())).scalars().all()
     return render_template("integrations/runs.html", lodging=lodging, connection=connection, runs=rows,
                            source_label=sources.source_label, describe_failure=sources.describe_failure,
-                           field_label=_field_labeller())
+                           field_label=_field_labeller(), cannot_supply=_cannot_supply_labels(registry().stay_source(connection.source)))
 
 
 def _typed_settings(form) -> dict[str, str]:

@@ -21,7 +21,7 @@ import json
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -53,9 +53,11 @@ RUNS_KEPT = 50
 PROBLEMS_KEPT = 50  # per run: enough to see what is wrong; the rest are counted
 CLAIM_LEASE = timedelta(minutes=30)  # a worker that died mid-pull frees the connection after this
 KEPT_KEY = "_kept"  # in the secrets' JSON: what a source keeps between pulls (never a field of its form)
-# Text a draft may leave blank (the operator chooses them on the form) though its column is NOT
-# NULL: what property systems most often cannot supply. Dates and the document a draft needs.
-DRAFT_BLANK_TEXT = ("stay_permit", "purpose")
+# Text a draft may leave blank (the operator fills it in on the form) though its column is NOT
+# NULL: what property systems cannot supply (``cannot_supply``: Beds24 keeps no passport,
+# Cloudbeds no stay permit). The dates of ``stays.models.DRAFT_OPTIONAL_DATES`` are left NULL.
+# A draft still needs the guest's surname and the check-in (its list and deadline).
+DRAFT_BLANK_TEXT = ("sex", "nationality", "document_type", "document_number", "issuing_state", "stay_permit", "purpose")
 LOOKUP_CHUNK = 500  # external ids per query when looking up cancelled bookings
 
 _kept: ContextVar[dict | None] = ContextVar("serasi_source_kept", default=None)
@@ -264,13 +266,19 @@ def _voided_by_cancellation(stay: Stay, actor_label: str) -> bool:
 
 def _keep_as_draft(lodging: Lodging, source_name: str, item, result: sync.UpsertResult) -> sync.UpsertResult:
     """An incomplete item (every problem at a field the source left empty, say one it cannot
-    supply): a draft of what it has, once; a later pull with the same gaps leaves the draft
-    alone, one that is whole submits it through ``sync.upsert``. A wrong value is refused."""
+    supply): a draft of what it has, once, the missing dates left empty; a later pull with the
+    same gaps leaves the draft alone, one that is whole submits it through ``sync.upsert``. Once
+    the operator has completed and submitted the draft, the gaps are filled from the report, so
+    that the system's own changes (a check-out) still come through. A wrong value is refused."""
     if any(not name or str(item.values.get(name) or "").strip() for name in result.errors):
         return result
     existing = sync.find_external(lodging, source_name, item.external_id)
     if existing is not None:
-        return sync.UpsertResult("draft", stay=existing) if existing.status == StayStatus.DRAFT else result
+        if existing.status == StayStatus.DRAFT:
+            return sync.UpsertResult("draft", stay=existing)
+        if existing.status == StayStatus.VOIDED:
+            return result
+        return _with_gaps_from_report(lodging, source_name, item, existing)
     values, _errors = sync.read_values(lodging, item.values)
     for name in DRAFT_BLANK_TEXT:
         values[name] = values.get(name) or ""
@@ -279,10 +287,28 @@ def _keep_as_draft(lodging: Lodging, source_name: str, item, result: sync.Upsert
                                        extra={"source": source_name, "external_id": item.external_id})
     except services.StayError:
         return result  # not even a draft: refused with the form's messages
-    except (IntegrityError, KeyError):  # a field even a draft needs (the document, a date the database requires)
+    except (IntegrityError, KeyError):  # a field even a draft needs (the surname, the check-in)
         db.session.rollback()
         return result
     return sync.UpsertResult("draft", stay=created.stay)
+
+
+def _with_gaps_from_report(lodging: Lodging, source_name: str, item, stay: Stay) -> sync.UpsertResult:
+    """Upsert ``item`` with the fields it left empty taken from ``stay``, the report the operator
+    completed: what the system sends wins, what it has no place for (the passport, the permit,
+    the port of entry ...) is the operator's."""
+    raw = dict(item.values)
+    for name in services.REPORT_FIELDS:
+        if str(raw.get(name) or "").strip():
+            continue
+        value = getattr(stay, name)
+        if not isinstance(value, datetime):  # the check-in is never a gap (a draft needs it)
+            raw[name] = value.isoformat() if isinstance(value, date) else value
+    version = stay.version
+    filled = sync.upsert(lodging, source_name, item.external_id, raw, f"source:{source_name}")
+    if filled.outcome == "updated" and filled.stay is not None and filled.stay.version == version:
+        return sync.UpsertResult("unchanged", stay=filled.stay)  # only the content's hash was new
+    return filled
 
 
 def _owner_locale(lodging: Lodging) -> str:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Optional
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -28,6 +28,10 @@ class StayStatus(StrEnum):
 
 
 OPEN_STATUSES = (StayStatus.DRAFT.value, StayStatus.REPORTED.value)
+# Dates a draft may leave empty: a property system that has no place for them (Beds24: no
+# passport; Cloudbeds: no entry date) brings a draft the operator completes. Anything past a
+# draft has them: the database refuses a report without them (migration 0025).
+DRAFT_OPTIONAL_DATES = ("date_of_birth", "document_expiry", "entry_date")
 
 
 class StayGroup(db.Model):
@@ -64,6 +68,7 @@ class Stay(db.Model):
         Index("ix_stay_lodging_id_status_checked_out_at", "lodging_id", "status", "checked_out_at"),
         # A stay pushed or imported from another system is found again by that system's own id.
         UniqueConstraint("lodging_id", "source", "external_id", name="uq_stay_lodging_id_source_external_id"),
+        *(CheckConstraint(f"status = 'draft' OR {name} IS NOT NULL", name=f"{name}_unless_draft") for name in DRAFT_OPTIONAL_DATES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,16 +89,16 @@ class Stay(db.Model):
     given_names: Mapped[str] = mapped_column(String(100), default="")
     name_folded: Mapped[str] = mapped_column(String(201), default="")  # lower case, accents removed: for search
     sex: Mapped[str] = mapped_column(String(1))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    date_of_birth: Mapped[Optional[date]] = mapped_column(Date)  # NULL only on a draft (DRAFT_OPTIONAL_DATES)
     place_of_birth: Mapped[str] = mapped_column(String(100), default="")
     nationality: Mapped[str] = mapped_column(String(3))
     # Travel document
     document_type: Mapped[str] = mapped_column(String(10), default="passport")
     document_number: Mapped[str] = mapped_column(String(20))
     issuing_state: Mapped[str] = mapped_column(String(3))
-    document_expiry: Mapped[date] = mapped_column(Date)
+    document_expiry: Mapped[Optional[date]] = mapped_column(Date)  # NULL only on a draft (DRAFT_OPTIONAL_DATES)
     # Entry and stay permit
-    entry_date: Mapped[date] = mapped_column(Date)
+    entry_date: Mapped[Optional[date]] = mapped_column(Date)  # NULL only on a draft (DRAFT_OPTIONAL_DATES)
     port_of_entry: Mapped[str] = mapped_column(String(100), default="")
     stay_permit: Mapped[str] = mapped_column(String(20))
     visa_index: Mapped[str] = mapped_column(String(12), default="")

@@ -276,6 +276,16 @@ def permit_field():
     return render_page_or_fragment("stays/permit_page.html", "stays/_permit_field.html", form=form)
 
 
+def _missing_to_submit(draft: Stay) -> list[str]:
+    """The labels of what ``draft`` still lacks to be submitted: a draft a property system
+    brought waits for what it has no place for (the passport, the entry date), said up front."""
+    names = [name for name in services.NEEDED_TO_SUBMIT if not getattr(draft, name)]
+    if not names:
+        return []
+    labels = StayForm(formdata=None, meta={"csrf": False})
+    return [str(labels[name].label.text) for name in names]
+
+
 @blueprint.route("/stays/<int:stay_id>")
 @operator_only
 def show(stay_id: int):
@@ -283,8 +293,9 @@ def show(stay_id: int):
     from ..integrations.sources import source_label
 
     stay = get_own_stay_or_404(stay_id)
+    missing = _missing_to_submit(stay) if stay.status == StayStatus.DRAFT else []
     return render_template("stays/show.html", stay=stay, is_minor=services.is_minor(stay), now=utcnow(), photo_ids=photo_ids(stay),
-                           source_label=source_label)
+                           source_label=source_label, missing=missing)
 
 
 @blueprint.route("/stays/<int:stay_id>/photos/<int:photo_id>.jpg")

@@ -125,7 +125,8 @@ def age_on(birth: date, day: date) -> int:
 
 
 def is_minor(stay: Stay) -> bool:
-    return age_on(stay.date_of_birth, to_local(stay.check_in_at, stay.lodging).date()) < ADULT_AGE
+    """Under ADULT_AGE at check-in; False while a draft waits for the date of birth (nothing says so yet)."""
+    return stay.date_of_birth is not None and age_on(stay.date_of_birth, to_local(stay.check_in_at, stay.lodging).date()) < ADULT_AGE
 
 
 def check_dates(values: dict, lodging: Lodging, now: datetime | None = None) -> dict[str, str]:
@@ -337,13 +338,27 @@ def account_problems(lodging: Lodging, *, submit: bool) -> dict[str, str]:
     return {}
 
 
+# What a draft may lack and a report may not: the stay permit (the operator chooses it), and what
+# a property system has no place for (``integrations.sources``; the dates are NULL on such a
+# draft, the text blank). The form's own messages where it asks for the same.
+NEEDED_TO_SUBMIT = {
+    "sex": _l("Choose the sex."), "date_of_birth": _l("Enter the date of birth."), "nationality": _l("Choose the nationality."),
+    "document_type": _l("Choose the document type."), "document_number": _l("Enter the document number."),
+    "issuing_state": _l("Choose the issuing state."), "document_expiry": _l("Enter the expiry date."),
+    "entry_date": _l("Enter the date of entry into Indonesia."), "stay_permit": _l("Choose the stay permit."),
+    "purpose": _l("Choose the purpose of the stay."),
+}
+
+
 def rule_problems(lodging: Lodging, values: dict, *, submit: bool, now: datetime | None = None) -> dict[str, str]:
     """Our own rules of a report (the date rules; a stay permit once submitted), without the
     plugins': safe on a partial report, so a form with other mistakes reports these in the same
     round (the values that did not parse are simply absent)."""
     errors = check_dates(values, lodging, now)
-    if submit and not values.get("stay_permit"):
-        errors["stay_permit"] = str(_l("Choose the stay permit."))
+    if submit:
+        for name, message in NEEDED_TO_SUBMIT.items():
+            if not values.get(name):
+                errors.setdefault(name, str(message))
     return errors
 
 
@@ -358,6 +373,8 @@ def correction_problems(stay: Stay, values: dict, now: datetime | None = None) -
 
 
 def find_open_duplicate(lodging: Lodging, document_number: str, issuing_state: str, exclude_id: int | None = None) -> Stay | None:
+    if not document_number:
+        return None  # a draft waiting for its document (a system with no place for it) duplicates nothing yet
     write_waiting_if(("document", lodging.id, document_number, issuing_state))
     if known_in_advance(open_document_key(lodging.id, document_number)) == (True, None):
         return None
