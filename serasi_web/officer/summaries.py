@@ -13,7 +13,7 @@ worker has counted such a day again, the statistics read that day from the stays
 many paths (forms, API, worker tasks, federation, retention, bulk loads) and a missed one would
 be a wrong figure nobody sees.
 
-The triggers live in the migration that made the tables (0025); a later migration that
+The triggers live in the migration that made the tables (0026_statistics_counts); a later migration that
 rebuilds ``stay`` or ``lodging`` on SQLite (batch mode drops a table's triggers) must call
 ``create_triggers`` again.
 """
