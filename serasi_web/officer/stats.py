@@ -35,7 +35,11 @@ TABLES = {
     "lodging_type": _l("Check-ins by lodging type"),
     "stay_permit": _l("Check-ins by stay permit"),
     "late_rate": _l("Late reports per month"),
+    "office": _l("Check-ins by office"),
+    "province": _l("Check-ins by province"),
 }
+# Tables that tell something only where a scope spans offices (a regional or national console).
+ACROSS_OFFICES = ("office", "province")
 
 
 @dataclass(frozen=True)
@@ -107,13 +111,27 @@ class _Figures:
 
 
 _PASS_OF = {"per_day": "days", "per_month": "days", "late_rate": "days", "nationality": "categories",
-            "stay_permit": "categories", "region": "lodgings", "lodging_type": "lodgings"}
+            "stay_permit": "categories", "region": "lodgings", "lodging_type": "lodgings", "office": "lodgings", "province": "lodgings"}
 
 
-def _scope_lodgings(scope: Scope) -> dict[int, tuple[str, str, str, str]]:
-    """The scope's lodgings, read once per set of tables: id -> (province, regency, district, lodging type)."""
-    return {row[0]: row[1:] for row in db.session.execute(
-        select(Lodging.id, Lodging.province_code, Lodging.regency_code, Lodging.district_code, Lodging.lodging_type)
+def keys_for(scope: Scope) -> list[str]:
+    """The tables of ``scope``'s statistics page: by office and province only where it spans offices."""
+    return [key for key in TABLES if key not in ACROSS_OFFICES or scope.spans_offices]
+
+
+@dataclass(frozen=True)
+class _Place:
+    province: str
+    regency: str
+    district: str
+    lodging_type: str
+    office_id: int | None
+
+
+def _scope_lodgings(scope: Scope) -> dict[int, _Place]:
+    """The scope's lodgings, read once per set of tables: id -> its place, type and office."""
+    return {row[0]: _Place(*row[1:]) for row in db.session.execute(
+        select(Lodging.id, Lodging.province_code, Lodging.regency_code, Lodging.district_code, Lodging.lodging_type, Lodging.office_id)
         .where(scope.lodging_condition())).all()}
 
 
@@ -141,9 +159,16 @@ def _gather(scope: Scope, period: Period, keys: list[str], provinces: set[str]) 
     return figures
 
 
-def _places(lodgings: dict[int, tuple[str, str, str, str]], figures: _Figures) -> list[tuple[str, str, str, int]]:
-    """(regency, district, lodging type, check-ins) from the counts per lodging."""
-    return [(*lodgings[lodging_id][1:], count) for lodging_id, count in figures.lodgings if lodging_id in lodgings]
+def _places(lodgings: dict[int, _Place], figures: _Figures) -> list[tuple[_Place, int]]:
+    """(place, check-ins) from the counts per lodging."""
+    return [(lodgings[lodging_id], count) for lodging_id, count in figures.lodgings if lodging_id in lodgings]
+
+
+def _office_names(office_ids) -> dict[int, str]:
+    from ..offices.models import ImmigrationOffice
+
+    ids = [office_id for office_id in office_ids if office_id is not None]
+    return dict(db.session.execute(select(ImmigrationOffice.id, ImmigrationOffice.name).where(ImmigrationOffice.id.in_(ids))).all()) if ids else {}
 
 
 def _sum_by(pairs) -> list[tuple[str, int]]:
@@ -216,7 +241,7 @@ def tables(keys: list[str], scope: Scope, period: Period, locale: str) -> list[T
         raise KeyError(unknown[0])
     if "lodgings" in {_PASS_OF[key] for key in keys}:  # the places and types of the scope's lodgings
         lodgings = _scope_lodgings(scope)
-        provinces = {province for province, *_place in lodgings.values()}
+        provinces = {place.province for place in lodgings.values()}
     else:  # only their time zones
         lodgings = {}
         provinces = set(db.session.scalars(select(Lodging.province_code).where(scope.lodging_condition()).distinct()))
@@ -237,10 +262,18 @@ def tables(keys: list[str], scope: Scope, period: Period, locale: str) -> list[T
             pairs = _sum_by((permit, count) for _nationality, permit, count in figures.categories)
             built.append(_share_table(key, _l("Stay permit"), [(str(STAY_PERMITS.get(code, code or _l("Not given"))), count) for code, count in pairs]))
         elif key == "region":
-            pairs = _sum_by(((regency, district), count) for regency, district, _type, count in places)
+            pairs = _sum_by(((place.regency, place.district), count) for place, count in places)
             built.append(_share_table(key, _l("Regency › district"),
                                       [(f"{regions.name(regency)} › {regions.name(district)}", count) for (regency, district), count in pairs]))
         elif key == "lodging_type":
-            pairs = _sum_by((lodging_type, count) for _regency, _district, lodging_type, count in places)
+            pairs = _sum_by((place.lodging_type, count) for place, count in places)
             built.append(_share_table(key, _l("Lodging type"), [(lodging_type_label(code), count) for code, count in pairs]))
+        elif key == "office":
+            names = _office_names({place.office_id for place, _count in places})
+            # Grouped by name, not id (sorting mixes None): "no office" is one row.
+            pairs = _sum_by((names.get(place.office_id) or str(_l("No office")), count) for place, count in places)
+            built.append(_share_table(key, _l("Office"), pairs))
+        elif key == "province":
+            pairs = _sum_by((place.province, count) for place, count in places)
+            built.append(_share_table(key, _l("Province"), [(regions.name(code), count) for code, count in pairs]))
     return built

@@ -1,0 +1,55 @@
+"""national console: an office's level (office, regional, national) and the peer it stands for
+
+Revision ID: 0025_national_console
+Revises: 0024_federation
+Create Date: 2026-12-07 03:10:00.000000
+"""
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0025_national_console"
+down_revision = "0024_federation"
+branch_labels = None
+depends_on = None
+
+
+@contextmanager
+def _office_rebuilt_safely():
+    """SQLite rebuilds the office table for a foreign key and a unique constraint (batch mode):
+    dropping the old table with foreign keys on would cascade to its areas and empty every
+    lodging's and officer's office. Keys off for the rebuild, checked when they are on again.
+    PRAGMA foreign_keys is ignored inside a transaction: what ran so far is committed first."""
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    dbapi_connection = op.get_bind().connection.dbapi_connection
+    dbapi_connection.commit()
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        dbapi_connection.commit()
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    broken = dbapi_connection.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"foreign keys broken by the office rebuild: {broken[:5]}")
+
+
+def upgrade():
+    with _office_rebuilt_safely(), op.batch_alter_table("immigration_office", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("level", sa.String(length=12), server_default="office", nullable=False))
+        batch_op.add_column(sa.Column("federation_peer_id", sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_immigration_office_federation_peer_id"), ["federation_peer_id"])
+        batch_op.create_foreign_key(batch_op.f("fk_immigration_office_federation_peer_id_federation_peer"), "federation_peer",
+                                    ["federation_peer_id"], ["id"], ondelete="SET NULL")
+
+
+def downgrade():
+    with _office_rebuilt_safely(), op.batch_alter_table("immigration_office", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_immigration_office_federation_peer_id_federation_peer"), type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("uq_immigration_office_federation_peer_id"), type_="unique")
+        batch_op.drop_column("federation_peer_id")
+        batch_op.drop_column("level")
