@@ -222,10 +222,17 @@ def test_watch_lists_span_the_instances_for_the_national_office(national, moved_
     assert {event.actor_label for event in events} == {"officer.ditjen@example.com", "officer.kanwil.bali@example.com", "officer.inst.jakarta@example.com"}
 
 
-def test_an_office_instance_offers_no_levels_and_an_unknown_instance_level_is_refused(national, national_admin, served_instance, tmp_path):
+def test_an_office_instance_offers_no_levels_and_an_unknown_instance_level_is_refused(national, national_admin, national_offices,
+                                                                                      served_instance, tmp_path):
     assert 'name="level"' in national_admin.get("/admin/offices/new").get_data(as_text=True)
     answer = save_office(national_admin, code="KANWIL-X", name="Kanwil X", level="regional", region_codes="99")
     assert answer.status_code == 200 and "99" in answer.get_data(as_text=True)
+    # One office per instance: a second office claiming the Jakarta instance is told which office has it.
+    jakarta = db.session.scalar(select(FederationPeer).where(FederationPeer.name == "SERASI Jakarta"))
+    answer = save_office(national_admin, code="INST-JAKARTA-2", name="Kedua", federation_peer_id=str(jakarta.id))
+    assert answer.status_code == 200 and "Instansi Kanim Jakarta Barat sudah mewakili instansi ini." in answer.get_data(as_text=True)
+    edit = national_admin.get(f"/admin/offices/{jakarta.office_id}/edit").get_data(as_text=True)
+    assert f'<option selected value="{jakarta.id}">SERASI Jakarta</option>' in edit or f'value="{jakarta.id}" selected' in edit
     office = served_instance("plain", lambda instance: make_user("admin.plain@example.com", role="admin"))
     client = office.test_client()
     login(client, "admin.plain@example.com")

@@ -209,11 +209,14 @@ def office_form(office_id: int | None = None):
                       db.session.scalars(select(FederationPeer).order_by(FederationPeer.name)))  # a revoked peer's lodgings stay
     if request.method == "GET" and office:
         form.region_codes.data = "\n".join(f"{a.region_code}  # {regions.name(a.region_code)}" for a in office.areas)
+        if "federation_peer_id" in form._fields:
+            form.federation_peer_id.data = db.session.scalar(select(FederationPeer.id).where(FederationPeer.office_id == office.id)) or 0
     if form.validate_on_submit():
         same_code = db.session.execute(select(ImmigrationOffice).where(ImmigrationOffice.code == form.code.data)).scalar_one_or_none()
         conflicts = area_conflicts(form.area_codes(), office)
         peer_id = form.federation_peer_id.data if "federation_peer_id" in form._fields else 0
-        peer_office = db.session.scalar(select(ImmigrationOffice).where(ImmigrationOffice.federation_peer_id == peer_id)) if peer_id else None
+        peer = db.session.get(FederationPeer, peer_id) if peer_id else None
+        peer_office = db.session.get(ImmigrationOffice, peer.office_id) if peer is not None and peer.office_id else None
         if same_code is not None and same_code is not office:
             form.code.errors.append(_("Another office already uses this code."))
         elif peer_office is not None and peer_office is not office:
@@ -228,9 +231,15 @@ def office_form(office_id: int | None = None):
             for name in ("code", "name", "office_class", "letterhead", "address", "phone", "email"):
                 setattr(office, name, getattr(form, name).data or "")
             office.access_purpose_required = bool(form.access_purpose_required.data)
-            if "level" in form._fields:
-                office.level, office.federation_peer_id = form.level.data, peer_id or None
             db.session.flush()
+            if "level" in form._fields:
+                office.level = form.level.data
+                for standing in db.session.scalars(select(FederationPeer).where(FederationPeer.office_id == office.id)):
+                    standing.office_id = None
+                db.session.flush()  # one office per peer (unique): the old link goes first
+                if peer is not None:
+                    peer.office_id = office.id
+                db.session.flush()
             replace_areas(office, form.area_codes())  # re-routes, also the lodgings of the instance it stands for
             db.session.commit()
             flash(_("Office %(name)s saved.", name=office.name), "success")

@@ -13,6 +13,7 @@ from sqlalchemy import Integer, Select, String, column, func, select, table, tru
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..federation.models import FederatedLodging, FederatedStay, FederationPeer
 from ..forms import MAX_PAGE
 from ..lodgings.models import Lodging, LodgingStatus
 from ..stays.models import Stay, StayStatus, StayVersion
@@ -287,8 +288,6 @@ class Origin:
 
 def federated_origins(stays: list[Stay]) -> dict[int, Origin]:
     """Stay id -> its ``Origin``, for the stays of ``stays`` another instance sent (one query)."""
-    from ..federation.models import FederatedLodging, FederatedStay, FederationPeer
-
     ids = [stay.id for stay in stays if stay.source == "federation"]
     if not ids:
         return {}

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Integer, Select, cast, func, select
 from ..extensions import db
 from ..lodgings.models import Lodging
 from ..lodgings.types import lodging_type_label
+from ..offices.models import ImmigrationOffice
 from ..reference import regions
 from ..reference.countries import country_name
 from ..reference.permits import STAY_PERMITS
@@ -165,8 +166,6 @@ def _places(lodgings: dict[int, _Place], figures: _Figures) -> list[tuple[_Place
 
 
 def _office_names(office_ids) -> dict[int, str]:
-    from ..offices.models import ImmigrationOffice
-
     ids = [office_id for office_id in office_ids if office_id is not None]
     return dict(db.session.execute(select(ImmigrationOffice.id, ImmigrationOffice.name).where(ImmigrationOffice.id.in_(ids))).all()) if ids else {}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,7 +13,6 @@ from ..extensions import db
 
 if TYPE_CHECKING:
     from ..accounts.models import User
-    from ..federation.models import FederationPeer
 
 
 class OfficeLevel(StrEnum):
@@ -43,12 +42,8 @@ class ImmigrationOffice(db.Model):
     # Officers must say why before searching, following a timeline or exporting (docs/privacy.md).
     access_purpose_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     level: Mapped[str] = mapped_column(String(12), default=OfficeLevel.OFFICE, server_default=OfficeLevel.OFFICE.value)
-    # On a regional or national instance, the other instance this office stands for: the
-    # lodgings that instance mirrored here are this office's, wherever their address is.
-    federation_peer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("federation_peer.id", ondelete="SET NULL"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    federation_peer: Mapped[Optional["FederationPeer"]] = relationship()
     areas: Mapped[list["OfficeArea"]] = relationship(
         back_populates="office", cascade="all, delete-orphan", order_by="OfficeArea.region_code"
     )

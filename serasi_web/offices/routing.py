@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from ..extensions import db
+from ..federation.models import FederationPeer
 from ..lodgings.models import Lodging
 from ..reference.regions import ancestors
 from .models import ImmigrationOffice, OfficeArea
@@ -43,15 +44,14 @@ def office_for_region(region_code: str) -> ImmigrationOffice | None:
 
 def _peer_offices() -> dict[int, int]:
     """Federation peer id -> the id of the office standing for that instance."""
-    return dict(db.session.execute(select(ImmigrationOffice.federation_peer_id, ImmigrationOffice.id)
-                                   .where(ImmigrationOffice.federation_peer_id.is_not(None))).all())
+    return dict(db.session.execute(select(FederationPeer.id, FederationPeer.office_id).where(FederationPeer.office_id.is_not(None))).all())
 
 
 def route_lodging(lodging: Lodging) -> None:
     """Set the lodging's office: the office standing for the instance that mirrored it here, else
     the one covering its village (or district) code."""
     if lodging.federation_peer_id is not None:
-        peer_office_id = db.session.scalar(select(ImmigrationOffice.id).where(ImmigrationOffice.federation_peer_id == lodging.federation_peer_id))
+        peer_office_id = db.session.scalar(select(FederationPeer.office_id).where(FederationPeer.id == lodging.federation_peer_id))
         if peer_office_id is not None:
             lodging.office_id = peer_office_id
             return

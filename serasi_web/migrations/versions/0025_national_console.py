@@ -1,4 +1,4 @@
-"""national console: an office's level (office, regional, national) and the peer it stands for
+"""national console: an office's level (office, regional, national) and the office standing for each federation peer
 
 Revision ID: 0025_national_console
 Revises: 0024_federation
@@ -17,10 +17,10 @@ depends_on = None
 
 
 @contextmanager
-def _office_rebuilt_safely():
-    """SQLite rebuilds the office table for a foreign key and a unique constraint (batch mode):
-    dropping the old table with foreign keys on would cascade to its areas and empty every
-    lodging's and officer's office. Keys off for the rebuild, checked when they are on again.
+def _peer_rebuilt_safely():
+    """SQLite rebuilds the federation_peer table for a foreign key and a unique constraint (batch
+    mode): dropping the old table with foreign keys on would be refused by the mirrored lodgings
+    and stays that refer to their peer. Keys off for the rebuild, checked when they are on again.
     PRAGMA foreign_keys is ignored inside a transaction: what ran so far is committed first."""
     if op.get_bind().dialect.name != "sqlite":
         yield
@@ -35,21 +35,23 @@ def _office_rebuilt_safely():
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
     broken = dbapi_connection.execute("PRAGMA foreign_key_check").fetchall()
     if broken:
-        raise RuntimeError(f"foreign keys broken by the office rebuild: {broken[:5]}")
+        raise RuntimeError(f"foreign keys broken by the peer rebuild: {broken[:5]}")
 
 
 def upgrade():
-    with _office_rebuilt_safely(), op.batch_alter_table("immigration_office", schema=None) as batch_op:
+    with op.batch_alter_table("immigration_office", schema=None) as batch_op:
         batch_op.add_column(sa.Column("level", sa.String(length=12), server_default="office", nullable=False))
-        batch_op.add_column(sa.Column("federation_peer_id", sa.Integer(), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f("uq_immigration_office_federation_peer_id"), ["federation_peer_id"])
-        batch_op.create_foreign_key(batch_op.f("fk_immigration_office_federation_peer_id_federation_peer"), "federation_peer",
-                                    ["federation_peer_id"], ["id"], ondelete="SET NULL")
+    with _peer_rebuilt_safely(), op.batch_alter_table("federation_peer", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("office_id", sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_federation_peer_office_id"), ["office_id"])
+        batch_op.create_foreign_key(batch_op.f("fk_federation_peer_office_id_immigration_office"), "immigration_office",
+                                    ["office_id"], ["id"], ondelete="SET NULL")
 
 
 def downgrade():
-    with _office_rebuilt_safely(), op.batch_alter_table("immigration_office", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_immigration_office_federation_peer_id_federation_peer"), type_="foreignkey")
-        batch_op.drop_constraint(batch_op.f("uq_immigration_office_federation_peer_id"), type_="unique")
-        batch_op.drop_column("federation_peer_id")
+    with _peer_rebuilt_safely(), op.batch_alter_table("federation_peer", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_federation_peer_office_id_immigration_office"), type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("uq_federation_peer_office_id"), type_="unique")
+        batch_op.drop_column("office_id")
+    with op.batch_alter_table("immigration_office", schema=None) as batch_op:
         batch_op.drop_column("level")
