@@ -446,6 +446,7 @@ def world(app, offices, operator, other_operator):
     own_searches = {"operator A's search": save_search(operator, "stays.index", {"q": "ReportedA"}).id,
                     "the officer's search": save_search(officer, "officer.stays", {"name": "reporteda"}).id,
                     "the supervision team's search": save_search(supervisor, "officer.stays", {"name": "reporteda"}).id,
+                    "the Kanwil officer's search": save_search(kanwil_officer, "officer.stays", {"name": "reporteda"}).id,
                     "the admin's search": save_search(admin, "admin.users", {"q": "example"}).id,
                     "the admin's audit filter": save_search(admin, "admin.audit", {"actor": "officer@example.com"}).id}
     run_once()  # the reports' events become deliveries, refused by the receiver
