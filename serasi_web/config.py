@@ -112,6 +112,11 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_KEEP_DAYS": 90,
     "WEBHOOK_URL": None,
     "WEBHOOK_SECRET": None,
+    # What this instance is (docs/scale-out.md, "A national or regional console"): an office's
+    # ("office"), a regional office's (Kanwil: "regional") or the Directorate General's
+    # ("national"). Only a regional or national instance has offices standing for other
+    # instances and offices whose officers see several provinces or the whole country.
+    "INSTANCE_LEVEL": "office",
     "FEDERATION_URL": None,  # base URL of the other SERASI Web instance
     "FEDERATION_TOKEN": None,  # a push-API token of that instance (one lodging there)
     "FEDERATION_EXTERNAL_ID_PREFIX": "serasi",  # external id there: <prefix>-<stay id here>
@@ -166,6 +171,7 @@ _ENVIRONMENT = {
     "SERASI_REDIS_URL": ("REDIS_URL", str),
     "SERASI_WEBHOOK_URL": ("WEBHOOK_URL", str),
     "SERASI_WEBHOOK_SECRET": ("WEBHOOK_SECRET", str),
+    "SERASI_INSTANCE_LEVEL": ("INSTANCE_LEVEL", str),
     "SERASI_FEDERATION_URL": ("FEDERATION_URL", str),
     "SERASI_FEDERATION_TOKEN": ("FEDERATION_TOKEN", str),
     "SERASI_FEDERATION_EXTERNAL_ID_PREFIX": ("FEDERATION_EXTERNAL_ID_PREFIX", str),
@@ -199,6 +205,9 @@ class ConfigurationError(RuntimeError):
     """The configuration cannot be used (for example production without a secret key)."""
 
 
+INSTANCE_LEVELS = ("office", "regional", "national")
+
+
 def load_config(app, overrides: dict[str, Any] | None) -> None:
     """Fill ``app.config`` from defaults, instance/config.py, the environment and ``overrides``."""
     app.config.update(DEFAULTS)
@@ -225,6 +234,9 @@ def load_config(app, overrides: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'serasi.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
+    if app.config["INSTANCE_LEVEL"] not in INSTANCE_LEVELS:
+        raise ConfigurationError(f"SERASI_INSTANCE_LEVEL must be one of {', '.join(INSTANCE_LEVELS)} "
+                                 f"(it is {app.config['INSTANCE_LEVEL']!r}).")
     if app.config["ENV_NAME"] == "production":
         problems = production_problems(app.config, explicit)
         if problems:

@@ -110,7 +110,9 @@ ENDPOINT_IDS: dict[tuple[str, str], Ids] = {
 
 # Console routes a control viewer cannot reach by role, so its control is not asked of it.
 NOT_FOR_CONTROL = {("privacy.answer", "Timpora Kuta Selatan"): "only officers answer access requests",
-                   ("privacy.answer_json", "Timpora Kuta Selatan"): "only officers answer access requests"}
+                   ("privacy.answer_json", "Timpora Kuta Selatan"): "only officers answer access requests",
+                   ("privacy.answer", "officer of the Kanwil of Badung"): "an access request is one office's (Kanim Ngurah Rai's)",
+                   ("privacy.answer_json", "officer of the Kanwil of Badung"): "an access request is one office's (Kanim Ngurah Rai's)"}
 
 # Parameters that name no tenant's object, by (endpoint, parameter): the value used.
 FIXED_PARAMETERS = {("spreadsheet_import.template", "kind"): "csv"}
@@ -333,8 +335,10 @@ class ForwarderPlugin:
 @pytest.fixture
 def app_config(app_config):
     """Photos are kept with drafts (so photos have ids), imports and roster uploads run inside the
-    request, and a forwarder makes deliveries (the admin's delivery page)."""
-    return {**app_config, "CAPTURE_KEEP_PHOTOS": True, "IMPORT_RUN_INLINE": True, "ROSTER_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()]}
+    request, a forwarder makes deliveries (the admin's delivery page), and the instance is a
+    national one, so that a regional office (Kanwil) can be a viewer too."""
+    return {**app_config, "CAPTURE_KEEP_PHOTOS": True, "IMPORT_RUN_INLINE": True, "ROSTER_RUN_INLINE": True, "EXTRA_PLUGINS": [ForwarderPlugin()],
+            "INSTANCE_LEVEL": "national"}
 
 
 def logged_in(app, email: str):
@@ -419,6 +423,16 @@ def world(app, offices, operator, other_operator):
     supervisor = create_supervisor(email="timpora@example.com", password=TEST_PASSWORD, full_name="Timpora Kuta Selatan",
                                    region_codes=["51.03.05"])  # A's mess is in Kuta Selatan, B's in Denpasar
     admin = make_user("admin@example.com", role="admin")
+    # A regional office whose area is Badung (A's mess in Kuta Selatan; B's in Denpasar is not).
+    from serasi_web.offices.models import ImmigrationOffice
+    from serasi_web.offices.services import replace_areas
+
+    kanwil = ImmigrationOffice(code="KANWIL-BADUNG", name="Kanwil Badung", level="regional")
+    db.session.add(kanwil)
+    db.session.flush()
+    replace_areas(kanwil, ["51.03"])
+    db.session.commit()
+    kanwil_officer = make_user("officer.kanwil@example.com", role="officer", office_id=kanwil.id)
     from datetime import date
 
     from serasi_web.privacy.access import record_request
@@ -432,6 +446,7 @@ def world(app, offices, operator, other_operator):
     own_searches = {"operator A's search": save_search(operator, "stays.index", {"q": "ReportedA"}).id,
                     "the officer's search": save_search(officer, "officer.stays", {"name": "reporteda"}).id,
                     "the supervision team's search": save_search(supervisor, "officer.stays", {"name": "reporteda"}).id,
+                    "the Kanwil officer's search": save_search(kanwil_officer, "officer.stays", {"name": "reporteda"}).id,
                     "the admin's search": save_search(admin, "admin.users", {"q": "example"}).id,
                     "the admin's audit filter": save_search(admin, "admin.audit", {"actor": "officer@example.com"}).id}
     run_once()  # the reports' events become deliveries, refused by the receiver
@@ -448,7 +463,7 @@ def world(app, offices, operator, other_operator):
         visa_index=db.session.execute(select(VisaIndex.id).order_by(VisaIndex.code)).scalars().first(),
         foreign_searches=foreign_searches, own_searches=own_searches,
         operator=a.client, officer=logged_in(app, officer.email), supervisor_client=logged_in(app, supervisor.email),
-        denpasar_officer=denpasar_officer_client, admin=logged_in(app, admin.email),
+        denpasar_officer=denpasar_officer_client, admin=logged_in(app, admin.email), kanwil=logged_in(app, kanwil_officer.email),
     )
 
 
@@ -494,7 +509,8 @@ def test_an_operator_gets_404_for_another_operators_objects_on_every_route(subte
 
 
 def test_console_users_get_404_for_objects_outside_their_area_on_every_route(subtests, app, world):
-    viewers = {"officer of Kanim Ngurah Rai": world.officer, "Timpora Kuta Selatan": world.supervisor_client}
+    viewers = {"officer of Kanim Ngurah Rai": world.officer, "Timpora Kuta Selatan": world.supervisor_client,
+               "officer of the Kanwil of Badung": world.kanwil}
     check_routes(subtests, app, world, "console", viewers, controls=viewers)
 
 

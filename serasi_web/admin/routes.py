@@ -1,7 +1,7 @@
 """The administrator's pages: accounts, officers, offices and their areas, lodgings with no office."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from sqlalchemy import func, or_, select
@@ -12,6 +12,7 @@ from ..accounts.models import Role, User
 from ..accounts.services import create_user, find_user_by_email, set_enabled
 from ..auth import role_required
 from ..extensions import db
+from ..federation.models import FederationPeer
 from ..integrations.models import SourceConnection
 from ..forms import page_arg, select_choices, text_arg
 from ..stays.queries import escape_like
@@ -204,13 +205,22 @@ def _office_or_404(office_id: int) -> ImmigrationOffice:
 def office_form(office_id: int | None = None):
     office = _office_or_404(office_id) if office_id else None
     form = OfficeForm(obj=office)
+    form.offer_levels(current_app.config["INSTANCE_LEVEL"],
+                      db.session.scalars(select(FederationPeer).order_by(FederationPeer.name)))  # a revoked peer's lodgings stay
     if request.method == "GET" and office:
         form.region_codes.data = "\n".join(f"{a.region_code}  # {regions.name(a.region_code)}" for a in office.areas)
+        if "federation_peer_id" in form._fields:
+            form.federation_peer_id.data = db.session.scalar(select(FederationPeer.id).where(FederationPeer.office_id == office.id)) or 0
     if form.validate_on_submit():
         same_code = db.session.execute(select(ImmigrationOffice).where(ImmigrationOffice.code == form.code.data)).scalar_one_or_none()
         conflicts = area_conflicts(form.area_codes(), office)
+        peer_id = form.federation_peer_id.data if "federation_peer_id" in form._fields else 0
+        peer = db.session.get(FederationPeer, peer_id) if peer_id else None
+        peer_office = db.session.get(ImmigrationOffice, peer.office_id) if peer is not None and peer.office_id else None
         if same_code is not None and same_code is not office:
             form.code.errors.append(_("Another office already uses this code."))
+        elif peer_office is not None and peer_office is not office:
+            form.federation_peer_id.errors.append(_("%(office)s already stands for this instance.", office=peer_office.name))
         elif conflicts:
             form.region_codes.errors.append(", ".join(
                 _("%(code)s belongs to %(office)s", code=code, office=owner.name) for code, owner in conflicts.items()))
@@ -222,7 +232,15 @@ def office_form(office_id: int | None = None):
                 setattr(office, name, getattr(form, name).data or "")
             office.access_purpose_required = bool(form.access_purpose_required.data)
             db.session.flush()
-            replace_areas(office, form.area_codes())
+            if "level" in form._fields:
+                office.level = form.level.data
+                for standing in db.session.scalars(select(FederationPeer).where(FederationPeer.office_id == office.id)):
+                    standing.office_id = None
+                db.session.flush()  # one office per peer (unique): the old link goes first
+                if peer is not None:
+                    peer.office_id = office.id
+                db.session.flush()
+            replace_areas(office, form.area_codes())  # re-routes, also the lodgings of the instance it stands for
             db.session.commit()
             flash(_("Office %(name)s saved.", name=office.name), "success")
             return see_other(url_for("admin.offices"))

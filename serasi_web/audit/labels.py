@@ -25,6 +25,7 @@ AUDIT_ACTIONS = {
     "console.search": _l("Officer searched reports"),
     "console.inbox_viewed": _l("Officer viewed the inbox"),
     "console.watch_list_viewed": _l("Officer viewed a watch list"),
+    "console.statistics_viewed": _l("Officer viewed statistics"),
     "console.export": _l("Officer exported reports"),
     "admin.audit_export": _l("Audit log exported"),
     "stay.legal_hold_set": _l("Legal hold set"),

@@ -32,6 +32,11 @@ class FederationPeer(db.Model):
     token_prefix: Mapped[str] = mapped_column(String(12))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    # On a regional or national instance, the office here that stands for this instance: the
+    # lodgings it mirrored here are that office's, wherever their address is (offices/routing.py).
+    # The key is on this side: on the office's side it would close a cycle office -> peer ->
+    # placeholder account -> office that no table order could create or empty.
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("immigration_office.id", ondelete="SET NULL"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

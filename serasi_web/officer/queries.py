@@ -13,6 +13,7 @@ from sqlalchemy import Integer, Select, String, column, func, select, table, tru
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..federation.models import FederatedLodging, FederatedStay, FederationPeer
 from ..forms import MAX_PAGE
 from ..lodgings.models import Lodging, LodgingStatus
 from ..stays.models import Stay, StayStatus, StayVersion
@@ -273,6 +274,30 @@ def timeline(scope: Scope, stay: Stay, now: datetime) -> Timeline:
         if latest is None or (entry.ends_at or now) >= (latest.ends_at or now):
             latest = entry
     return result
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a mirrored stay was reported: the instance that sent it (as this instance calls the
+    peer), the office there, and the receipt number it printed."""
+
+    instance: str
+    office: str
+    receipt_number: str | None
+
+
+def federated_origins(stays: list[Stay]) -> dict[int, Origin]:
+    """Stay id -> its ``Origin``, for the stays of ``stays`` another instance sent (one query)."""
+    ids = [stay.id for stay in stays if stay.source == "federation"]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(FederatedStay.stay_id, FederationPeer.name, FederatedLodging.origin_office, FederatedStay.origin_receipt_number)
+        .join(FederationPeer, FederationPeer.id == FederatedStay.peer_id)
+        .join(Stay, Stay.id == FederatedStay.stay_id)
+        .outerjoin(FederatedLodging, FederatedLodging.lodging_id == Stay.lodging_id)
+        .where(FederatedStay.stay_id.in_(ids))).all()
+    return {stay_id: Origin(instance, office or "", receipt) for stay_id, instance, office, receipt in rows}
 
 
 # ---- inbox --------------------------------------------------------------------------------------

@@ -63,6 +63,9 @@ def _console_context():
     from ..privacy.purpose import current_purpose, label
 
     return {"scope_label": _scope_label, "can_decide": lambda: current_user.is_officer,
+            # A Kanwil's, the Directorate General's or a supervision team's lists name each lodging's office.
+            "across_offices": lambda: current_scope().spans_offices,
+            "office_of": lambda lodging: lodging.office.name if lodging.office else _("No office"),
             "console_zone": lambda: current_scope().zone_region, "access_purpose": current_purpose, "purpose_label": label}
 
 
@@ -406,7 +409,8 @@ def timeline(stay_id: int):
             for entry in found.entries if entry.stay.status != "voided"]
     chart = charts.timeline_chart(bars, _("Stays of document %(number)s", number=found.document_number),
                                   lambda moment: format_datetime(moment.astimezone(regions.time_zone_of(zone_code)).replace(tzinfo=None), "short"))
-    return render_template("officer/timeline.html", stay=stay, timeline=found, chart=chart, now=now)
+    return render_template("officer/timeline.html", stay=stay, timeline=found, chart=chart, now=now,
+                           origins=queries.federated_origins([entry.stay for entry in found.entries]))
 
 
 # ---- watch lists --------------------------------------------------------------------------------
@@ -466,10 +470,12 @@ def statistics():
     tables, chart_of = [], {}
     if period is not None:
         locale = str(get_locale())
-        keys = [key for key in stats.TABLES if key != "per_day" or period.days <= stats.MAX_DAILY_DAYS]
+        keys = [key for key in stats.keys_for(current_scope()) if key != "per_day" or period.days <= stats.MAX_DAILY_DAYS]
         tables = stats.tables(keys, current_scope(), period, locale)
         for table in tables:
             chart_of[table.key] = _chart(table)
+        services.record_access(current_user, services.STATISTICS_VIEWED, details={
+            "tables": keys, "start": period.start.isoformat(), "end": period.end.isoformat()})
     return render_template("officer/statistics.html", form=form, period=period, tables=tables, chart_of=chart_of,
                            max_daily_days=stats.MAX_DAILY_DAYS, query_args=_query_args(form))
 
@@ -488,7 +494,7 @@ def _chart(table: stats.Table):
 @console_required
 def statistics_export(key: str, file_format: str):
     """One statistics table as CSV or XLSX, always of the user's own scope."""
-    if key not in stats.TABLES or file_format not in ("csv", "xlsx"):
+    if key not in stats.keys_for(current_scope()) or file_format not in ("csv", "xlsx"):
         abort(404)
     if (asked := _purpose_first()) is not None:
         return asked

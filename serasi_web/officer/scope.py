@@ -4,18 +4,23 @@ Every console query starts from a ``Scope``: an officer sees the lodgings routed
 a supervision team (Timpora, police) the lodgings whose address lies in its regencies or
 districts; an admin nothing, unless also given an office (then that office's). Guests are seen only through their lodging, and only once
 reported (a draft is the lodging's own business).
+
+On a regional or national instance (``INSTANCE_LEVEL``) an office's level widens its officers'
+scope: a regional office (Kanwil) sees every lodging whose address is in its area (its
+provinces), whichever office or instance it belongs to; a national office sees every lodging.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta, timezone, tzinfo
 
-from sqlalchemy import ColumnElement, Select, false, literal_column, or_, select, type_coerce
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, false, literal_column, or_, select, true, type_coerce
 
 from ..accounts.models import Role, SupervisionRegion, User
 from ..extensions import db
 from ..lodgings.models import Lodging
-from ..offices.models import OfficeArea
+from ..offices.models import ImmigrationOffice, OfficeArea, OfficeLevel
 from ..reference import regions
 from ..stays.models import Stay
 
@@ -27,9 +32,16 @@ class Scope:
     """The lodgings (and so the guests) one console user may see."""
 
     office_id: int | None = None
+    province_codes: tuple[str, ...] = ()
     regency_codes: tuple[str, ...] = ()
     district_codes: tuple[str, ...] = ()
+    whole_country: bool = False  # a national office's officers: every lodging
     zone_region: str = ""  # a region code whose time zone is the scope's ("" is WIB)
+
+    @property
+    def spans_offices(self) -> bool:
+        """Whether the scope may hold several offices' lodgings (the console then names them)."""
+        return self.office_id is None
 
     @property
     def time_zone(self) -> tzinfo:
@@ -38,10 +50,15 @@ class Scope:
 
     def lodging_condition(self, on=Lodging) -> ColumnElement[bool]:
         """SQL condition on ``Lodging`` that holds for the lodgings of this scope (or on another
-        model with the same place columns: ``office_id``, ``regency_code``, ``district_code``)."""
+        model with the same place columns: ``office_id``, ``province_code``, ``regency_code``,
+        ``district_code``)."""
         if self.office_id is not None:
             return on.office_id == self.office_id
+        if self.whole_country:
+            return true()
         conditions = []
+        if self.province_codes:
+            conditions.append(on.province_code.in_(self.province_codes))
         if self.regency_codes:
             conditions.append(on.regency_code.in_(self.regency_codes))
         if self.district_codes:
@@ -74,22 +91,44 @@ def filter_only(column):
     return type_coerce(literal_column(f"+{column.table.name}.{column.name}"), column.type)
 
 
+def office_level_in_effect(level: str) -> str:
+    """An office's level as this instance honours it: a national office only on a national
+    instance, a regional one on a regional or national instance; anything else is an office."""
+    instance_level = current_app.config["INSTANCE_LEVEL"]
+    if level == OfficeLevel.NATIONAL and instance_level == "national":
+        return OfficeLevel.NATIONAL
+    if level == OfficeLevel.REGIONAL and instance_level in ("regional", "national"):
+        return OfficeLevel.REGIONAL
+    return OfficeLevel.OFFICE
+
+
 def scope_for(user: User) -> Scope:
     """The scope of a console user; an account with no console role sees nothing."""
     if user.role in (Role.OFFICER, Role.DPO, Role.ADMIN) and user.office_id is not None:
         # An admin sees guests only when also given an office; the data-protection officer's
         # scope is the office's, for its access log and data-subject requests.
-        first_area = db.session.scalar(
-            select(OfficeArea.region_code).where(OfficeArea.office_id == user.office_id).order_by(OfficeArea.region_code).limit(1))
-        return Scope(office_id=user.office_id, zone_region=first_area or "")
-    if user.role == Role.SUPERVISOR:
         codes = db.session.scalars(
+            select(OfficeArea.region_code).where(OfficeArea.office_id == user.office_id).order_by(OfficeArea.region_code)).all()
+        level = office_level_in_effect(db.session.scalar(select(ImmigrationOffice.level).where(ImmigrationOffice.id == user.office_id)))
+        if level == OfficeLevel.NATIONAL:
+            return Scope(whole_country=True)
+        if level == OfficeLevel.REGIONAL:
+            return _region_scope(codes)
+        return Scope(office_id=user.office_id, zone_region=codes[0] if codes else "")
+    if user.role == Role.SUPERVISOR:
+        return _region_scope(db.session.scalars(
             select(SupervisionRegion.region_code).where(SupervisionRegion.user_id == user.id).order_by(SupervisionRegion.region_code)
-        ).all()
-        regencies = tuple(code for code in codes if regions.level_of(code) == regions.LEVEL_REGENCY)
-        districts = tuple(code for code in codes if regions.level_of(code) == regions.LEVEL_DISTRICT)
-        return Scope(regency_codes=regencies, district_codes=districts, zone_region=codes[0] if codes else "")
+        ).all())
     return Scope()  # nothing: lodging_condition() is false
+
+
+def _region_scope(codes: list[str]) -> Scope:
+    """The lodgings whose address is in any of ``codes`` (provinces, regencies or districts)."""
+    def of_level(level: int) -> tuple[str, ...]:
+        return tuple(code for code in codes if regions.level_of(code) == level)
+
+    return Scope(province_codes=of_level(regions.LEVEL_PROVINCE), regency_codes=of_level(regions.LEVEL_REGENCY),
+                 district_codes=of_level(regions.LEVEL_DISTRICT), zone_region=codes[0] if codes else "")
 
 
 def region_choices(scope: Scope) -> list[tuple[str, str]]:

@@ -23,8 +23,11 @@ SEARCHED = "console.search"
 INBOX_VIEWED = "console.inbox_viewed"
 WATCH_LIST_VIEWED = "console.watch_list_viewed"
 EXPORTED = "console.export"
+# Counts only, no guest: recorded so that a regional or national console's reading of other
+# offices' figures is on the record too (the period and the tables shown).
+STATISTICS_VIEWED = "console.statistics_viewed"
 AUDIT_EXPORTED = "admin.audit_export"
-ACCESS_ACTIONS = (STAY_VIEWED, TIMELINE_VIEWED, SEARCHED, INBOX_VIEWED, WATCH_LIST_VIEWED, EXPORTED, AUDIT_EXPORTED)
+ACCESS_ACTIONS = (STAY_VIEWED, TIMELINE_VIEWED, SEARCHED, INBOX_VIEWED, WATCH_LIST_VIEWED, STATISTICS_VIEWED, EXPORTED, AUDIT_EXPORTED)
 MAX_RECORDED_IDS = 100
 
 

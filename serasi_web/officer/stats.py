@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Integer, Select, cast, func, select
 from ..extensions import db
 from ..lodgings.models import Lodging
 from ..lodgings.types import lodging_type_label
+from ..offices.models import ImmigrationOffice
 from ..reference import regions
 from ..reference.countries import country_name
 from ..reference.permits import STAY_PERMITS
@@ -38,7 +39,11 @@ TABLES = {
     "lodging_type": _l("Check-ins by lodging type"),
     "stay_permit": _l("Check-ins by stay permit"),
     "late_rate": _l("Late reports per month"),
+    "office": _l("Check-ins by office"),
+    "province": _l("Check-ins by province"),
 }
+# Tables that tell something only where a scope spans offices (a regional or national console).
+ACROSS_OFFICES = ("office", "province")
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,15 @@ def _counted(scope: Scope, period: Period, offset: int, *columns) -> Select:
                    filter_only(Stay.status).in_(COUNTED_STATUSES), Stay.check_in_at >= start, Stay.check_in_at < end))
 
 
+@dataclass(frozen=True)
+class _Place:
+    province: str
+    regency: str
+    district: str
+    lodging_type: str
+    office_id: int | None
+
+
 @dataclass
 class _Figures:
     """The few grouped counts every table is made from."""
@@ -107,7 +121,7 @@ class _Figures:
     days: dict[str, tuple[int, int]] = field(default_factory=dict)  # local day -> (check-ins, late)
     nationalities: list[tuple[str, int]] = field(default_factory=list)  # (nationality, check-ins)
     permits: list[tuple[str, int]] = field(default_factory=list)  # (stay permit, check-ins)
-    places: list[tuple[str, str, str, int]] = field(default_factory=list)  # (regency, district, lodging type, check-ins)
+    places: list[tuple[_Place, int]] = field(default_factory=list)  # (place, type and office; check-ins)
 
     def add_day(self, local_day: str, count: int, late: int) -> None:
         total, total_late = self.days.get(local_day, (0, 0))
@@ -115,17 +129,22 @@ class _Figures:
 
 
 _PASS_OF = {"per_day": "days", "per_month": "days", "late_rate": "days", "nationality": "categories",
-            "stay_permit": "categories", "region": "places", "lodging_type": "places"}
+            "stay_permit": "categories", "region": "places", "lodging_type": "places", "office": "places", "province": "places"}
 
 
-def _scope_lodgings(scope: Scope) -> dict[int, tuple[str, str, str, str]]:
-    """The scope's lodgings, read once per set of tables: id -> (province, regency, district, lodging type)."""
-    return {row[0]: row[1:] for row in db.session.execute(
-        select(Lodging.id, Lodging.province_code, Lodging.regency_code, Lodging.district_code, Lodging.lodging_type)
+def keys_for(scope: Scope) -> list[str]:
+    """The tables of ``scope``'s statistics page: by office and province only where it spans offices."""
+    return [key for key in TABLES if key not in ACROSS_OFFICES or scope.spans_offices]
+
+
+def _scope_lodgings(scope: Scope) -> dict[int, _Place]:
+    """The scope's lodgings, read once per set of tables: id -> its place, type and office."""
+    return {row[0]: _Place(*row[1:]) for row in db.session.execute(
+        select(Lodging.id, Lodging.province_code, Lodging.regency_code, Lodging.district_code, Lodging.lodging_type, Lodging.office_id)
         .where(scope.lodging_condition())).all()}
 
 
-def _gather(scope: Scope, period: Period, passes: set[str], lodgings: dict[int, tuple[str, str, str, str]],
+def _gather(scope: Scope, period: Period, passes: set[str], lodgings: dict[int, _Place],
             provinces: set[str], figures: _Figures) -> None:
     """Count the stays themselves: the passes over ``period``, each only over the time zones of
     ``provinces`` (those of the scope's lodgings), added to ``figures``."""
@@ -145,7 +164,7 @@ def _gather(scope: Scope, period: Period, passes: set[str], lodgings: dict[int, 
                 figures.nationalities.append((nationality, count))
                 figures.permits.append((permit, count))
         if "places" in passes:
-            figures.places += [(*lodgings[lodging_id][1:], count) for lodging_id, count in db.session.execute(
+            figures.places += [(lodgings[lodging_id], count) for lodging_id, count in db.session.execute(
                 _counted(scope, period, offset, Stay.lodging_id, func.count()).group_by(Stay.lodging_id)).all()
                 if lodging_id in lodgings]
 
@@ -178,9 +197,9 @@ def _gather_counted(scope: Scope, period: Period, passes: set[str], skipped: set
                 .group_by(counts.dimension, counts.value)).all():
             (figures.nationalities if dimension == "nationality" else figures.permits).append((value, int(count)))
     if "places" in passes:
-        figures.places += [(regency, district, value, int(count)) for regency, district, value, count in db.session.execute(
-            select(counts.regency_code, counts.district_code, counts.value, func.sum(counts.check_ins))
-            .where(by_type, *conditions).group_by(counts.regency_code, counts.district_code, counts.value)).all()]
+        place = (counts.province_code, counts.regency_code, counts.district_code, counts.value, counts.office_id)
+        figures.places += [(_Place(*row[:5]), int(row[5])) for row in db.session.execute(
+            select(*place, func.sum(counts.check_ins)).where(by_type, *conditions).group_by(*place)).all()]
 
 
 def figures_for(scope: Scope, period: Period, passes: set[str], use_counts: bool = True) -> _Figures:
@@ -198,7 +217,7 @@ def figures_for(scope: Scope, period: Period, passes: set[str], use_counts: bool
     if from_stays:
         if "places" in passes:  # the places and types of the scope's lodgings
             lodgings = _scope_lodgings(scope)
-            provinces = {province for province, *_place in lodgings.values()}
+            provinces = {place.province for place in lodgings.values()}
         else:  # only their time zones
             lodgings = {}
             provinces = set(db.session.scalars(select(Lodging.province_code).where(scope.lodging_condition()).distinct()))
@@ -216,6 +235,11 @@ def day_runs(days: list[date]) -> list[tuple[date, date]]:
         else:
             runs.append((day, day))
     return runs
+
+
+def _office_names(office_ids) -> dict[int, str]:
+    ids = [office_id for office_id in office_ids if office_id is not None]
+    return dict(db.session.execute(select(ImmigrationOffice.id, ImmigrationOffice.name).where(ImmigrationOffice.id.in_(ids))).all()) if ids else {}
 
 
 def _sum_by(pairs) -> list[tuple[str, int]]:
@@ -304,10 +328,18 @@ def tables(keys: list[str], scope: Scope, period: Period, locale: str, use_count
             pairs = _sum_by(figures.permits)
             built.append(_share_table(key, _l("Stay permit"), [(str(STAY_PERMITS.get(code, code or _l("Not given"))), count) for code, count in pairs]))
         elif key == "region":
-            pairs = _sum_by(((regency, district), count) for regency, district, _type, count in places)
+            pairs = _sum_by(((place.regency, place.district), count) for place, count in places)
             built.append(_share_table(key, _l("Regency › district"),
                                       [(f"{regions.name(regency)} › {regions.name(district)}", count) for (regency, district), count in pairs]))
         elif key == "lodging_type":
-            pairs = _sum_by((lodging_type, count) for _regency, _district, lodging_type, count in places)
+            pairs = _sum_by((place.lodging_type, count) for place, count in places)
             built.append(_share_table(key, _l("Lodging type"), [(lodging_type_label(code), count) for code, count in pairs]))
+        elif key == "office":
+            names = _office_names({place.office_id for place, _count in places})
+            # Grouped by name, not id (sorting mixes None): "no office" is one row.
+            pairs = _sum_by((names.get(place.office_id) or str(_l("No office")), count) for place, count in places)
+            built.append(_share_table(key, _l("Office"), pairs))
+        elif key == "province":
+            pairs = _sum_by((place.province, count) for place, count in places)
+            built.append(_share_table(key, _l("Province"), [(regions.name(code), count) for code, count in pairs]))
     return built

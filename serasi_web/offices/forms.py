@@ -2,12 +2,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, StringField, TextAreaField, ValidationError
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ..forms import TOO_LONG, BaseForm, phone_number, strip
+from ..forms import TOO_LONG, BaseForm, phone_number, select_choices, strip
+from .models import OfficeLevel
 from .services import OFFICE_CODE_PATTERN, parse_region_codes
 
+LEVEL_LABELS = {
+    OfficeLevel.OFFICE: _l("Office: the lodgings routed to it"),
+    OfficeLevel.REGIONAL: _l("Regional office (Kanwil): every lodging in its area (provinces)"),
+    OfficeLevel.NATIONAL: _l("National: every lodging"),
+}
 
 
 class OfficeForm(BaseForm):
@@ -23,6 +29,22 @@ class OfficeForm(BaseForm):
     access_purpose_required = BooleanField(_l("Officers must give the purpose before searching, following a timeline or exporting"))
     region_codes = TextAreaField(_l("Area: region codes"), description=_l("One regency/city (e.g. 51.71) or district (e.g. 51.03.05) code per line. The most specific code wins."),
                                  validators=[Length(max=20000, message=TOO_LONG)])
+    # On a regional or national instance only (``levels_for``); elsewhere they are removed.
+    level = SelectField(_l("What its officers see"), choices=[], invalid_choice_message=_l("Choose what its officers see."),
+                        description=_l("A regional office's area may hold province codes (e.g. 51 for Bali)."))
+    federation_peer_id = SelectField(_l("Stands for the instance"), coerce=int, choices=[], invalid_choice_message=_l("Choose the instance."),
+                                     description=_l("The lodgings this instance mirrored here belong to this office, wherever they are."))
+
+    def offer_levels(self, instance_level: str, peers) -> None:
+        """Offer the levels this instance honours and its federation peers; on an office's
+        instance the two fields are removed (every office is an office there)."""
+        if instance_level == "office":
+            del self.level
+            del self.federation_peer_id
+            return
+        levels = [OfficeLevel.OFFICE, OfficeLevel.REGIONAL] + ([OfficeLevel.NATIONAL] if instance_level == "national" else [])
+        self.level.choices = select_choices((level.value, LEVEL_LABELS[level]) for level in levels)
+        self.federation_peer_id.choices = select_choices([(0, _l("None"))] + [(peer.id, peer.name) for peer in peers])
 
     def validate_code(self, field):
         if not OFFICE_CODE_PATTERN.match(field.data or ""):
@@ -33,7 +55,8 @@ class OfficeForm(BaseForm):
         return getattr(self, "_area_codes", [])
 
     def validate_region_codes(self, field):
-        codes, problems = parse_region_codes(field.data)
+        provinces = "level" in self._fields and self.level.data == OfficeLevel.REGIONAL
+        codes, problems = parse_region_codes(field.data, provinces=provinces)
         if problems:
             raise ValidationError(" ".join(problems[:10]))
         self._area_codes = codes

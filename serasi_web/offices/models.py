@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, String, false
@@ -12,6 +13,15 @@ from ..extensions import db
 
 if TYPE_CHECKING:
     from ..accounts.models import User
+
+
+class OfficeLevel(StrEnum):
+    """Whose lodgings an office's officers see (on a regional or national instance only;
+    docs/officer.md, "A national or regional console")."""
+
+    OFFICE = "office"  # the lodgings routed to the office
+    REGIONAL = "regional"  # a Kanwil: every lodging whose address is in its area (provinces)
+    NATIONAL = "national"  # the Directorate General: every lodging
 
 
 class ImmigrationOffice(db.Model):
@@ -31,6 +41,7 @@ class ImmigrationOffice(db.Model):
     letterhead: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # Officers must say why before searching, following a timeline or exporting (docs/privacy.md).
     access_purpose_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    level: Mapped[str] = mapped_column(String(12), default=OfficeLevel.OFFICE, server_default=OfficeLevel.OFFICE.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     areas: Mapped[list["OfficeArea"]] = relationship(

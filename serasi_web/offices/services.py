@@ -22,25 +22,31 @@ class AreaProblem:
     message: str
 
 
-def check_area_code(code: str):
-    """Return (normalised code, problem message or None) for one area code."""
+def check_area_code(code: str, provinces: bool = False):
+    """Return (normalised code, problem message or None) for one area code; ``provinces``
+    allows province codes too (a regional office's area, "51" = Bali)."""
     normalised = regions.normalise(code)
     region = regions.get(normalised) if normalised else None
     if region is None:
         return code, _l("%(code)s is not a Kemendagri region code.", code=code)
+    if provinces and region.level == regions.LEVEL_PROVINCE:
+        return normalised, None
     if region.level not in (regions.LEVEL_REGENCY, regions.LEVEL_DISTRICT):
+        if provinces:
+            return normalised, _l("%(code)s is not a province, regency/city or district code.", code=normalised)
         return normalised, _l("%(code)s is not a regency/city or district code.", code=normalised)
     return normalised, None
 
 
-def parse_region_codes(text: str) -> tuple[list[str], list[str]]:
-    """Region codes typed one per line (or comma-separated, "# comments" allowed); (codes, problems)."""
+def parse_region_codes(text: str, provinces: bool = False) -> tuple[list[str], list[str]]:
+    """Region codes typed one per line (or comma-separated, "# comments" allowed); (codes, problems).
+    ``provinces`` allows province codes (see ``check_area_code``)."""
     codes, problems = [], []
     for raw in (text or "").replace(",", "\n").splitlines():
         raw = raw.split("#", 1)[0].strip()  # allow "51.71  # Kota Denpasar"
         if not raw:
             continue
-        code, problem = check_area_code(raw)
+        code, problem = check_area_code(raw, provinces)
         if problem:
             problems.append(str(problem))
         else:

@@ -1,7 +1,7 @@
 """statistics: daily check-in counts kept by the worker, and the days changed since (noted by triggers)
 
 Revision ID: 0026_statistics_counts
-Revises: 0025_draft_dates
+Revises: 0025_national_console
 Create Date: 2026-12-07 03:10:00.000000
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from serasi_web.officer import summaries
 
 # revision identifiers, used by Alembic.
 revision = "0026_statistics_counts"
-down_revision = "0025_draft_dates"
+down_revision = "0025_national_console"
 branch_labels = None
 depends_on = None
 
