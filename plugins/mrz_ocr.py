@@ -13,12 +13,15 @@ lines joined with "\\n", which the MRZ payload parser then checks digit by digit
 3. Cut the strip into lines by its ink profile and read them with RapidOCR's PP-OCRv4 line
    recogniser, run by our own onnxruntime session and decoded here (``LineRecogniser``: each
    character gets its probability, runner-up and position); fillers lost inside a filler run are
-   put back by OCR-B's fixed pitch, and a line a few characters off its ICAO length is fitted
-   (the variant whose check digits hold best).
+   put back by OCR-B's fixed pitch (in the name field, also a character lost where the recogniser
+   saw one faintly), and a line a few characters off its ICAO length is fitted (the variant
+   whose check digits hold best).
 4. With ``guided=True`` (the default), every field protected by a check digit is read as the
    combination of look-alike characters (O/0, I/1, B/8, S/5, Z/2, G/6, '<' read as K or C)
    whose check digits hold (``serasi_web.capture.mrz.repair_by_check_digits``); a field no
-   combination satisfies is left as read, and the parser reports it at its field.
+   combination satisfies is left as read, and the parser reports it at its field. In the name,
+   a letter whose runner-up was '<' is read as the filler where the name's layout puts fillers
+   (``serasi_web.capture.mrz.choose_name_fillers``).
 
 5. Name parts read unsurely (low probability, a guessed character, a fitted line) get a warning
    (``OCRText.warnings``), shown at the field: a name has no check digit.
