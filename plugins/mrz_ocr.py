@@ -13,12 +13,15 @@ lines joined with "\\n", which the MRZ payload parser then checks digit by digit
 3. Cut the strip into lines by its ink profile and read them with RapidOCR's PP-OCRv4 line
    recogniser, run by our own onnxruntime session and decoded here (``LineRecogniser``: each
    character gets its probability, runner-up and position); fillers lost inside a filler run are
-   put back by OCR-B's fixed pitch, and a line a few characters off its ICAO length is fitted
-   (the variant whose check digits hold best).
+   put back by OCR-B's fixed pitch (in the name field, also a character lost where the recogniser
+   saw one faintly), and a line a few characters off its ICAO length is fitted (the variant
+   whose check digits hold best).
 4. With ``guided=True`` (the default), every field protected by a check digit is read as the
    combination of look-alike characters (O/0, I/1, B/8, S/5, Z/2, G/6, '<' read as K or C)
    whose check digits hold (``serasi_web.capture.mrz.repair_by_check_digits``); a field no
-   combination satisfies is left as read, and the parser reports it at its field.
+   combination satisfies is left as read, and the parser reports it at its field. In the name,
+   a letter whose runner-up was '<' is read as the filler where the name's layout puts fillers
+   (``serasi_web.capture.mrz.choose_name_fillers``).
 
 5. Name parts read unsurely (low probability, a guessed character, a fitted line) get a warning
    (``OCRText.warnings``), shown at the field: a name has no check digit.
@@ -29,6 +32,7 @@ orientations each are read, so a 50 MP photo costs what a 4 MP one does, and rea
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import time
@@ -79,7 +83,12 @@ NAME_CONFIDENCE = 0.75
 # Fillers are read less surely (a clean '<' often at 0.6-0.8, K the runner-up) and a letter read
 # as a filler was not seen: a filler warns below this.
 FILLER_CONFIDENCE = 0.5
-FILLER_RUNNER_UP = 0.1
+# A letter whose runner-up is '<' at this probability or more may be a filler read as K or C:
+# its name part is warned, and where the name's layout puts fillers it is read as one
+# (``serasi_web.capture.mrz.choose_name_fillers``). On 200 photos of another corpus seed (2) than
+# the benchmark's: every K read for a '<' had '<' at 0.08-0.47; of the letters read right, none
+# at 0.05 or more (a true K: '<' at 0.01 at most). At 0.1 a K at 0.89 for PAUL< went unwarned.
+FILLER_RUNNER_UP = 0.05
 
 
 class OCRText(str):
@@ -96,12 +105,19 @@ class OCRText(str):
         return made
 
 
+def _filler_offered(glyph: Glyph) -> bool:
+    """A letter the recogniser also read a little as a filler: it may be one (K for '<')."""
+    return glyph.char != "<" and glyph.runner_up == "<" and glyph.runner_up_confidence >= FILLER_RUNNER_UP
+
+
 def _unsure(glyph: Glyph) -> bool:
+    if glyph.restored:  # read below the blank, put back by position: a guess among the engine's candidates
+        return True
     if glyph.char == "<":
         return glyph.confidence < FILLER_CONFIDENCE
     # A letter that was also read a little as a filler: "MARIAK" for "MARIA<" (K and '<' are OCR-B's
     # commonest confusion, and a name's shape changes with it), at 0.79 for the K on the corpus.
-    return glyph.confidence < NAME_CONFIDENCE or glyph.runner_up == "<" and glyph.runner_up_confidence >= FILLER_RUNNER_UP
+    return glyph.confidence < NAME_CONFIDENCE or _filler_offered(glyph)
 
 
 class Deadline:
@@ -195,13 +211,18 @@ class MRZOCRDecoder:
         return self.finish(lines) if lines else None
 
     def finish(self, lines: list[list[Glyph]]) -> OCRText:
-        """The lines' text after the check-digit-guided choice, with a warning on each name
-        part that holds a character read with low confidence, changed by the choice (a digit
-        read in a name), or a filler run resized to fit the line (a letter may be missing or doubled)."""
-        from serasi_web.capture.mrz import name_warnings, repair_by_check_digits
+        """The lines' text after the check-digit-guided choice (and, in the name, the fillers
+        chosen among the recogniser's candidates by the name's layout), with a warning on each
+        name part that holds a character read with low confidence, changed by the choice (a digit
+        read in a name, a letter read as a filler), put back by position, or a filler run resized
+        to fit the line (a letter may be missing or doubled)."""
+        from serasi_web.capture.mrz import choose_name_fillers, name_warnings, repair_by_check_digits
 
         read = [text_of(line) for line in lines]
-        repaired = repair_by_check_digits(read) if self.guided else read
+        repaired = read
+        if self.guided:
+            offered = {(row, column) for row, line in enumerate(lines) for column, glyph in enumerate(line) if _filler_offered(glyph)}
+            repaired = choose_name_fillers(repair_by_check_digits(read), offered)
         doubtful = {(row, column) for row, (line, text) in enumerate(zip(lines, repaired)) for column, glyph in enumerate(line)
                     if text[column] != glyph.char or _unsure(glyph)}
         fitted = {(row, column) for row, line in enumerate(lines) for column, glyph in enumerate(line) if glyph.fitted}
@@ -227,7 +248,10 @@ def engine_available(engine: str) -> bool:
 class Glyph:
     """One character as the recogniser read it. ``confidence``: its probability at its most
     certain step (1.0 from an engine that gives none); ``runner_up``: the next likeliest MRZ
-    character there; ``fitted``: put in, or next to a filler taken out, to bring the line to length."""
+    character there; ``fitted``: put in, or next to a filler taken out, to bring the line to length;
+    ``faint_before``: the likeliest MRZ character where the recogniser saw something between the
+    glyph before and this one but blank or a non-MRZ sign won (None: nothing there);
+    ``restored``: such a faint character put back because the characters' positions show one lost there."""
 
     char: str
     confidence: float = 1.0
@@ -236,6 +260,8 @@ class Glyph:
     fitted: bool = False
     step: float = -1.0  # where along the line it was read (the model's 8 px steps); -1: unknown
     extent: int = 1  # how many steps in a row it was the likeliest character
+    faint_before: Glyph | None = None
+    restored: bool = False
 
 
 def text_of(glyphs) -> str:
@@ -270,6 +296,9 @@ def _recogniser() -> LineRecogniser:
 # Line images are padded to one of these widths (after scaling to the model's 48 px height), so
 # onnxruntime sees a handful of input shapes instead of a new one per photo.
 INPUT_HEIGHT = 48
+# A character seen between two read ones but below blank or a non-MRZ sign (see ``_decode``): at
+# least this probability. On the corpus a lost J had 0.32 and a lost Z 0.23 (with 2 at 0.16).
+FAINT_PROBABILITY = 0.1
 INPUT_WIDTHS = (640, 960, 1280, 1600, 1920, 2240)
 MRZ_ALPHABET = WHITELIST + ">"  # '>' only tells that the band is upside down; it is dropped after
 # Classes of the (Chinese and English) model that OCR-B characters are read as, besides the
@@ -336,16 +365,19 @@ class LineRecogniser:
 
     def _decode(self, probabilities) -> list[Glyph]:
         """Greedy CTC over blank, the MRZ characters and "anything else" (which, like the old
-        whitelist filter, emits nothing)."""
+        whitelist filter, emits nothing). Between two characters, the step where an MRZ character
+        was likeliest is kept as the second one's ``faint_before`` when blank did not dominate
+        there (< 0.5) and that character had at least FAINT_PROBABILITY: a character the model saw
+        but read as no MRZ character (a J as some other script's sign) or just under blank."""
         symbols = np.stack([probabilities[:, cols].sum(axis=1) for cols in self.columns], axis=1)
         other = np.clip(1.0 - probabilities[:, 0] - symbols.sum(axis=1), 0.0, 1.0)
         table = np.concatenate([probabilities[:, :1], symbols, other[:, None]], axis=1)  # 0 blank, 1.. symbols, last other
         best = table.argmax(axis=1)
-        glyphs, previous, peak, first = [], -1, None, 0
         last = table.shape[1] - 1
+        runs, previous, peak, first = [], -1, None, 0  # (peak step, label, first step, end step) of each character
         for step, label in enumerate(best):
             if label != previous and peak is not None:
-                glyphs.append(self._glyph(table, *peak, extent=step - first))
+                runs.append((*peak, first, step))
                 peak = None
             if label != previous:
                 first = step
@@ -353,11 +385,21 @@ class LineRecogniser:
                 peak = (step, label)
             previous = label
         if peak is not None:
-            glyphs.append(self._glyph(table, *peak, extent=len(best) - first))
+            runs.append((*peak, first, len(best)))
+        likeliest = table[:, 1:last].max(axis=1)
+        glyphs, after = [], None  # after: the end step of the character before
+        for step, label, start, end in runs:
+            faint = None
+            if after is not None and start > after:
+                between = after + int(likeliest[after:start].argmax())
+                if likeliest[between] >= FAINT_PROBABILITY and table[between, 0] < 0.5:
+                    faint = self._glyph(table, between, 1 + int(table[between, 1:last].argmax()))
+            glyphs.append(self._glyph(table, step, label, extent=end - start, faint_before=faint))
+            after = end
         return glyphs
 
     @staticmethod
-    def _glyph(table, step: int, label: int, extent: int = 1) -> Glyph:
+    def _glyph(table, step: int, label: int, extent: int = 1, faint_before: Glyph | None = None) -> Glyph:
         """The character at its most certain step, its probability among the MRZ characters and
         blank there (a '<' also read a little as a similar sign of another script is no doubt
         about which MRZ character it is), and its runner-up."""
@@ -366,7 +408,7 @@ class LineRecogniser:
         order = np.argsort(symbols)[::-1]
         second = int(order[1]) if order[0] == label - 1 else int(order[0])
         return Glyph(MRZ_ALPHABET[label - 1], float(symbols[label - 1]), MRZ_ALPHABET[second], float(symbols[second]), step=step,
-                     extent=extent)
+                     extent=extent, faint_before=faint_before)
 
 
 def line_crops(strip) -> list:
@@ -461,14 +503,15 @@ def mrz_lines(read) -> list[list[Glyph]]:
     A line a few characters too long or short is tried several ways (stray marks cut from either
     end, its longest filler run resized) and the combination whose check digits hold best wins.
     Glyphs of a resized filler run are marked ``fitted``: a letter dropped or doubled elsewhere in
-    the line is made up for there, which no check digit sees in a name."""
+    the line is made up for there, which no check digit sees in a name. Characters lost and seen
+    faintly are put back in the name field only (``_unmerge_fillers``)."""
     lines = [[g for g in (line if not isinstance(line, str) else [Glyph(ch) for ch in line.upper()]) if g.char in WHITELIST]
              for line in read]
-    lines = [_unmerge_fillers(line) for line in lines]
-    lines = [line for line in lines if len(line) >= 24]
+    kept = [index for index, line in enumerate(lines) if len(_unmerge_fillers(line)) >= 24]
     for count, width in ((2, 44), (3, 30), (2, 36)):
-        chosen = lines[-count:] if len(lines) >= count else []
         name_row = 2 if count == 3 else 0
+        chosen = [_unmerge_fillers(lines[index], restore_from=(0 if count == 3 else 5) if row == name_row else None)
+                  for row, index in enumerate(kept[-count:])] if len(kept) >= count else []
         # The name line may have lost more (blurred letters): its other fields are still worth
         # reading, and the fit puts a warning on the name.
         if not chosen or not all(-(NAME_LINE_SHORTFALL if row == name_row else 4) <= len(line) - width <= 4
@@ -480,12 +523,17 @@ def mrz_lines(read) -> list[list[Glyph]]:
     return []
 
 
-def _unmerge_fillers(line: list[Glyph]) -> list[Glyph]:
-    """``line`` with the fillers the recogniser lost inside a run of fillers put back, when that
-    brings the line nearer an ICAO length: OCR-B has a fixed pitch, so two fillers read k pitches
-    apart had k - 1 fillers between them (blurred, a run of '<' is read with gaps), and a filler
-    that was the likeliest character for several pitches in a row stood for that many (greedy
-    CTC merges what it sees as one). A gap next to a letter is left: what was there is unknown."""
+def _unmerge_fillers(line: list[Glyph], restore_from: int | None = None) -> list[Glyph]:
+    """``line`` with the characters the recogniser lost put back, when that brings the line
+    nearer an ICAO length: OCR-B has a fixed pitch, so two fillers read k pitches apart had
+    k - 1 fillers between them (blurred, a run of '<' is read with gaps), and a filler that was
+    the likeliest character for several pitches in a row stood for that many (greedy CTC merges
+    what it sees as one). With ``restore_from`` (the column where the name field starts, in the
+    line holding it), a gap of one character next to a letter from that column on gets the
+    character the recogniser saw faintly there (``faint_before``), marked ``restored``: the name
+    part holding it is warned. Elsewhere (and with none seen) what was there is unknown and the
+    gap is left: a check digit is no proof against a guessed digit (a look-alike swap elsewhere
+    in the field can make up for it)."""
     steps = [glyph.step for glyph in line]
     if len(line) < 8 or min(steps) < 0:
         return line
@@ -500,6 +548,9 @@ def _unmerge_fillers(line: list[Glyph]) -> list[Glyph]:
         if out and glyph.char == "<" and out[-1].char == "<":
             missing = round((glyph.step - out[-1].step) / pitch) - 1
             out += [Glyph("<", FILLER_CONFIDENCE, step=out[-1].step + (k + 1) * pitch) for k in range(max(0, missing))]
+        elif (restore_from is not None and len(out) >= restore_from and (faint := glyph.faint_before) is not None
+              and round((glyph.step - out[-1].step) / pitch) == 2 and out[-1].step + pitch / 2 < faint.step < glyph.step - pitch / 2):
+            out.append(dataclasses.replace(faint, restored=True))
         merged = round((glyph.extent - single_width) / pitch) + 1 if glyph.char == "<" and glyph.extent > single_width + pitch else 1
         if merged > 1:
             out += [Glyph("<", FILLER_CONFIDENCE, step=glyph.step - glyph.extent / 2 + (k + 0.5) * glyph.extent / merged)

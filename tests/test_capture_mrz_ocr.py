@@ -157,6 +157,80 @@ def test_fillers_lost_inside_a_filler_run_are_put_back_by_where_the_others_stand
     assert "NGYEN" in read and set(read.warnings) == {"surname", "given_names"}
 
 
+def test_a_letter_the_recogniser_also_read_as_a_filler_is_one_where_the_name_has_fillers():
+    lines = passport().lines  # P<VNMNGUYEN<<THI<MAI<<...
+    second = [Glyph(ch, 0.99) for ch in lines[1]]
+    k_for_filler = lines[0][:21] + "K" + lines[0][22:]  # THI<MAI<K<<<: a middle initial, or a filler read as K?
+    doubted = [Glyph(ch, 0.55, "<", 0.4) if i == 21 else Glyph(ch, 0.99) for i, ch in enumerate(k_for_filler)]
+    read = MRZOCRDecoder().finish([doubted, second])
+    # The recogniser offered '<' and the layout puts fillers there: the filler, and the name warned.
+    assert read == "\n".join(lines) and set(read.warnings) == {"given_names"}
+    assert read.read_as.splitlines()[0] == k_for_filler
+    assert MRZOCRDecoder(guided=False).finish([doubted, second]).splitlines()[0] == k_for_filler
+    # A K read without a doubt is a name part: kept, and nothing to warn about.
+    sure = MRZOCRDecoder().finish([[Glyph(ch, 0.99) for ch in k_for_filler], second])
+    assert sure.splitlines()[0] == k_for_filler and sure.warnings == {}
+    # Stray letters at the end of the line, doubted the same way, are fillers too; the name is not in doubt.
+    stray = lines[0][:42] + "KK"
+    read = MRZOCRDecoder().finish([[Glyph(ch, 0.55, "<", 0.3) if i >= 42 else Glyph(ch, 0.99) for i, ch in enumerate(stray)], second])
+    assert read == "\n".join(lines) and read.warnings == {}
+
+
+def _line(text: str, faint: dict | None = None, lost: int | None = None) -> list[Glyph]:
+    """``text`` as the recogniser reads OCR-B: a character every 6 steps; the one at column
+    ``lost`` not read; ``faint``: column -> the glyph seen faintly just before that column."""
+    faint = faint or {}
+    return [Glyph(ch, 0.99, step=6 * i, faint_before=faint.get(i)) for i, ch in enumerate(text) if i != lost]
+
+
+def test_a_letter_lost_below_blank_is_put_back_from_what_the_recogniser_saw_there():
+    lines = passport().lines  # the T of THI is column 13
+    second = _line(lines[1])
+    seen_t = {14: Glyph("T", 0.45, "I", 0.1, step=6 * 13)}
+    read = MRZOCRDecoder().finish(mrz_lines([_line(lines[0], seen_t, lost=13), second]))
+    assert read == "\n".join(lines) and set(read.warnings) == {"given_names"}  # a guess among candidates: warned
+    # Nothing seen there: the letter stays unknown, the line is fitted and both parts warned.
+    read = MRZOCRDecoder().finish(mrz_lines([_line(lines[0], lost=13), second]))
+    assert "NGUYEN<<HI<MAI" in read and set(read.warnings) == {"surname", "given_names"}
+    # Something faint where no character is missing (the H one pitch after the filler) is no character.
+    read = MRZOCRDecoder().finish(mrz_lines([_line(lines[0], {14: Glyph("T", 0.45, step=6 * 14 - 3)}), second]))
+    assert read == "\n".join(lines) and read.warnings == {}
+    # Only in the name: a digit seen faintly where one of the number is lost is not put in (a
+    # look-alike swap elsewhere in the number could make its check digit hold for a wrong guess).
+    read = MRZOCRDecoder().finish(mrz_lines([_line(lines[0]), _line(lines[1], {4: Glyph("3", 0.9, step=6 * 3)}, lost=3)]))
+    assert read.splitlines()[0] == lines[0] and read.splitlines()[1] != lines[1]
+    assert "document_number" in parse_mrz(read).errors
+
+
+def test_the_recogniser_keeps_a_character_it_saw_under_blank_or_as_a_sign_of_another_script():
+    from plugins import mrz_ocr
+
+    mrz_ocr._load()
+    recogniser = mrz_ocr._recogniser()
+    count = len(recogniser.session.get_modelmeta().custom_metadata_map["character"].splitlines()) + 2
+    ours = {index for columns in recogniser.columns for index in columns}
+    foreign = min(set(range(1, count - 1)) - ours)  # a class that is no MRZ character (a Chinese sign)
+
+    def column(ch):
+        return recogniser.columns[mrz_ocr.MRZ_ALPHABET.index(ch)][0]
+
+    def decode(blank, j, other):
+        table = mrz_ocr.np.zeros((30, count), mrz_ocr.np.float32)
+        table[:, 0] = 1.0
+        for step, ch in ((3, "<"), (15, "O")):
+            table[step, 0], table[step, column(ch)] = 0.1, 0.9
+        table[9, 0], table[9, column("J")], table[9, foreign] = blank, j, other
+        return recogniser._decode(table)
+
+    glyphs = decode(0.32, 0.32, 0.36)  # the foreign sign won the step: nothing emitted, J kept as faint
+    assert text_of(glyphs) == "<O" and glyphs[0].faint_before is None
+    faint = glyphs[1].faint_before
+    assert faint.char == "J" and faint.step == 9 and 0.4 < faint.confidence < 0.6
+    assert decode(0.6, 0.32, 0.08)[1].faint_before is None  # blank dominated: nothing there
+    assert decode(0.45, 0.05, 0.5)[1].faint_before is None  # an MRZ character hardly seen
+    assert text_of(decode(0.3, 0.6, 0.1)) == "<JO"  # read outright when it wins
+
+
 def test_the_ocr_stops_reading_when_its_time_budget_is_spent():
     image = Image.open(io.BytesIO(page_photo(passport())))
     assert MRZOCRDecoder(budget_seconds=0).decode(image) == []

@@ -322,6 +322,45 @@ def test_name_messages():
     assert str(parse(two_lines(name="ERIK3SON")).errors["surname"]) == "The name may contain only letters and the filler character <."
 
 
+def _offered(lines: list[str], letters: str, after: int = 5) -> set[tuple[int, int]]:
+    """(line, column) of each of ``letters`` in line 1 from column ``after`` on, as the OCR's
+    "its runner-up was a filler" marks."""
+    return {(0, column) for column, ch in enumerate(lines[0]) if column >= after and ch in letters}
+
+
+@pytest.mark.parametrize("read, chosen", [
+    ("CITIZEN<<JANE<ANN<K<<<<", "CITIZEN<<JANE<ANN"),  # a lone letter in the filler run after the name
+    ("CITIZEN<<JANE<ANN".ljust(37, "<") + "KK", "CITIZEN<<JANE<ANN"),  # letters at the end of the line
+    ("CITIZEN<<JANE<ANN<K<<<<C<<<<<K", "CITIZEN<<JANE<ANN"),
+    ("CITIZENK<JANE", "CITIZEN<<JANE"),  # the one letter that makes the missing separator
+])
+def test_letters_offered_as_fillers_are_fillers_where_the_name_layout_puts_fillers(read, chosen):
+    lines = two_lines(name=read).splitlines()
+    assert mrz.choose_name_fillers(lines, _offered(lines, "KC")) == two_lines(name=chosen).splitlines()
+
+
+@pytest.mark.parametrize("read, offered", [
+    ("CITIZEN<<JANE<ANN<K", ""),  # a K the recogniser did not doubt is a name part (a middle initial)
+    ("CITIZEN<<JANE<ANNK<<", "K"),  # a letter joined to the last word is part of it
+    ("CITIZEN<<JANE<KANN", "K"),  # inside the name: the layout does not say
+    ("CITIZENK<JANEK<ANN", "K"),  # two letters could make the separator: which one is unknown
+    ("CITIZEN<K<JANE", "K"),  # a separator of three fillers is no layout
+    ("KK<<<<<<<<<<", "K"),  # no name would be left
+])
+def test_letters_are_kept_where_the_layout_or_the_recogniser_does_not_say_filler(read, offered):
+    lines = two_lines(name=read).splitlines()
+    assert mrz.choose_name_fillers(lines, _offered(lines, offered)) == lines
+
+
+def test_name_fillers_are_chosen_only_in_the_name_and_on_the_third_line_of_an_id_card():
+    lines = two_lines(name="CITIZEN<<JANE", number="K1234567").splitlines()
+    offered = {(1, 0)} | _offered(lines, "K", after=0)  # the K of the number and the state code's columns
+    assert mrz.choose_name_fillers(lines, offered) == lines
+    card = ICAO_TD1_LONG_NUMBER.splitlines()
+    misread = card[:2] + ["STEVENSON<<PETER<JOHN<K<<<<<<<"]
+    assert mrz.choose_name_fillers(misread, {(2, 22)}) == card
+
+
 # ---- dates ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("birth", ["741312", "740832", "010229", "740012"])
