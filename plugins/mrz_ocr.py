@@ -215,8 +215,9 @@ class MRZOCRDecoder:
         chosen among the recogniser's candidates by the name's layout), with a warning on each
         name part that holds a character read with low confidence, changed by the choice (a digit
         read in a name, a letter read as a filler), put back by position, or a filler run resized
-        to fit the line (a letter may be missing or doubled)."""
-        from serasi_web.capture.mrz import choose_name_fillers, name_warnings, repair_by_check_digits
+        to fit the line (a letter may be missing or doubled), and on a document number the
+        choice changed (its check digits cannot prove the change)."""
+        from serasi_web.capture.mrz import choose_name_fillers, corrected_number_warnings, name_warnings, repair_by_check_digits
 
         read = [text_of(line) for line in lines]
         repaired = read
@@ -226,7 +227,8 @@ class MRZOCRDecoder:
         doubtful = {(row, column) for row, (line, text) in enumerate(zip(lines, repaired)) for column, glyph in enumerate(line)
                     if text[column] != glyph.char or _unsure(glyph)}
         fitted = {(row, column) for row, line in enumerate(lines) for column, glyph in enumerate(line) if glyph.fitted}
-        return OCRText("\n".join(repaired), name_warnings(repaired, doubtful, fitted), read_as="\n".join(read))
+        warnings = {**corrected_number_warnings(read, repaired), **name_warnings(repaired, doubtful, fitted)}
+        return OCRText("\n".join(repaired), warnings, read_as="\n".join(read))
 
 
 # Other engines, for comparing them in bench/capture_mrz_photos.py (it adds Tesseract here):

@@ -124,6 +124,17 @@ def test_the_guided_choice_can_be_switched_off_and_changes_only_what_check_digit
     assert parse_mrz("\n".join(misread)).errors  # the parser alone only offers the fix
     wrong = [lines[0], lines[1][:4] + "4" + lines[1][5:]]  # no look-alike explains a 4 for a 9
     assert repair_by_check_digits(wrong) == wrong
+    # A number the choice changed is shown with a warning: its check digits hold for a wrong
+    # number as well (the composite weighs the number as its own check digit does).
+    confident = [[Glyph(ch, 0.99) for ch in line] for line in misread]
+    read = MRZOCRDecoder().finish(confident)
+    assert read == "\n".join(lines) and set(read.warnings) == {"document_number", "permit_number"}
+    assert "check digit" in str(read.warnings["document_number"])
+    assert MRZOCRDecoder().finish([[Glyph(ch, 0.99) for ch in line] for line in lines]).warnings == {}
+    slipped = [lines[0], lines[1][:3] + "4" + lines[1][4:]]  # X7449547: a 3 read as 4, no look-alike
+    read = MRZOCRDecoder().finish([[Glyph(ch, 0.99) for ch in line] for line in slipped])
+    assert read.split("\n")[1][:9] == "X7449S47<"  # "repaired" into a wrong number both check digits accept...
+    assert "document_number" in read.warnings  # ...so it is never taken without a warning
     assert MRZOCRDecoder(guided=False).guided is False and MRZOCRDecoder().guided is True
 
 

@@ -50,6 +50,8 @@ _NAME_CHARACTERS = _l("The name may contain only letters and the filler characte
 _NAME_LAYOUT = _l("The name field has stray characters or fillers.")
 _NAME_UNSURE = _l("Some letters of this name were hard to read in the photo: compare it letter by letter with the document.")
 _NAME_FITTED = _l("A letter of this name may be missing or doubled in the photo's reading: compare it letter by letter with the document.")
+_NUMBER_CORRECTED = _l("A character of this number was corrected to make its check digit hold, which not every misreading "
+                       "can be told by: compare the number with the document.")
 
 
 class MRZFormatError(ValueError):
@@ -565,6 +567,24 @@ def _only_choice(value: list[str], check: str, alphanumeric: bool) -> tuple[str,
 
 
 _FILLER_INSIDE = re.compile(re.escape(FILLER))
+
+
+def corrected_number_warnings(read: list[str], chosen: list[str]) -> dict[str, Any]:
+    """A warning for the document (or visa) number when the check-digit-guided choice changed it.
+
+    The number's check digit holds for the changed number as it does for the true one, and the
+    composite is no second witness for it: the number is the composite's first field, under the
+    same 7-3-1 weights, so a change that makes one hold makes the other hold too (X7439547 read
+    as X7449547 is "repaired" to X7449S47, and both digits agree). Dates have no such problem:
+    a changed date must also be a real date, and the warning would be noise there."""
+    try:
+        layout = _layout_of([line.upper() for line in chosen])
+    except MRZFormatError:
+        return {}
+    start, end = layout.number
+    if "".join(read).upper()[start:end + 1] == "".join(chosen).upper()[start:end + 1]:
+        return {}
+    return {"document_number": _NUMBER_CORRECTED, "permit_number": _NUMBER_CORRECTED}  # a visa's number is the permit's
 
 
 def name_warnings(lines: list[str], doubtful: set[tuple[int, int]], fitted: set[tuple[int, int]]) -> dict[str, Any]:
