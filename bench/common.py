@@ -320,14 +320,40 @@ class Browser:
             raise RuntimeError(f"no CSRF token on {path} (HTTP {status})")
         return found.group(1)
 
-    def login(self, email: str, password: str) -> None:
+    def login(self, email: str, password: str, totp_secret: str | None = None) -> None:
+        """Log in; with ``totp_secret``, also the second step as staff must (``MFA_REQUIRED_ROLES``),
+        with the code an authenticator app would show now."""
         token = self.csrf_token("/login")
         status, headers, page = self.post_form("/login", {"email": email, "password": password, "csrf_token": token})
         if status != 303:
             raise RuntimeError(f"login of {email} failed: HTTP {status}")
+        if totp_secret is not None:
+            import pyotp
+
+            token = self.csrf_token("/login/code")
+            status, headers, page = self.post_form("/login/code", {"code": pyotp.TOTP(totp_secret).now(), "csrf_token": token})
+            if status != 303:
+                raise RuntimeError(f"second login step of {email} failed: HTTP {status}")
 
     def close(self) -> None:
         self.connection.close()
+
+
+def enable_two_step_login(email: str) -> str:
+    """Turn two-step login on for the account ``email`` (inside an app context; as its owner
+    would on the account page) and return its secret, for ``Browser.login``."""
+    from sqlalchemy import select
+
+    from serasi_web.accounts import mfa
+    from serasi_web.accounts.models import User
+    from serasi_web.database import utcnow
+    from serasi_web.extensions import db
+
+    user = db.session.execute(select(User).where(User.email == email)).scalar_one()
+    row = mfa.enabled_totp(user) or mfa.pending_enrolment(user)
+    row.enabled_at = row.enabled_at or utcnow()
+    db.session.commit()
+    return row.secret
 
 
 # ---- the guest report -------------------------------------------------------------------------
