@@ -117,7 +117,7 @@ def test_a_family_is_kept_as_two_drafts_and_the_same_message_again_changes_nothi
         "Walker", "Emma", "F", "AUS", "PA1234567", "AUS")
     assert liam.sex == "M" and liam.date_of_birth == date(1982, 7, 30) and liam.place_of_birth == "Perth"
     assert emma.planned_check_out == date.today() + timedelta(days=4) and emma.stay_permit == ""
-    assert "entry date" in emma.notes and emma.purpose == "tourism"  # presumed, and said so
+    assert emma.entry_date is None and emma.purpose == "" and emma.notes == ""  # not in OTA: left for the operator, not presumed
     texts = " ".join(text for _, _, text in warnings(first))
     assert "guest 1: kept as a draft" in texts and "stay permit" in texts and "entry date" in texts
     versions = [s.version for s in (emma, liam)]
@@ -167,17 +167,70 @@ def test_a_cancel_voids_the_reservations_stays_with_a_reason(client, token, lodg
     assert "voided" in " ".join(text for _, _, text in warnings(again)) and by_id["BDC-4021187/1"].status == "voided"
 
 
-def test_an_indonesian_guest_is_not_reported_and_a_guest_without_passport_is_not_saved(client, token, lodging):
+def test_an_indonesian_guest_is_not_reported_and_a_guest_without_passport_is_a_draft_without_one(client, token, lodging):
     guests = [customer("Budi", "Santoso", gender="Male", citizen="ID", doc_id="B1234567"), customer("Sam", "Lee", citizen="SG", doc_id=None),
-              customer("Hanna", "Müller", citizen="DE", doc_id="C01X00T47")]
+              customer("Hanna", "Müller", citizen="DE", doc_id="C01X00T47"), customer("Budi", "Hartono", citizen="ID", doc_id=None)]
     response = post(client, token, notif(reservation(hotel_code=lodging.id, guests=guests)))
     assert errors(response) == []
     texts = {text.split(":")[0]: (kind, code, text) for kind, code, text in warnings(response)}
     assert "Indonesian citizen" in texts["Reservation BDC-4021187, guest 1"][2]
+    assert "Indonesian citizen" in texts["Reservation BDC-4021187, guest 4"][2]  # not a draft either: never reported
     kind, code, text = texts["Reservation BDC-4021187, guest 2"]
-    assert (kind, code) == ("10", "321") and "Document/@DocID" in text and "Document/@ExpireDate" in text
-    (hanna,) = stays()
+    assert (kind, code) == ("11", "321") and "kept as a draft" in text
+    assert text.count("Document/@DocID") == 1 and "Document/@DocIssueCountry" in text and "Document/@ExpireDate" in text
+    assert "Customer/@BirthDate" not in text and "CitizenCountryName/@Code" not in text  # the message gave those
+    sam, hanna = stays()
+    assert sam.external_id == "BDC-4021187/2" and sam.status == "draft" and sam.nationality == "SGP"
+    assert (sam.document_number, sam.issuing_state, sam.document_expiry) == ("", "", None)
     assert hanna.external_id == "BDC-4021187/3" and hanna.nationality == "D" and hanna.status == "draft"  # Germany's ICAO code
+
+
+def test_a_guest_with_only_a_name_and_an_arrival_waits_as_a_draft_a_later_message_submits_it(client, token, lodging):
+    bare = """<Profiles><ProfileInfo><Profile><Customer><PersonName><GivenName>Noor</GivenName><Surname>Rahman</Surname></PersonName>
+              </Customer></Profile></ProfileInfo></Profiles>"""
+    nameless = bare.replace("<Surname>Rahman</Surname>", "")
+    first = post(client, token, notif(reservation(res_id="CM-1", hotel_code=lodging.id, guests=[bare, nameless])))
+    (draft_notice, refused) = warnings(first)
+    assert draft_notice[:2] == ("11", "321") and draft_notice[2].startswith("Reservation CM-1, guest 1: kept as a draft")
+    for element in ("Customer/@Gender", "Customer/@BirthDate", "CitizenCountryName/@Code", "Document/@DocID", "Document/@DocIssueCountry",
+                    "Document/@ExpireDate", "SerasiStay/@EntryDate", "SerasiStay/@StayPermit", "SerasiStay/@Purpose"):
+        assert element in draft_notice[2]
+    assert refused[:2] == ("10", "321") and "guest 2: not saved" in refused[2] and "PersonName/Surname" in refused[2]
+    (stay,) = stays()
+    assert (stay.status, stay.surname, stay.sex, stay.nationality, stay.purpose, stay.stay_permit) == ("draft", "Rahman", "", "", "", "")
+    assert stay.date_of_birth is None and stay.document_expiry is None and stay.entry_date is None
+    # Nothing new: nothing changes (the same warning, no new version).
+    again = post(client, token, notif(reservation(res_id="CM-1", hotel_code=lodging.id, guests=[bare])))
+    assert warnings(again) == [draft_notice] and stays()[0].version == 1
+    # Without an arrival not even a draft: the message is named.
+    no_arrival = notif(reservation(res_id="CM-2", hotel_code=lodging.id, guests=[bare]))
+    no_arrival = no_arrival.replace(b"<TimeSpan", b"<Ignored").replace(b"</TimeSpan>", b"")
+    (refusal,) = warnings(post(client, token, no_arrival))
+    assert refusal[:2] == ("10", "321") and "RoomStay/TimeSpan/@Start" in refusal[2] and len(stays()) == 1
+    # The reservation sent whole completes the draft and submits it, once.
+    entry = (date.today() - timedelta(days=2)).isoformat()
+    extension = f'<TPA_Extensions><SerasiStay EntryDate="{entry}" StayPermit="voa" Purpose="family"/></TPA_Extensions>'
+    whole = notif(reservation(res_id="CM-1", status="Modify", hotel_code=lodging.id,
+                              guests=[customer("Noor", "Rahman", citizen="MY", doc_id="A12345678", extension=extension)]))
+    assert warnings(post(client, token, whole)) == []
+    (stay,) = stays()
+    assert (stay.status, stay.nationality, stay.document_number, stay.purpose) == ("reported", "MYS", "A12345678", "family")
+    receipt, version = stay.receipt_number, stay.version
+    assert receipt and warnings(post(client, token, whole)) == []
+    (stay,) = stays()
+    assert (stay.receipt_number, stay.version) == (receipt, version)
+
+
+def test_a_wrong_value_refuses_the_guest_where_a_missing_one_leaves_a_draft(client, token, lodging):
+    guests = [customer("Ada", "Berg", citizen="ZZ"), customer("Ole", "Berg", birth="1984-02-31"),
+              customer("Ida", "Berg", citizen="NO", doc_country="XX")]
+    response = post(client, token, notif(reservation(hotel_code=lodging.id, guests=guests)))
+    texts = [(kind, code, text) for kind, code, text in warnings(response)]
+    assert [(kind, code) for kind, code, _ in texts] == [("3", "450")] * 3
+    assert "guest 1: not saved" in texts[0][2] and "CitizenCountryName/@Code" in texts[0][2]
+    assert "guest 2: not saved" in texts[1][2] and "Customer/@BirthDate" in texts[1][2]
+    assert "guest 3: not saved" in texts[2][2] and "Document/@DocIssueCountry" in texts[2][2]
+    assert stays() == []
 
 
 def test_a_future_arrival_is_not_saved_yet(client, token, lodging):
@@ -261,7 +314,9 @@ def test_odd_values_are_named_in_warnings_never_a_500(client, token, lodging):
     assert response.status_code == 200 and errors(response) == []
     texts = [text for _, _, text in warnings(response)]
     assert texts[0].startswith("Reservation BDC-4021187, guest 1: not saved")
-    assert "Customer/@Gender" in texts[1] and "Customer/@BirthDate" in texts[1] and "CitizenCountryName/@Code" in texts[1]
+    # Gender Unknown supplies nothing (a draft may lack it); a date or a country that is none refuses the guest.
+    assert texts[1].startswith("Reservation BDC-4021187, guest 2: not saved") and "Customer/@Gender" not in texts[1]
+    assert "Customer/@BirthDate" in texts[1] and "CitizenCountryName/@Code" in texts[1]
     assert texts[2].startswith("Reservation BDC-4021187, guest 3: not saved") and "'Hold' is not processed" in texts[3]
     assert stays() == []
 

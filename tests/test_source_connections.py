@@ -515,6 +515,29 @@ def test_a_beds24_booking_without_a_passport_waits_as_a_draft_the_operator_compl
     assert draft.status == "checked_out" and draft.document_number == "LN4455667"
 
 
+def test_a_cancelled_booking_voids_its_draft_still_waiting_for_dates_and_a_report_still_needs_them(app, operator_client, lodging, beds24):  # noqa: F811
+    """Nobody supplies the passport of a guest who never came: the draft is voided with its gaps
+    (migration 0027); a report without them is still refused by the database."""
+    from sqlalchemy.exc import IntegrityError
+
+    beds24.bookings = [booking(911, lastName="Nopass", infoItems=[])]
+    _beds24_connection(operator_client, lodging)
+    assert sources.run_due() == 1
+    draft = db.session.execute(select(Stay).where(Stay.external_id == "911")).scalar_one()
+    assert (draft.status, draft.date_of_birth, draft.entry_date) == ("draft", None, None)
+    beds24.bookings[0]["status"] = "cancelled"
+    _due_now()
+    assert sources.run_due() == 1
+    run = _latest_run()
+    assert (run.voided_count, run.refused_count, run.failure) == (1, 0, None)
+    db.session.expire_all()
+    assert (draft.status, draft.date_of_birth, draft.document_expiry, draft.entry_date) == ("voided", None, None, None)
+    with pytest.raises(IntegrityError):
+        db.session.execute(update(Stay).where(Stay.id == draft.id).values(status="reported"))
+        db.session.flush()
+    db.session.rollback()
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])

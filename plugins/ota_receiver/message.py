@@ -117,12 +117,19 @@ def icao_country(code: str | None) -> str | None:
 
 
 def _date_text(value: str | None) -> str | None:
-    """The date part of an OTA date or date-time ("2026-11-28" or "2026-11-28T14:00:00+08:00")."""
+    """The date part of an OTA date or date-time ("2026-11-28" or "2026-11-28T14:00:00+08:00");
+    text that is no date as it came, so that the report form's validator names it (a wrong value
+    refuses the guest, where a missing one leaves a gap a draft may have)."""
     value = (value or "").strip()
     try:
-        return date.fromisoformat(value[:10]).isoformat() if len(value) >= 10 else None
+        return date.fromisoformat(value[:10]).isoformat() if len(value) >= 10 else value or None
     except ValueError:
-        return None
+        return value
+
+
+def _country_text(value: str | None) -> str | None:
+    """``icao_country``, or an unknown code as it came (for the form's validator to name)."""
+    return icao_country(value) or (value or "").strip() or None
 
 
 def parse(body: bytes) -> Notification:
@@ -201,14 +208,14 @@ def _guest(element: Element, rph: str, room: Element | None) -> Guest:
     other = next((d for d in documents if d.get("DocType") not in (DOC_PASSPORT, DOC_VISA)), None)
     document = passport if passport is not None else other
     citizen_element = _child(customer, "CitizenCountryName")
-    citizen = icao_country(citizen_element.get("Code")) if citizen_element is not None else None
+    nationality = _country_text(citizen_element.get("Code")) if citizen_element is not None else None
     if document is not None:
         put("document_type", "passport" if document is passport else "other")
         put("document_number", document.get("DocID"))
-        put("issuing_state", icao_country(document.get("DocIssueCountry")))
+        put("issuing_state", _country_text(document.get("DocIssueCountry")))
         put("document_expiry", _date_text(document.get("ExpireDate")))
         put("place_of_birth", document.get("BirthPlace"))
-        citizen = citizen or icao_country(document.get("DocHolderNationality"))
+        nationality = nationality or _country_text(document.get("DocHolderNationality"))
         values.setdefault("date_of_birth", _date_text(document.get("BirthDate")) or "")
         values.setdefault("sex", GENDERS.get((document.get("Gender") or "").strip().lower(), ""))
         values = {k: v for k, v in values.items() if v}
@@ -216,7 +223,7 @@ def _guest(element: Element, rph: str, room: Element | None) -> Guest:
     if visa is not None:
         put("permit_number", visa.get("DocID"))
         put("permit_valid_until", _date_text(visa.get("ExpireDate")))
-    put("nationality", citizen)
+    put("nationality", nationality)
     if room is not None:
         span = _child(room, "TimeSpan")
         if span is not None:
@@ -229,7 +236,7 @@ def _guest(element: Element, rph: str, room: Element | None) -> Guest:
         put("visa_index", extension.get("VisaIndex"))
         put("port_of_entry", extension.get("PortOfEntry"))
         put("purpose", (extension.get("Purpose") or "").lower())
-    return Guest(rph, values, citizen)
+    return Guest(rph, values, icao_country(nationality))
 
 
 # ---- the answer ----------------------------------------------------------------------------

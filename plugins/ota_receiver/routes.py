@@ -22,6 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugins.push_api.auth import authenticate
 from serasi_web.extensions import db
+from serasi_web.integrations.sources import DRAFT_BLANK_TEXT
 from serasi_web.stays import services, sync
 from serasi_web.stays.models import Stay, StayStatus
 
@@ -33,14 +34,14 @@ api = Blueprint("api_ota", __name__, url_prefix="/api/ota/v1")
 SOURCE = "ota"
 DEFAULT_MAX_BODY = 1024 * 1024  # setting OTA_MAX_BODY
 DEFAULT_CHECK_IN_TIME = "14:00"  # setting OTA_CHECK_IN_TIME; a lodging's extra "check_in_time" wins
-# What a draft must hold and OTA cannot carry (unless in our TPA_Extensions/SerasiStay): presumed
-# for the draft, named in the answer's warning and in the draft's notes.
-REPORT_ONLY = ("entry_date", "stay_permit", "purpose")
-# Without these not even a draft can be saved (the report form needs them for a draft too).
-IDENTITY = ("surname", "sex", "date_of_birth", "nationality", "document_number", "issuing_state", "document_expiry", "check_in_at")
+# Without these not even a draft is saved (its list and its deadline need them). What else a
+# report needs (``services.NEEDED_TO_SUBMIT``) a draft may lack, as a property system's
+# (``integrations.sources``): the guest waits as a draft, and the answer names the gaps.
+DRAFT_NEEDS = ("surname", "check_in_at")
 OTA_NAMES = {
     "surname": "PersonName/Surname", "sex": "Customer/@Gender", "date_of_birth": "Customer/@BirthDate",
     "nationality": "CitizenCountryName/@Code", "document_number": "Document/@DocID (DocType 2)",
+    "document_type": "Document/@DocID (DocType 2)",  # no Document at all: named once with the number
     "issuing_state": "Document/@DocIssueCountry", "document_expiry": "Document/@ExpireDate", "check_in_at": "RoomStay/TimeSpan/@Start",
     "entry_date": "entry date (SerasiStay/@EntryDate)", "stay_permit": "stay permit (SerasiStay/@StayPermit)",
     "purpose": "purpose (SerasiStay/@Purpose)",
@@ -180,7 +181,7 @@ def _apply_guest(external_id: str, guest: message.Guest, label: str) -> Notice |
         if converted is None:
             return Notice(message.EWT_BIZ_RULE, message.ERR_UNABLE, f"{label}: TimeSpan/@Start is not a date or date-time.")
         raw["check_in_at"] = converted
-    missing = [name for name in IDENTITY if not raw.get(name)]
+    missing = [name for name in DRAFT_NEEDS if not raw.get(name)]
     if missing:
         return Notice(message.EWT_REQUIRED_FIELD, message.ERR_REQUIRED_FIELD,
                       f"{label}: not saved, the message lacks {', '.join(OTA_NAMES[name] for name in missing)}; "
@@ -200,17 +201,17 @@ def _apply_guest(external_id: str, guest: message.Guest, label: str) -> Notice |
     errors = {name: text for name, text in errors.items() if name in raw or name == ""}  # a missing field is not an error here
     if errors:
         return _invalid(label, errors)
-    complete = all(raw.get(name) for name in REPORT_ONLY)
+    complete = all(raw.get(name) for name in services.NEEDED_TO_SUBMIT)
     extra = {"external_hash": digest}
     try:
         if existing is None:
-            values = services.complete_values(parsed | _presumed(parsed, raw))
-            values["stay_permit"] = values.get("stay_permit") or ""  # a draft may wait for it (as the form's)
+            # The gaps as a pulled booking's draft has them: the dates NULL (absent here), the text blank.
+            values = parsed | {name: parsed.get(name) or "" for name in DRAFT_BLANK_TEXT}
             stay = services.create_stay(g.lodging, values, None, submit=complete, actor_label=_actor_label(),
                                         extra={"source": SOURCE, "external_id": external_id} | extra).stay
         else:
             # Only what the message says, over what the stay holds: the operator's completion of
-            # a draft (entry date, permit, purpose) is kept.
+            # a draft (a passport, the entry date, permit, purpose) is kept.
             values = {name: getattr(existing, name) for name in services.REPORT_FIELDS} | {
                 name: value for name, value in parsed.items() if name in raw}
             if existing.status == StayStatus.DRAFT:
@@ -227,23 +228,8 @@ def _apply_guest(external_id: str, guest: message.Guest, label: str) -> Notice |
     return _draft_notice(label, stay, raw) if stay is not None and stay.status == StayStatus.DRAFT else None
 
 
-def _presumed(values: dict, raw: dict) -> dict:
-    """What a new draft needs and OTA did not say: the entry date is taken as the arrival day and
-    the purpose as tourism until the operator corrects them; the draft's notes say so."""
-    presumed = {}
-    if not raw.get("entry_date"):
-        presumed["entry_date"] = services.to_local(values["check_in_at"], g.lodging).date()
-    if not raw.get("purpose"):
-        presumed["purpose"] = "tourism"
-    if presumed:
-        named = ", ".join({"entry_date": "entry date (set to the arrival day)", "purpose": "purpose (set to tourism)"}[name]
-                          for name in presumed)
-        presumed["notes"] = f"From a channel manager (OTA). Not in the reservation, check before submitting: {named}."
-    return presumed
-
-
 def _draft_notice(label: str, stay: Stay, raw: dict) -> Notice:
-    lacking = [OTA_NAMES[name] for name in REPORT_ONLY if not raw.get(name)]
+    lacking = list(dict.fromkeys(OTA_NAMES[name] for name in services.NEEDED_TO_SUBMIT if not raw.get(name)))
     return Notice(message.EWT_ADVISORY, message.ERR_REQUIRED_FIELD,
                   f"{label}: kept as a draft for the lodging to complete and submit; the message lacks {', '.join(lacking) or 'nothing'}.")
 

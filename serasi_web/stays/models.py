@@ -30,7 +30,8 @@ class StayStatus(StrEnum):
 OPEN_STATUSES = (StayStatus.DRAFT.value, StayStatus.REPORTED.value)
 # Dates a draft may leave empty: a property system that has no place for them (Beds24: no
 # passport; Cloudbeds: no entry date) brings a draft the operator completes. Anything past a
-# draft has them: the database refuses a report without them (migration 0025).
+# draft has them: the database refuses a report without them (migration 0025), but not a draft
+# voided before it was ever submitted (0027).
 DRAFT_OPTIONAL_DATES = ("date_of_birth", "document_expiry", "entry_date")
 
 
@@ -68,7 +69,9 @@ class Stay(db.Model):
         Index("ix_stay_lodging_id_status_checked_out_at", "lodging_id", "status", "checked_out_at"),
         # A stay pushed or imported from another system is found again by that system's own id.
         UniqueConstraint("lodging_id", "source", "external_id", name="uq_stay_lodging_id_source_external_id"),
-        *(CheckConstraint(f"status = 'draft' OR {name} IS NOT NULL", name=f"{name}_unless_draft") for name in DRAFT_OPTIONAL_DATES),
+        # A draft voided before it was submitted (a cancelled booking) keeps the gaps it had (0027).
+        *(CheckConstraint(f"status IN ('draft', 'voided') OR {name} IS NOT NULL", name=f"{name}_unless_draft")
+          for name in DRAFT_OPTIONAL_DATES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
