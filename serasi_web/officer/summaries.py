@@ -122,9 +122,11 @@ class Refreshed:
 
 
 def refresh() -> Refreshed:
-    """Count again the days noted since the last refresh (everything, when a lodging moved or
-    the table was never filled), in one transaction: readers see the old counts and the noted
-    days until it commits, then the new counts."""
+    """Count again the days noted since the last refresh, in one transaction: readers see the
+    old counts and the noted days until it commits, then the new counts. Everything (a lodging
+    moved, or the table was never filled) is counted a month at a time, each month in its own
+    short transaction, so that writers never wait long (SQLite has one writer at a time): a
+    marker of its own keeps the statistics on the stays until the last month is in."""
     started = clock.perf_counter()
     postgresql = db.engine.dialect.name == "postgresql"
     if postgresql and not db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK}).scalar():
@@ -133,8 +135,11 @@ def refresh() -> Refreshed:
     noted = _take_noted_days(postgresql)
     result = Refreshed()
     if None in noted:
-        db.session.execute(delete(StatisticsDayCount))
-        _count(None)
+        marker = StatisticsDirtyDay(day=None)
+        db.session.add(marker)
+        db.session.commit()
+        _count_everything(postgresql)
+        db.session.execute(delete(StatisticsDirtyDay).where(StatisticsDirtyDay.id == marker.id))
         result.everything = True
         result.days = db.session.scalar(select(func.count(StatisticsDayCount.day.distinct())))
     elif noted:
@@ -148,6 +153,32 @@ def refresh() -> Refreshed:
     db.session.commit()
     result.seconds = clock.perf_counter() - started
     return result
+
+
+def _count_everything(postgresql: bool) -> None:
+    """Every day's counts again, a calendar month per transaction (and the counts of days no
+    counted report has any more removed). A change while this runs is noted by the triggers and
+    counted by the next refresh; on PostgreSQL each month waits for the lock, so a concurrent
+    refresh of a few days never interleaves with a month's delete and insert."""
+    first, last = db.session.execute(select(func.min(Stay.check_in_at), func.max(Stay.check_in_at))
+                                     .where(Stay.status.in_(COUNTED_STATUSES))).one()
+    if first is None:
+        db.session.execute(delete(StatisticsDayCount))
+        db.session.commit()
+        return
+    first_day, last_day = first.date(), last.date() + timedelta(days=1)  # local days of those UTC moments
+    db.session.execute(delete(StatisticsDayCount).where((StatisticsDayCount.day < first_day) | (StatisticsDayCount.day > last_day)))
+    db.session.commit()
+    month_start = first_day
+    while month_start <= last_day:
+        next_month = (month_start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        month_end = min(next_month - timedelta(days=1), last_day)
+        if postgresql:
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK})
+        db.session.execute(delete(StatisticsDayCount).where(StatisticsDayCount.day >= month_start, StatisticsDayCount.day <= month_end))
+        _count((month_start, month_end))
+        db.session.commit()
+        month_start = next_month
 
 
 def _take_noted_days(postgresql: bool) -> set[date | None]:
