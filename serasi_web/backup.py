@@ -374,6 +374,13 @@ def _restore_postgresql(dump: Path, drop_first: bool) -> None:
             for sequence in connection.execute(text(
                     "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")).scalars().all():
                 connection.execute(text(f"DROP SEQUENCE IF EXISTS {quote(sequence)} CASCADE"))
+            # The app's own functions (the statistics' trigger functions): the dump creates them
+            # again. Not those of extensions (pg_trgm's live in the same schema).
+            for function in connection.execute(text(
+                    "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                    " WHERE n.nspname = current_schema() AND NOT EXISTS (SELECT 1 FROM pg_depend d"
+                    " WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')")).scalars().all():
+                connection.execute(text(f"DROP FUNCTION IF EXISTS {function} CASCADE"))
     # A comment on an extension (pg_trgm) can only be set by its owner, usually not the app's role.
     listing = _run([_program("pg_restore"), "--list", str(dump)], "pg_restore")
     entries = dump.with_suffix(".list")
