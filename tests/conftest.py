@@ -45,10 +45,10 @@ def _upgrade(url: str, instance: Path) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def compiled_translations():
     """Compile the catalogues when they are missing or older than their .po (as ``make`` does)."""
+    import importlib.util
+
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
-
-    import importlib.util
 
     root = Path(__file__).resolve().parent.parent
     # The core's catalogues, and the example plugin's own where it is imported from (installed
