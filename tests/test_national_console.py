@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from datetime import date, timedelta
 
@@ -28,7 +29,8 @@ from serasi_web.offices.models import ImmigrationOffice
 from serasi_web.stays.models import Stay
 
 from .conftest import BASE_CONFIG
-from .helpers import JAKARTA_BARAT, KUTA_SELATAN_JIMBARAN, local_now, login, make_lodging, make_offices, make_user, report_guest
+from .helpers import (JAKARTA_BARAT, KUTA_SELATAN_JIMBARAN, local_now, login, make_lodging, make_offices, make_user,
+                      recorded_statements, report_guest, search, selects)
 
 PASSPORT = {"document_number": "N7310552", "issuing_state": "NLD", "nationality": "NLD", "surname": "Van Dijk",
             "given_names": "Maarten", "date_of_birth": "1981-03-05"}
@@ -239,3 +241,45 @@ def test_an_office_instance_offers_no_levels_and_an_unknown_instance_level_is_re
     assert 'name="level"' not in client.get("/admin/offices/new").get_data(as_text=True)
     with pytest.raises(ConfigurationError):
         create_app({**BASE_CONFIG, "INSTANCE_LEVEL": "country", "SQLALCHEMY_DATABASE_URI": "sqlite://", "INSTANCE_PATH": str(tmp_path / "country")})
+
+
+def office_cells(page: str) -> list[str]:
+    """The office named on each row of a console table, in order."""
+    return re.findall(r'<td class="office">([^<]*)</td>', page)
+
+
+def test_inbox_and_search_name_each_reports_office_where_the_scope_spans_offices(national, moved_guest):
+    director = officer_client(national, "officer.ditjen@example.com")
+    with recorded_statements() as statements:
+        inbox = director.get("/officer/inbox").get_data(as_text=True)
+    assert "<th>Kantor</th>" in inbox
+    assert sorted(office_cells(inbox)) == ["Instansi Kanim Jakarta Barat", "Instansi Kanim Ngurah Rai"]
+    # The rows' offices come in one query for the page, not one per row.
+    # The rows' offices come in one query for the page, not one per row (the other read is the
+    # officer's own office, for the page's "Area").
+    office_reads = [statement for statement in selects(statements) if statement.startswith("SELECT immigration_office.id,")]
+    assert len(office_reads) == 2 and len([statement for statement in office_reads if "immigration_office.id IN (" in statement]) == 1
+    fragment = director.get("/officer/inbox", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.startswith('<div id="inbox-events">') or '<div id="inbox-events">' in fragment[:300]
+    assert sorted(office_cells(fragment)) == ["Instansi Kanim Jakarta Barat", "Instansi Kanim Ngurah Rai"]
+
+    # Every report, newest check-in first (the Bali one), each with its office; as a page and as htmx's fragment.
+    results = director.get("/officer/stays").get_data(as_text=True)
+    assert "<th>Kantor</th>" in results
+    assert office_cells(results) == ["Instansi Kanim Ngurah Rai", "Instansi Kanim Jakarta Barat"]
+    fragment = search(director, "/officer/stays", {"document_number": PASSPORT["document_number"]}, headers={"HX-Request": "true"})
+    assert fragment.request.path.startswith("/officer/stays/s/")
+    fragment = fragment.get_data(as_text=True)
+    assert "<html" not in fragment and office_cells(fragment) == ["Instansi Kanim Ngurah Rai", "Instansi Kanim Jakarta Barat"]
+
+    # The Kanwil of Bali spans offices too: its one report, named.
+    kanwil = officer_client(national, "officer.kanwil.bali@example.com")
+    assert office_cells(kanwil.get("/officer/inbox").get_data(as_text=True)) == ["Instansi Kanim Ngurah Rai"]
+    assert office_cells(kanwil.get("/officer/stays").get_data(as_text=True)) == ["Instansi Kanim Ngurah Rai"]
+
+    # An office's officers see their own reports as before: no office column.
+    jakarta_office = officer_client(national, "officer.inst.jakarta@example.com")
+    for path in ("/officer/inbox", "/officer/stays"):
+        page = jakarta_office.get(path).get_data(as_text=True)
+        assert "Hotel Kembang" in page and "Villa Jimbaran" not in page
+        assert "<th>Kantor</th>" not in page and office_cells(page) == []

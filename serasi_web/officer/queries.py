@@ -53,6 +53,13 @@ def fetch_page(query: Select, number: int, size: int, scalars: bool = True) -> P
     return Page(rows[:size], number, len(rows) > size)
 
 
+def with_lodgings(scope: Scope):
+    """The loader option of a list of stays: their lodgings in one more query per page, and, where
+    the scope spans offices (the lists then name each lodging's office), their offices in one more."""
+    lodgings = selectinload(Stay.lodging)
+    return lodgings.selectinload(Lodging.office) if scope.spans_offices else lodgings
+
+
 def today_in_indonesia(now: datetime) -> date:
     """Today's date on the safe side: Western Indonesia (UTC+7) is the last to start a new day."""
     return now.astimezone(WESTERN_INDONESIA).date()
@@ -133,7 +140,7 @@ def search_query(scope: Scope, criteria: SearchCriteria) -> Select:
         # A filter, never the way in: SQLite would read all 985,000 checked-out stays of a
         # million through the status index and sort them (2 s) instead of walking check-ins.
         query = query.where(filter_only(Stay.status) == criteria.status)
-    return query.options(selectinload(Stay.lodging)).order_by(Stay.check_in_at.desc(), Stay.id.desc())
+    return query.options(with_lodgings(scope)).order_by(Stay.check_in_at.desc(), Stay.id.desc())
 
 
 def search(scope: Scope, criteria: SearchCriteria, page: int, size: int) -> Page[Stay]:
@@ -312,7 +319,7 @@ def inbox_query(scope: Scope, since: datetime) -> Select:
     return (
         select(StayVersion, Stay).join(Stay, StayVersion.stay_id == Stay.id)
         .where(StayVersion.changed_at > since, StayVersion.action.in_(INBOX_ACTIONS), scope.report_condition())
-        .options(selectinload(Stay.lodging))
+        .options(with_lodgings(scope))
         .order_by(StayVersion.changed_at.desc(), StayVersion.id.desc())
     )
 
@@ -335,20 +342,20 @@ def inbox_count(scope: Scope, since: datetime) -> int:
 def overstays(scope: Scope, today: date) -> Select:
     """Guests still reported in the house whose stay permit ended before today, longest first."""
     return (select(Stay).where(scope.report_condition(), Stay.status == StayStatus.REPORTED, Stay.permit_valid_until < today)
-            .options(selectinload(Stay.lodging)).order_by(Stay.permit_valid_until, Stay.id))
+            .options(with_lodgings(scope)).order_by(Stay.permit_valid_until, Stay.id))
 
 
 def planned_check_out_passed(scope: Scope, today: date) -> Select:
     """Guests still in the house more than three days after their planned check-out."""
     limit = today - timedelta(days=PLANNED_CHECK_OUT_GRACE_DAYS)
     return (select(Stay).where(scope.report_condition(), Stay.status == StayStatus.REPORTED, Stay.planned_check_out < limit)
-            .options(selectinload(Stay.lodging)).order_by(Stay.planned_check_out, Stay.id))
+            .options(with_lodgings(scope)).order_by(Stay.planned_check_out, Stay.id))
 
 
 def late_reports(scope: Scope, since: datetime) -> Select:
     """Reports made after the 24-hour deadline since ``since``, newest first."""
     return (select(Stay).where(scope.report_condition(), Stay.late == true(), Stay.reported_at >= since)
-            .options(selectinload(Stay.lodging)).order_by(Stay.reported_at.desc(), Stay.id.desc()))
+            .options(with_lodgings(scope)).order_by(Stay.reported_at.desc(), Stay.id.desc()))
 
 
 @dataclass

@@ -1,10 +1,24 @@
 """Office import and export as CSV: one row per office and region code.
 
-Columns: office_code, office_name, office_class, address, phone, email, region_code.
+Columns: office_code, office_name, office_class, address, phone, email, region_code, level, peer.
 An office without an area has one row with an empty region_code. The file is authoritative for
 the offices it names: their details are updated and their areas replaced. Offices not in the file
 are left alone. The whole file is checked first; any bad row stops the import and nothing is
 written.
+
+``level`` and ``peer`` are what *Administration › Offices* asks on a regional or national
+instance (docs/officer.md, "A national or regional console"); the export always writes them.
+- ``level``: ``office``, ``regional`` or ``national`` (empty: ``office``); only a level this
+  instance offers (``services.levels_offered``) or the one the office already has. A regional
+  office's area may hold province codes (``51``).
+- ``peer``: the federation peer (another instance) the office stands for, by its name under
+  *Administration › Federation* (empty: none). A name several peers share picks the one the
+  office already stands for. A peer goes to one office: never to two offices of the file, nor
+  away from an office the file does not name. On an office's instance no peer can be newly
+  given (the office form does not offer them there).
+A file without either column (an older export) leaves each named office's level, or the peer it
+stands for, as it is; a new office is then an office standing for no instance. An office's later
+rows may leave every detail empty or repeat it, never differ.
 """
 from __future__ import annotations
 
@@ -12,13 +26,17 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from .models import ImmigrationOffice, OfficeArea
+from ..federation.models import FederationPeer
+from .models import ImmigrationOffice, OfficeArea, OfficeLevel
 from .routing import reroute_all_lodgings
-from .services import OFFICE_CODE_PATTERN, OfficeRow, check_area_code, replace_areas, upsert_office
+from .services import (OFFICE_CODE_PATTERN, OfficeRow, check_area_code, levels_offered, link_peers, replace_areas,
+                       upsert_office)
 
 # An upload's caps, checked before the CSV is parsed (an office list is some hundred kilobytes:
 # about 125 offices, one row per region code).
@@ -27,8 +45,11 @@ MAX_ROWS = 20_000
 MAX_COLUMNS = 20
 MAX_LINE_LENGTH = 2000  # characters: a row's fields together are under 900
 
-COLUMNS = ["office_code", "office_name", "office_class", "address", "phone", "email", "region_code"]
-_MAX_LENGTHS = {"office_code": 40, "office_name": 160, "office_class": 80, "address": 300, "phone": 40, "email": 254}
+COLUMNS = ["office_code", "office_name", "office_class", "address", "phone", "email", "region_code", "level", "peer"]
+REQUIRED_COLUMNS = ("office_code", "office_name", "region_code")  # level and peer came later: optional
+_MAX_LENGTHS = {"office_code": 40, "office_name": 160, "office_class": 80, "address": 300, "phone": 40, "email": 254,
+                "peer": 120}
+LEVELS = tuple(level.value for level in OfficeLevel)
 
 
 @dataclass
@@ -93,16 +114,21 @@ def parse_offices_csv(text: str) -> tuple[dict[str, OfficeRow], ImportResult]:
         result.errors.append((1, _("The file has more than %(max)d columns. Expected: %(expected)s.", max=MAX_COLUMNS, expected=", ".join(COLUMNS))))
         return {}, result
     header = [name.strip().lower() for name in fieldnames]
-    missing = [column for column in ("office_code", "office_name", "region_code") if column not in header]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         result.errors.append((1, _("Missing columns: %(columns)s. Expected: %(expected)s.",
                                    columns=", ".join(missing), expected=", ".join(COLUMNS))))
         return {}, result
     reader.fieldnames = header
+    has_level, has_peer = "level" in header, "peer" in header
+    known = _Known.load(peers=has_peer)
 
     offices: dict[str, OfficeRow] = {}
     first_seen: dict[str, int] = {}
+    first_cells: dict[str, dict[str, str]] = {}  # an office's level and peer cells as its first row gave them
     code_owner: dict[str, tuple[str, int]] = {}
+    peer_owner: dict[int, tuple[str, int]] = {}  # peer id -> (office code, line) in this file
+    named: set[str] = set()  # every office code of the file, also of rows refused
     for row in _rows(reader, result):
         line = reader.line_num
         values = {key: _restore(value) for key, value in row.items() if key}
@@ -115,6 +141,7 @@ def parse_offices_csv(text: str) -> tuple[dict[str, OfficeRow], ImportResult]:
         if not OFFICE_CODE_PATTERN.match(office_code):
             result.errors.append((line, _("office_code must be 2-40 letters, digits, - or _.")))
             continue
+        named.add(office_code)
         too_long = [key for key, limit in _MAX_LENGTHS.items() if len(values.get(key, "")) > limit]
         if too_long:
             result.errors.append((line, _("Too long: %(columns)s.", columns=", ".join(too_long))))
@@ -123,23 +150,41 @@ def parse_offices_csv(text: str) -> tuple[dict[str, OfficeRow], ImportResult]:
             code=office_code, name=values.get("office_name", ""), office_class=values.get("office_class", ""),
             address=values.get("address", ""), phone=values.get("phone", ""), email=values.get("email", ""),
         )
+        cells = {"level": values.get("level", "").lower(), "peer": values.get("peer", "")}
         if office_code not in offices:
             if not details.name:
                 result.errors.append((line, _("office_name is empty.")))
                 continue
+            problem = None
+            if has_level:
+                details.level, problem = known.check_level(office_code, cells["level"] or OfficeLevel.OFFICE.value)
+            if has_peer and problem is None:
+                details.sets_peer = True
+                details.peer_id, problem = known.check_peer(office_code, cells["peer"])
+                if problem is None and details.peer_id is not None and details.peer_id in peer_owner:
+                    owner, owner_line = peer_owner[details.peer_id]
+                    problem = _("The instance %(peer)s is already given to %(office)s on line %(first)d.",
+                                peer=cells["peer"], office=owner, first=owner_line)
+            if problem is not None:
+                result.errors.append((line, problem))
+                continue
+            if details.peer_id is not None:
+                peer_owner[details.peer_id] = (office_code, line)
             offices[office_code] = details
             first_seen[office_code] = line
+            first_cells[office_code] = cells
         else:
-            known = offices[office_code]
-            for attribute in ("name", "office_class", "address", "phone", "email"):
-                value = getattr(details, attribute)
-                if value and value != getattr(known, attribute):
-                    result.errors.append((line, _("Office %(code)s has different details on line %(first)d.",
-                                                  code=office_code, first=first_seen[office_code])))
-                    break
+            known_row, known_cells = offices[office_code], first_cells[office_code]
+            differs = [attribute for attribute in ("name", "office_class", "address", "phone", "email")
+                       if getattr(details, attribute) and getattr(details, attribute) != getattr(known_row, attribute)]
+            differs += [column for column in ("level", "peer") if cells[column] and cells[column] != known_cells[column]]
+            if differs:
+                result.errors.append((line, _("Office %(code)s has different details on line %(first)d.",
+                                              code=office_code, first=first_seen[office_code])))
         raw_code = values.get("region_code", "")
         if raw_code:
-            code, problem = check_area_code(raw_code)
+            level = offices[office_code].level or known.level_of(office_code)
+            code, problem = check_area_code(raw_code, provinces=level == OfficeLevel.REGIONAL)
             if problem:
                 result.errors.append((line, str(problem)))
                 continue
@@ -153,9 +198,59 @@ def parse_offices_csv(text: str) -> tuple[dict[str, OfficeRow], ImportResult]:
 
     if not result.errors and not offices:
         result.errors.append((1, _("The file holds no office.")))
+    _check_peers_against_database(named, peer_owner, known, result)  # no query: told with the file's other errors
     if not result.errors:
         _check_against_database(offices, code_owner, result)
     return offices, result
+
+
+class _Known:
+    """The offices (and peers) already in the database, read once per file: an office's current
+    level and peer are what an old file leaves, and what an export may repeat on any instance."""
+
+    def __init__(self, offices: dict[str, tuple[int, str]], peers: list[tuple[int, str, int | None]], instance_level: str):
+        self.offices = offices  # code -> (id, level)
+        self.peers = peers  # (id, name, id of the office standing for it)
+        self.instance_level = instance_level
+
+    @classmethod
+    def load(cls, peers: bool) -> _Known:
+        offices = {code: (office_id, level) for office_id, code, level in
+                   db.session.execute(select(ImmigrationOffice.id, ImmigrationOffice.code, ImmigrationOffice.level))}
+        peer_rows = db.session.execute(select(FederationPeer.id, FederationPeer.name, FederationPeer.office_id)).all() if peers else []
+        return cls(offices, [tuple(row) for row in peer_rows], current_app.config["INSTANCE_LEVEL"])
+
+    def level_of(self, office_code: str) -> str:
+        return self.offices[office_code][1] if office_code in self.offices else OfficeLevel.OFFICE.value
+
+    def _office_id(self, office_code: str) -> int | None:
+        return self.offices[office_code][0] if office_code in self.offices else None
+
+    def check_level(self, office_code: str, level: str):
+        """(the level, None) or (None, why it is refused)."""
+        if level not in LEVELS:
+            return None, _("Unknown level %(level)s: use office, regional or national (empty is office).", level=level[:40])
+        if level not in levels_offered(self.instance_level) and level != self.level_of(office_code):
+            return None, _("The level %(level)s is not available on this instance (SERASI_INSTANCE_LEVEL=%(instance)s).",
+                           level=level, instance=self.instance_level)
+        return level, None
+
+    def check_peer(self, office_code: str, name: str):
+        """(the peer's id or None for none, None) or (None, why it is refused)."""
+        if not name:
+            return None, None
+        office_id = self._office_id(office_code)
+        matches = [peer for peer in self.peers if peer[1].strip().casefold() == name.casefold()]
+        if len(matches) > 1:  # peers' names need not be unique: the one this office stands for wins
+            matches = [peer for peer in matches if office_id is not None and peer[2] == office_id] or matches
+        if not matches:
+            return None, _("No instance sending here is called %(peer)s (Administration › Federation).", peer=name)
+        if len(matches) > 1:
+            return None, _("Several instances sending here are called %(peer)s: choose this office's in Administration › Immigration offices and areas.", peer=name)
+        peer_id, _name, standing_office_id = matches[0]
+        if self.instance_level == "office" and (office_id is None or standing_office_id != office_id):
+            return None, _("An office stands for another instance on a regional or national instance only (SERASI_INSTANCE_LEVEL).")
+        return peer_id, None
 
 
 def _rows(reader: csv.DictReader, result: ImportResult):
@@ -187,6 +282,19 @@ def _check_against_database(offices, code_owner, result: ImportResult) -> None:
     result.errors.sort()
 
 
+def _check_peers_against_database(named: set[str], peer_owner, known: _Known, result: ImportResult) -> None:
+    """A peer may not be given to one office while an office the file does not name stands for it."""
+    office_codes = {office_id: code for code, (office_id, _level) in known.offices.items()}
+    for peer_id, name, standing_office_id in known.peers:
+        if peer_id in peer_owner and standing_office_id is not None:
+            standing_code = office_codes.get(standing_office_id)
+            if standing_code is not None and standing_code not in named:
+                result.errors.append((peer_owner[peer_id][1], _(
+                    "%(office)s already stands for the instance %(peer)s, and this file does not include that office.",
+                    office=standing_code, peer=name)))
+    result.errors.sort()
+
+
 def import_offices(text: str) -> ImportResult:
     """Check the whole file, then write it in one transaction (or write nothing)."""
     offices, result = parse_offices_csv(text)
@@ -194,13 +302,14 @@ def import_offices(text: str) -> ImportResult:
         db.session.rollback()
         return result
     try:
-        saved = [(upsert_office(row), row.region_codes) for row in offices.values()]
+        saved = [(upsert_office(row), row) for row in offices.values()]
         # Release every named office's codes first, so codes can move between them in one file.
-        for office, _codes in saved:
+        for office, _row in saved:
             replace_areas(office, [], reroute=False)
-        for office, codes in saved:
-            replace_areas(office, codes, reroute=False)
-        reroute_all_lodgings()
+        for office, row in saved:
+            replace_areas(office, row.region_codes, reroute=False)
+        link_peers([(office, row.peer_id) for office, row in saved if row.sets_peer])
+        reroute_all_lodgings()  # also moves the lodgings of the instances offices stand for
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -214,12 +323,15 @@ def export_offices() -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    offices = db.session.execute(select(ImmigrationOffice).order_by(ImmigrationOffice.code)).scalars()
+    offices = db.session.execute(select(ImmigrationOffice).options(selectinload(ImmigrationOffice.areas))
+                                 .order_by(ImmigrationOffice.code)).scalars()
+    peer_names = dict(db.session.execute(select(FederationPeer.office_id, FederationPeer.name)
+                                         .where(FederationPeer.office_id.is_not(None))).all())
     for office in offices:
         base = [office.code, office.name, office.office_class, office.address, office.phone, office.email]
         codes = [area.region_code for area in office.areas] or [""]
         for code in codes:
-            writer.writerow([_neutralise(value) for value in base] + [code])
+            writer.writerow([_neutralise(value) for value in base] + [code, office.level, _neutralise(peer_names.get(office.id, ""))])
     return out.getvalue()
 
 

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..forms import TOO_LONG, BaseForm, phone_number, select_choices, strip
 from .models import OfficeLevel
-from .services import OFFICE_CODE_PATTERN, parse_region_codes
+from .services import OFFICE_CODE_PATTERN, levels_offered, parse_region_codes
 
 LEVEL_LABELS = {
     OfficeLevel.OFFICE: _l("Office: the lodgings routed to it"),
@@ -42,8 +42,7 @@ class OfficeForm(BaseForm):
             del self.level
             del self.federation_peer_id
             return
-        levels = [OfficeLevel.OFFICE, OfficeLevel.REGIONAL] + ([OfficeLevel.NATIONAL] if instance_level == "national" else [])
-        self.level.choices = select_choices((level.value, LEVEL_LABELS[level]) for level in levels)
+        self.level.choices = select_choices((level.value, LEVEL_LABELS[level]) for level in levels_offered(instance_level))
         self.federation_peer_id.choices = select_choices([(0, _l("None"))] + [(peer.id, peer.name) for peer in peers])
 
     def validate_code(self, field):
@@ -63,5 +62,6 @@ class OfficeForm(BaseForm):
 
 
 class OfficeImportForm(BaseForm):
-    file = FileField(_l("CSV file"), description=_l("Columns: office_code, office_name, office_class, address, phone, email, region_code."),
+    file = FileField(_l("CSV file"), description=_l("Columns: office_code, office_name, office_class, address, phone, email, region_code, level, peer "
+                                                "(level and peer may be left out: the offices keep theirs)."),
                      validators=[FileRequired(_l("Choose a CSV file."))])

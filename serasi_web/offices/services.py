@@ -5,12 +5,13 @@ import re
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..federation.models import FederationPeer
 from ..reference import regions
-from .models import ImmigrationOffice, OfficeArea
+from .models import ImmigrationOffice, OfficeArea, OfficeLevel
 from .routing import reroute_all_lodgings
 
 OFFICE_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,39}$")
@@ -85,6 +86,33 @@ def offices_ordered(with_areas: bool = False) -> list[ImmigrationOffice]:
     return list(db.session.execute(query).scalars())
 
 
+def levels_offered(instance_level: str) -> list[OfficeLevel]:
+    """The levels an admin may give an office on an instance of ``instance_level``: on an
+    office's instance every office is an office; a Kanwil's adds regional, the national one
+    national too (what ``office_level_in_effect`` honours there)."""
+    if instance_level == "regional":
+        return [OfficeLevel.OFFICE, OfficeLevel.REGIONAL]
+    if instance_level == "national":
+        return [OfficeLevel.OFFICE, OfficeLevel.REGIONAL, OfficeLevel.NATIONAL]
+    return [OfficeLevel.OFFICE]
+
+
+def link_peers(links: list[tuple[ImmigrationOffice, int | None]]) -> None:
+    """Make each office stand for the federation peer given with it (None: for no instance);
+    the caller checked that no peer is given twice nor held by an office not in ``links``.
+    Lodgings are not re-routed here (``reroute_all_lodgings`` does it)."""
+    office_ids = [office.id for office, _peer_id in links]
+    if not office_ids:
+        return
+    # One office per peer (a unique key): every old link goes first, so peers can move between them.
+    db.session.execute(update(FederationPeer).where(FederationPeer.office_id.in_(office_ids)).values(office_id=None))
+    db.session.flush()
+    for office, peer_id in links:
+        if peer_id is not None:
+            db.session.execute(update(FederationPeer).where(FederationPeer.id == peer_id).values(office_id=office.id))
+    db.session.flush()
+
+
 @dataclass
 class OfficeRow:
     code: str
@@ -94,6 +122,9 @@ class OfficeRow:
     phone: str = ""
     email: str = ""
     region_codes: list[str] = field(default_factory=list)
+    level: str | None = None  # None: left as it is (a new office is an office)
+    peer_id: int | None = None  # the federation peer it stands for, when ``sets_peer``
+    sets_peer: bool = False  # False: the office keeps the peer it stands for, if any
 
 
 def upsert_office(row: OfficeRow) -> ImmigrationOffice:
@@ -103,5 +134,7 @@ def upsert_office(row: OfficeRow) -> ImmigrationOffice:
         db.session.add(office)
     office.name, office.office_class, office.address = row.name, row.office_class, row.address
     office.phone, office.email = row.phone, row.email
+    if row.level is not None:
+        office.level = row.level
     db.session.flush()
     return office
