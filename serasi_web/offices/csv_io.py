@@ -241,7 +241,9 @@ class _Known:
             return None, None
         office_id = self._office_id(office_code)
         matches = [peer for peer in self.peers if peer[1].strip().casefold() == name.casefold()]
-        if len(matches) > 1:  # peers' names need not be unique: the one this office stands for wins
+        # Admin › Federation refuses a name in use, but a database from before may hold twins
+        # (federation/models.py): the one this office stands for wins.
+        if len(matches) > 1:
             matches = [peer for peer in matches if office_id is not None and peer[2] == office_id] or matches
         if not matches:
             return None, _("No instance sending here is called %(peer)s (Administration › Federation).", peer=name)
