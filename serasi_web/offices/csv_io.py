@@ -35,8 +35,8 @@ from ..extensions import db
 from ..federation.models import FederationPeer
 from .models import ImmigrationOffice, OfficeArea, OfficeLevel
 from .routing import reroute_all_lodgings
-from .services import (OFFICE_CODE_PATTERN, OfficeRow, check_area_code, levels_offered, link_peers, replace_areas,
-                       upsert_office)
+from .services import (OFFICE_CODE_PATTERN, OfficeRow, check_area_code, levels_offered, link_peers, peer_names_by_office,
+                       replace_areas, upsert_office)
 
 # An upload's caps, checked before the CSV is parsed (an office list is some hundred kilobytes:
 # about 125 offices, one row per region code).
@@ -327,8 +327,7 @@ def export_offices() -> str:
     writer.writerow(COLUMNS)
     offices = db.session.execute(select(ImmigrationOffice).options(selectinload(ImmigrationOffice.areas))
                                  .order_by(ImmigrationOffice.code)).scalars()
-    peer_names = dict(db.session.execute(select(FederationPeer.office_id, FederationPeer.name)
-                                         .where(FederationPeer.office_id.is_not(None))).all())
+    peer_names = peer_names_by_office()
     for office in offices:
         base = [office.code, office.name, office.office_class, office.address, office.phone, office.email]
         codes = [area.region_code for area in office.areas] or [""]
