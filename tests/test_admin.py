@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from serasi_web.accounts.models import SupervisionRegion, User, UserSession
 from serasi_web.extensions import db
+from serasi_web.federation.peers import create_peer
 from serasi_web.offices.models import ImmigrationOffice
 from serasi_web.offices.services import OfficeRow, replace_areas, upsert_office
 from serasi_web.passwords import hash_password
@@ -69,15 +70,41 @@ def test_the_accounts_page_reads_offices_and_regions_with_the_page_not_per_row(a
     assert select_count(admin_client, "/admin/users") == few
 
 
-def test_the_offices_page_reads_the_areas_with_the_offices_not_per_office(admin_client, offices):
+def office_cards(page: str) -> dict[str, str]:
+    """Office name -> the words of its card on the offices page (tags removed)."""
+    cards = re.findall(r'<section class="card">(.*?)</section>', page, re.S)
+    words = [" ".join(re.sub(r"<[^>]+>", " ", card).split()) for card in cards]
+    return {re.search(r'<h2><a [^>]*>([^<]*)</a>', card).group(1): text for card, text in zip(cards, words)}
+
+
+def test_the_offices_page_shows_each_offices_level_and_instance_reading_them_with_the_offices_not_per_office(app, admin_client, offices):
+    app.config["INSTANCE_LEVEL"] = "national"
     few = select_count(admin_client, "/admin/offices")
     jawa_barat = [region.code for region in regions.children("32")][:10]
     for number, regency in enumerate(jawa_barat):
-        replace_areas(upsert_office(OfficeRow(f"KANIM-JABAR-{number}", f"Kanim Jabar {number}")), [regency], reroute=False)
+        level = "regional" if number == 1 else "national" if number == 2 else None
+        office = upsert_office(OfficeRow(f"KANIM-JABAR-{number}", f"Kanim Jabar {number}", level=level))
+        replace_areas(office, [regency], reroute=False)
+        if number >= 5:  # half of them stand for an instance sending here
+            create_peer(f"SERASI Jabar {number}", f"Kanim Jabar {number}", None)[0].office_id = office.id
     db.session.commit()
     page = admin_client.get("/admin/offices", headers=EN).get_data(as_text=True)
     assert "Kanim Jabar 9" in page and f"({jawa_barat[-1]})" in page  # every office shows its area
     assert select_count(admin_client, "/admin/offices") == few
+
+    cards = office_cards(admin_client.get("/admin/offices").get_data(as_text=True))  # Indonesian, as by default
+    assert "Yang dilihat petugasnya: Kantor: penginapan yang diarahkan kepadanya" in cards["Kanim Jabar 0"]
+    assert "Yang dilihat petugasnya: Kantor Wilayah (Kanwil): semua penginapan di wilayahnya (provinsi)" in cards["Kanim Jabar 1"]
+    assert "Yang dilihat petugasnya: Nasional: semua penginapan" in cards["Kanim Jabar 2"]
+    assert "Mewakili instansi: SERASI Jabar 7" in cards["Kanim Jabar 7"]
+    assert "Mewakili instansi" not in cards["Kanim Jabar 4"] and "Mewakili instansi" not in cards["Kanim Denpasar"]
+    for name, words in cards.items():
+        assert not re.search(r"\b(office|regional|national)\b", words), (name, words)  # no internal code shown raw
+    # On a Kanwil's instance the national office's officers see what an office's do: said so, with its level kept.
+    app.config["INSTANCE_LEVEL"] = "regional"
+    national = office_cards(admin_client.get("/admin/offices").get_data(as_text=True))["Kanim Jabar 2"]
+    assert ("Yang dilihat petugasnya: Kantor: penginapan yang diarahkan kepadanya (tercatat sebagai Nasional: semua penginapan, "
+            "yang tidak berlaku di instans ini: SERASI_INSTANCE_LEVEL)") in national
 
 
 # ---- disabling and enabling ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import delete, func, select
 
 from plugins.forwarders.federation import peer_event_body
+from serasi_web.accounts.models import User
 from serasi_web.audit.models import AuditEvent
 from serasi_web.delivery.dispatcher import deliver_everything
 from serasi_web.delivery.models import Delivery, OutboxEvent
@@ -331,6 +332,60 @@ def test_the_peer_form_comes_back_with_the_message_at_the_field(app, admin_clien
     assert page.status_code == 200 and 'value="' + "x" * 200 in text and 'id="new-token"' not in text
     assert "Gunakan maksimal 120 karakter." in text and "Sebutkan kantor yang menjalankan instans pengirim." in text
     assert db.session.scalar(select(func.count()).select_from(FederationPeer)) == 0
+
+
+def field_error(page: str, field: str) -> str:
+    """The message shown at a field of a form page ('' when none)."""
+    found = re.search(rf'id="{field}-error">([^<]*)<', page)
+    return found.group(1) if found else ""
+
+
+def test_a_name_another_peer_has_is_refused_on_create_and_on_rename_keeping_what_was_typed(app, admin_client, operator_client):
+    assert admin_client.post("/admin/federation/peers", data={"name": "SERASI Kanim Ngurah Rai", "office_name": "Kanim Ngurah Rai"}).status_code == 200
+    # The same name, other case and spaces around: refused at the name, the values typed kept, no token.
+    page = admin_client.post("/admin/federation/peers", data={"name": "  serasi kanim NGURAH rai ", "office_name": "Kanim Lain"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="new-token"' not in text
+    assert field_error(text, "name") == "Sudah ada instans lain bernama SERASI Kanim Ngurah Rai: beri instans ini nama yang berbeda."
+    assert 'value="serasi kanim NGURAH rai"' in text and 'value="Kanim Lain"' in text
+    assert db.session.scalar(select(func.count()).select_from(FederationPeer)) == 1
+    english = admin_client.post("/admin/federation/peers", data={"name": "SERASI KANIM NGURAH RAI", "office_name": "X"},
+                                headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert field_error(english, "name") == "Another instance is already called SERASI Kanim Ngurah Rai: give this one a name of its own."
+
+    admin_client.post("/admin/federation/peers", data={"name": "SERASI Denpasar", "office_name": "Kanim Denpasar"})
+    first, second = db.session.scalars(select(FederationPeer).order_by(FederationPeer.id)).all()
+    assert "Ganti nama" in admin_client.get("/admin/federation/").get_data(as_text=True)
+    form = admin_client.get(f"/admin/federation/peers/{second.id}/edit").get_data(as_text=True)
+    assert 'value="SERASI Denpasar"' in form and 'value="Kanim Denpasar"' in form
+    # Renamed to the first one's name: refused the same way, nothing changed.
+    page = admin_client.post(f"/admin/federation/peers/{second.id}/edit", data={"name": " Serasi Kanim Ngurah Rai", "office_name": "Kanim Sanur"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert field_error(text, "name") == "Sudah ada instans lain bernama SERASI Kanim Ngurah Rai: beri instans ini nama yang berbeda."
+    assert 'value="Serasi Kanim Ngurah Rai"' in text and 'value="Kanim Sanur"' in text
+    too_long = admin_client.post(f"/admin/federation/peers/{second.id}/edit", data={"name": "x" * 200, "office_name": ""}).get_data(as_text=True)
+    assert field_error(too_long, "name") == "Gunakan maksimal 120 karakter."
+    db.session.expire_all()
+    assert (second.name, second.office_name) == ("SERASI Denpasar", "Kanim Denpasar")
+
+    # A name of its own is saved; a peer may keep its own name in another case.
+    answer = admin_client.post(f"/admin/federation/peers/{second.id}/edit", data={"name": "SERASI Kanim Denpasar", "office_name": "Kanim Sanur"})
+    assert answer.status_code == 303 and answer.location.endswith("/admin/federation/")
+    assert admin_client.post(f"/admin/federation/peers/{first.id}/edit",
+                             data={"name": "SERASI KANIM NGURAH RAI", "office_name": "Kanim Ngurah Rai"}).status_code == 303
+    db.session.expire_all()
+    assert [(peer.name, peer.office_name) for peer in (first, second)] == [
+        ("SERASI KANIM NGURAH RAI", "Kanim Ngurah Rai"), ("SERASI Kanim Denpasar", "Kanim Sanur")]
+    assert db.session.get(User, second.account_id).full_name == "SERASI Kanim Denpasar"  # the mirrored lodgings' owner
+    renamed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "federation.peer_renamed").order_by(AuditEvent.id)).all()
+    assert [(event.object_id, event.changes["name"]) for event in renamed] == [
+        (second.id, ["SERASI Denpasar", "SERASI Kanim Denpasar"]), (first.id, ["SERASI Kanim Ngurah Rai", "SERASI KANIM NGURAH RAI"])]
+    assert admin_client.get("/admin/federation/peers/9999/edit").status_code == 404
+    assert operator_client.get(f"/admin/federation/peers/{first.id}/edit").status_code in (403, 404)
+    assert operator_client.post(f"/admin/federation/peers/{first.id}/edit", data={"name": "Mine", "office_name": "X"}).status_code in (403, 404)
+    db.session.expire_all()
+    assert first.name == "SERASI KANIM NGURAH RAI"
 
 
 def test_admin_starts_a_backfill_and_sees_its_progress(app, another_app, admin, operator_client, two_lodgings, office_instance):

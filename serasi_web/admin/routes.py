@@ -19,10 +19,11 @@ from ..stays.queries import escape_like
 from ..htmx import see_other
 from ..lodgings.models import Lodging
 from ..officer.queries import fetch_page
+from ..officer.scope import office_level_in_effect
 from ..offices.csv_io import OfficeUploadError, export_offices, import_offices, read_office_upload
-from ..offices.forms import OfficeForm, OfficeImportForm
+from ..offices.forms import LEVEL_LABELS, OfficeForm, OfficeImportForm
 from ..offices.models import ImmigrationOffice
-from ..offices.services import area_conflicts, offices_ordered, replace_areas
+from ..offices.services import area_conflicts, offices_ordered, peer_names_by_office, replace_areas
 from ..reference import regions
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -189,7 +190,15 @@ def new_officer():
 @blueprint.route("/offices")
 @admin_only
 def offices():
-    return render_template("admin/offices.html", offices=offices_ordered(with_areas=True), import_form=OfficeImportForm())
+    return _offices_page(OfficeImportForm())
+
+
+def _offices_page(import_form: OfficeImportForm, import_errors=None):
+    """Every office with its area, what its officers see and the instance it stands for: three
+    queries (offices, areas, peers) however many offices."""
+    return render_template("admin/offices.html", offices=offices_ordered(with_areas=True), import_form=import_form,
+                           import_errors=import_errors or [], peer_names=peer_names_by_office(),
+                           level_labels=LEVEL_LABELS, level_in_effect=office_level_in_effect)
 
 
 def _office_or_404(office_id: int) -> ImmigrationOffice:
@@ -257,13 +266,13 @@ def import_offices_csv():
             text = read_office_upload(form.file.data.stream)
         except OfficeUploadError as error:
             form.file.errors = [error.message]
-            return render_template("admin/offices.html", offices=offices_ordered(with_areas=True), import_form=form, import_errors=[])
+            return _offices_page(form)
         result = import_offices(text)
         if result.ok:
             flash(_("Imported %(offices)d offices with %(codes)d region codes.", offices=result.offices, codes=result.region_codes), "success")
             return see_other(url_for("admin.offices"))
         errors = result.errors
-    return render_template("admin/offices.html", offices=offices_ordered(with_areas=True), import_form=form, import_errors=errors)
+    return _offices_page(form, errors)
 
 
 @blueprint.route("/offices/export.csv")

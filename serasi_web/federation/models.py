@@ -27,6 +27,14 @@ class FederationPeer(db.Model):
     __tablename__ = "federation_peer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique, trimmed and case ignored: Admin › Federation refuses a name another peer has
+    # (peers.peer_named), since the offices CSV names a peer by it. Deliberately no unique index:
+    # a database from before may hold twins, and an index on lower(trim(name)) would stop its
+    # upgrade, while a migration renaming twins would change, unasked, names that admins, CSV
+    # files and the audit log (``federation:<name>``) already use. So the check is the
+    # application's, and the CSV import still refuses a row naming twins it cannot tell apart
+    # (offices/csv_io.py). Two admins adding the same name at the same instant could still make
+    # twins; that only brings back the case the CSV already handles.
     name: Mapped[str] = mapped_column(String(120))
     office_name: Mapped[str] = mapped_column(String(160))  # the sending instance's office, as it calls itself
     token_prefix: Mapped[str] = mapped_column(String(12))

@@ -28,8 +28,25 @@ def _new_secret() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+def same_name(name: str) -> str:
+    """A peer's name as names are compared: trimmed, case ignored (as the offices CSV reads it)."""
+    return name.strip().casefold()
+
+
+def peer_named(name: str, other_than: FederationPeer | None = None) -> FederationPeer | None:
+    """The peer, other than ``other_than``, already called ``name`` (trimmed, case ignored), or
+    None. Compared here rather than in SQL: SQLite's lower() folds ASCII only, and the peers are
+    one per sending instance (tens), read in one query."""
+    wanted = same_name(name)
+    for peer in db.session.scalars(select(FederationPeer).order_by(FederationPeer.id)):
+        if peer is not other_than and same_name(peer.name) == wanted:
+            return peer
+    return None
+
+
 def create_peer(name: str, office_name: str, admin) -> tuple[FederationPeer, str]:
-    """Register a sending instance; returns the peer and its token (never stored or shown again)."""
+    """Register a sending instance; returns the peer and its token (never stored or shown again).
+    The caller checks that the name is free (``peer_named``)."""
     account = User(email=f"peer-{secrets.token_hex(8)}@federation.invalid", password_hash=hash_password(secrets.token_urlsafe(32)),
                    full_name=name[:120], role=Role.OPERATOR, account_kind=AccountKind.COMPANY, enabled=False)
     db.session.add(account)
@@ -42,6 +59,21 @@ def create_peer(name: str, office_name: str, admin) -> tuple[FederationPeer, str
     record("federation.peer_created", peer, admin, changes={"name": name, "office": office_name})
     db.session.commit()
     return peer, secret
+
+
+def rename_peer(peer: FederationPeer, name: str, office_name: str, admin) -> bool:
+    """Give the peer a new name and office name (the caller checked the name is free with
+    ``peer_named``); its placeholder account takes the name too. False when nothing changed."""
+    if (peer.name, peer.office_name) == (name, office_name):
+        return False
+    record("federation.peer_renamed", peer, admin,
+           changes={"name": [peer.name, name], "office": [peer.office_name, office_name]})
+    peer.name, peer.office_name = name, office_name
+    account = db.session.get(User, peer.account_id)
+    if account is not None:
+        account.full_name = name[:120]
+    db.session.commit()
+    return True
 
 
 def rotate_token(peer: FederationPeer, admin) -> str:

@@ -1,4 +1,4 @@
-"""Admin › Federation: the peers allowed to send here (create, rotate, revoke) and, when this
+"""Admin › Federation: the peers allowed to send here (create, rename, rotate, revoke) and, when this
 instance sends to another, the backfills ("send everything since D") with their progress."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ..lodgings.models import Lodging
 from . import backfill as backfills
 from .forms import BackfillForm, PeerForm
 from .models import FederationBackfill, FederationPeer
-from .peers import create_peer, revoke, rotate_token
+from .peers import create_peer, peer_named, rename_peer, revoke, rotate_token
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("federation", __name__, url_prefix="/admin/federation")
@@ -57,14 +57,34 @@ def index():
 @admin_only
 def new_peer():
     form = PeerForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or not _name_free(form):
         return _page(peer_form=form)
     peer, secret = create_peer(form.name.data, form.office_name.data, current_user)
     return _page(new_secret=secret, secret_peer=peer)
 
 
+def _name_free(form: PeerForm, peer: FederationPeer | None = None) -> bool:
+    """True when no other peer has the name typed; otherwise the form says so at the name."""
+    twin = peer_named(form.name.data, other_than=peer)
+    if twin is not None:
+        form.name.errors.append(_("Another instance is already called %(name)s: give this one a name of its own.", name=twin.name))
+    return twin is None
+
+
 def _peer_or_404(peer_id: int) -> FederationPeer:
     return db.get_or_404(FederationPeer, peer_id)
+
+
+@blueprint.route("/peers/<int:peer_id>/edit", methods=["GET", "POST"])
+@admin_only
+def edit_peer(peer_id: int):
+    peer = _peer_or_404(peer_id)
+    form = PeerForm(obj=peer)
+    if form.validate_on_submit() and _name_free(form, peer):
+        if rename_peer(peer, form.name.data, form.office_name.data, current_user):
+            flash(_("The instance is now called %(name)s.", name=peer.name), "success")
+        return see_other(url_for("federation.index"))
+    return render_template("federation/peer_form.html", form=form, peer=peer)
 
 
 @blueprint.route("/peers/<int:peer_id>/rotate", methods=["POST"])

@@ -35,8 +35,8 @@ from ..extensions import db
 from ..federation.models import FederationPeer
 from .models import ImmigrationOffice, OfficeArea, OfficeLevel
 from .routing import reroute_all_lodgings
-from .services import (OFFICE_CODE_PATTERN, OfficeRow, check_area_code, levels_offered, link_peers, replace_areas,
-                       upsert_office)
+from .services import (OFFICE_CODE_PATTERN, OfficeRow, check_area_code, levels_offered, link_peers, peer_names_by_office,
+                       replace_areas, upsert_office)
 
 # An upload's caps, checked before the CSV is parsed (an office list is some hundred kilobytes:
 # about 125 offices, one row per region code).
@@ -241,7 +241,9 @@ class _Known:
             return None, None
         office_id = self._office_id(office_code)
         matches = [peer for peer in self.peers if peer[1].strip().casefold() == name.casefold()]
-        if len(matches) > 1:  # peers' names need not be unique: the one this office stands for wins
+        # Admin › Federation refuses a name in use, but a database from before may hold twins
+        # (federation/models.py): the one this office stands for wins.
+        if len(matches) > 1:
             matches = [peer for peer in matches if office_id is not None and peer[2] == office_id] or matches
         if not matches:
             return None, _("No instance sending here is called %(peer)s (Administration › Federation).", peer=name)
@@ -325,8 +327,7 @@ def export_offices() -> str:
     writer.writerow(COLUMNS)
     offices = db.session.execute(select(ImmigrationOffice).options(selectinload(ImmigrationOffice.areas))
                                  .order_by(ImmigrationOffice.code)).scalars()
-    peer_names = dict(db.session.execute(select(FederationPeer.office_id, FederationPeer.name)
-                                         .where(FederationPeer.office_id.is_not(None))).all())
+    peer_names = peer_names_by_office()
     for office in offices:
         base = [office.code, office.name, office.office_class, office.address, office.phone, office.email]
         codes = [area.region_code for area in office.areas] or [""]

@@ -86,6 +86,12 @@ def offices_ordered(with_areas: bool = False) -> list[ImmigrationOffice]:
     return list(db.session.execute(query).scalars())
 
 
+def peer_names_by_office() -> dict[int, str]:
+    """Office id -> the name of the federation peer it stands for (one query for every office)."""
+    return dict(db.session.execute(select(FederationPeer.office_id, FederationPeer.name)
+                                   .where(FederationPeer.office_id.is_not(None))).all())
+
+
 def levels_offered(instance_level: str) -> list[OfficeLevel]:
     """The levels an admin may give an office on an instance of ``instance_level``: on an
     office's instance every office is an office; a Kanwil's adds regional, the national one
