@@ -35,6 +35,11 @@ AUDIT_ACTIONS = {
     "privacy.access_log_searched": _l("Access log searched for a guest"),
     "privacy.access_log_exported": _l("Access log exported"),
     "account.mfa_reset_by_admin": _l("Two-step login reset by an administrator"),
+    "account.mfa_enabled": _l("Two-step login switched on"),
+    "account.mfa_removed": _l("Two-step login switched off"),
+    "account.mfa_device_replaced": _l("Two-step login moved to a new device"),
+    "account.mfa_recovery_code_used": _l("Recovery code used to log in"),
+    "account.mfa_recovery_codes_renewed": _l("New recovery codes made"),
     "account.office_role_changed": _l("Office role of an administrator changed"),
     "retention.run": _l("Retention job run"),
     "retention.policy_changed": _l("Retention period changed"),
@@ -56,12 +61,21 @@ AUDIT_ACTIONS = {
     "arrival.rejected": _l("Self check-in rejected"),
     "arrival.deleted": _l("Self check-in deleted"),
     "arrival.expired": _l("Self check-in expired unapproved"),
+    "federation.peer_created": _l("Federated instance added"),
+    "federation.peer_renamed": _l("Federated instance renamed"),
+    "federation.peer_token_rotated": _l("Federated instance given a new token"),
+    "federation.peer_revoked": _l("Federated instance revoked"),
+    "federation.lodging_mirrored": _l("Lodging received from a federated instance"),
+    "federation.lodging_updated": _l("Lodging updated by a federated instance"),
+    "federation.backfill_started": _l("Sending of earlier reports started"),
+    "federation.backfill_cancelled": _l("Sending of earlier reports cancelled"),
 }
 
 OBJECT_TYPES = {"Stay": _l("Report"), "Console": _l("Office console"),
                 "Lodging": _l("Lodging"), "StayGroup": _l("Group"),
                 "User": _l("Account"), "SubjectAccessRequest": _l("Data access request"),
-                "SourceConnection": _l("Connected system"), "Arrival": _l("Self check-in")}
+                "SourceConnection": _l("Connected system"), "Arrival": _l("Self check-in"),
+                "FederationPeer": _l("Federated instance"), "FederationBackfill": _l("Sending of earlier reports")}
 
 # Versions of a report (stay_version.action) and the stay events other systems receive.
 VERSION_ACTIONS = {
@@ -83,7 +97,9 @@ _DETAIL_KEYS = {"list": _l("List"), "page": _l("Page"), "filters": _l("Filters")
                 "unchanged": _l("Unchanged"), "skipped": _l("Skipped"), "name": _l("Name"), "region": _l("Region"),
                 "check_in_from": _l("Check-in from"), "check_in_to": _l("Check-in to"), "actor": _l("Who"), "action": _l("What"),
                 "system": _l("System"), "fields": _l("Changed"), "guests": _l("Guests"), "reports": _l("Reports"),
-                "notify_by_email": _l("E-mail notice"), "expiry_hours": _l("Hours before deletion")}
+                "notify_by_email": _l("E-mail notice"), "expiry_hours": _l("Hours before deletion"),
+                "office": _l("Office"), "prefix": _l("Token begins with"), "since": _l("From"), "total": _l("Total"),
+                "enqueued": _l("Sent so far"), "origin_lodging_id": _l("Number at the sending instance")}
 # A connection's own settings (a source's fields are labelled by its plugin, see connection_field_label).
 _CONNECTION_FIELDS = {"interval_minutes": _l("Pull"), "enabled": _l("Pull on this schedule")}
 _WATCH_LISTS = {"overstays": _l("Overstays"), "late": _l("Late reports"), "planned": _l("Planned check-out passed"),
@@ -132,13 +148,18 @@ def stay_event_label(event: str) -> str:
 
 
 def report_field_label(name: str) -> str:
-    """The form's label of a report field (``room`` -> "Kamar"), for histories and audit details."""
+    """The form's label of a report field (``room`` -> "Kamar"), for histories and audit details;
+    a lodging's field (a federated instance's update names them) by the lodging form's label."""
+    from ..lodgings.forms import LodgingForm
     from ..stays.forms import CorrectionForm
 
-    unbound = getattr(CorrectionForm, name, None)
-    if unbound is not None and getattr(unbound, "args", None):
-        return str(unbound.args[0])
-    label = _OTHER_FIELDS.get(name) or _DETAIL_KEYS.get(name)
+    def form_label(form):
+        unbound = getattr(form, name, None)
+        return unbound.args[0] if unbound is not None and getattr(unbound, "args", None) else None
+
+    # The report form first, then the words of audit details ("name" is a peer's or a system's
+    # name as often as a lodging's), then the lodging form.
+    label = form_label(CorrectionForm) or _OTHER_FIELDS.get(name) or _DETAIL_KEYS.get(name) or form_label(LodgingForm)
     return str(label) if label is not None else name.replace("_", " ")
 
 
