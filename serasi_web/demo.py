@@ -62,8 +62,10 @@ def load_demo_data() -> list[tuple[str, str, str]]:
         offices[row.code] = office
 
     created: list[tuple[str, str, str]] = []
+    asked: list[str] = []
 
     def account(role, email, name, **extra) -> User:
+        asked.append(email)
         user = find_user_by_email(email)
         if user is None:
             password = secrets.token_urlsafe(9)
@@ -94,7 +96,11 @@ def load_demo_data() -> list[tuple[str, str, str]]:
     if created:
         path = logins_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as handle:
+        # Every account made now means a new database: the file starts again, so the logins it
+        # lists (and `make run` prints) are this database's, not also those of one deleted before.
+        fresh = len(created) == len(asked)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else os.O_APPEND)
+        with open(os.open(path, flags, 0o600), "w" if fresh else "a") as handle:
             for role, email, password in created:
                 handle.write(f"{role:9} {email:34} {password}\n")
     return created

@@ -103,3 +103,22 @@ def test_a_bulk_load_on_postgresql_sets_the_indexes_aside_and_builds_them_again_
         demo_data.BATCH_SIZE = original
     assert _stay_indexes() == before
     assert db.session.scalar(select(func.count()).select_from(Stay)) == 800  # the batches written are kept
+
+
+def test_the_logins_file_lists_this_databases_accounts_only(app):
+    """A database made again (instance/serasi.db deleted) starts the file again: `make run` prints
+    logins that work, not also those of the database before."""
+    from serasi_web.demo import load_demo_data, logins_file
+
+    path = logins_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("admin     admin@serasi.test                  from-a-deleted-database\n")
+    load_demo_data()
+    generate(50, days=10, seed=2)  # adds the supervisor's line to the same file
+    lines = [line.split() for line in path.read_text().splitlines()]
+    assert "from-a-deleted-database" not in path.read_text()
+    assert [email for _role, email, _password in lines].count("admin@serasi.test") == 1
+    assert "timpora.kuta@serasi.test" in [email for _role, email, _password in lines]
+    client = app.test_client()
+    password = next(password for _role, email, password in lines if email == "kos.jimbaran@serasi.test")
+    login(client, "kos.jimbaran@serasi.test", password)  # asserts the login went through
