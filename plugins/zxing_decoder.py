@@ -136,7 +136,7 @@ class ZxingEnhancedDecoder(ZxingDecoder):
 # then to the sharpest split of the module samples; the samples are thresholded a few ways, the
 # fixed patterns written back as they must be, and the clean code (3 px a module) is read as a
 # pure image. Measured on the hard sets' located codes (bench/capture_hard_qr.py, seeds 7 and 11):
-# the reader's grid read 0.2-7% of the modules wrong, the fitted one 0-3%; 30-100 ms a code.
+# the reader's grid read 0.2-7% of the modules wrong, the fitted one 0-3%; 20-160 ms a code.
 RESAMPLED_CODES_MAX = 2
 _FIT_STEPS = (1.0, 0.5, 0.25)  # pixels, coarse to fine
 _FIT_ROUNDS = 3
