@@ -4,7 +4,8 @@ The normal pass; a rescue pass (light blur + global-histogram binarizer) that ru
 other decoder found nothing, as it reads some blurry low-resolution codes; and the hard-photo
 passes that decode_photo runs only after every other decoder found nothing at both sizes, for
 small, faded, glared, dark, blurred or noisy sticker photos: small codes enlarged (on the
-full-size image), then lighting flattened, equalized, contrast stretched, sharpened, denoised.
+full-size image), then lighting flattened, equalized, contrast stretched, sharpened, denoised;
+the equalized and sharpened passes also re-sample a QR code they located but could not correct.
 """
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ class ZxingEnhancedDecoder(ZxingDecoder):
 # Re-sampling a located QR code. In a dark, noisy 3 MP photo a code of 90-170 px has about two
 # pixels a module and its ink differs from the label by a dozen grey levels after the JPEG save:
 # zxing-cpp finds the finder patterns and reads version and format, but samples the modules one
-# pixel each from a grid set by whole-pixel corners, and a grid half a pixel off reads 3-7% of
+# pixel each from a grid set by whole-pixel corners, and a grid half a pixel off reads 2-7% of
 # the modules wrong, more than the error correction takes. Here the grid is fitted to the
 # pattern every QR code of that version has (finder, separator, timing and alignment modules),
 # then to the sharpest split of the module samples; the samples are thresholded a few ways, the
