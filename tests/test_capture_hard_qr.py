@@ -1,14 +1,16 @@
 """Hard sticker photos: a faded, glared code that the normal passes miss is read by the
-hard-photo passes, through the real upload path; the passes stay out of the way otherwise."""
+hard-photo passes, through the real upload path; a dark code the reader locates but cannot
+correct is read once re-sampled; the passes stay out of the way otherwise."""
 import io
 
+import numpy as np
 import pytest
 import segno
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from plugins.zxing_decoder import HARD_PHOTO_DECODER_NAMES
+from plugins.zxing_decoder import HARD_PHOTO_DECODER_NAMES, ZxingEnhancedDecoder, _qr_function_modules
 from serasi_web.capture.images import decode_photo
 from serasi_web.plugins import registry
 
@@ -57,6 +59,48 @@ def test_faded_glared_sticker_missed_by_the_normal_passes_is_read_by_a_hard_phot
     assert decode_photo(photo, normal_passes).texts == []  # the pipeline as it was before them
     found = decode_photo(photo, decoders)
     assert found.texts == [STICKER_TEXT] and found.decoder in HARD_PHOTO_DECODER_NAMES
+
+
+def dark_sticker(text: str, module_px: float, angle: float, gain: float, noise: float, quality: int, seed: int) -> bytes:
+    """A sticker photographed in little light: the code at about two pixels a module, tilted,
+    ``gain`` of the light (ink and label then a dozen grey levels apart), sensor noise of
+    ``noise`` levels, and a JPEG save; 800x600."""
+    buffer = io.BytesIO()
+    segno.make_qr(text, error="m").save(buffer, kind="png", scale=1, border=4)
+    modules = Image.open(io.BytesIO(buffer.getvalue())).convert("L")
+    side = round(modules.width * module_px)
+    page = Image.new("L", (side * 3, side * 2), 215)
+    page.paste(Image.new("L", (side * 2, side + 20), 240), (side // 2 - 10, side // 2 - 10))
+    page.paste(modules.resize((side, side), Image.NEAREST).point(lambda v: 240 if v > 127 else 25), (side // 2, side // 2))
+    page = page.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=90)
+    photo = Image.new("L", (800, 600), 90)
+    photo.paste(page, ((800 - page.width) // 2, (600 - page.height) // 2))
+    pixels = np.asarray(photo, np.float32) * gain + 8 + np.random.default_rng(seed).normal(0, noise, (600, 800))
+    out = io.BytesIO()
+    Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("module_px, angle, gain, noise, quality, seed",
+                         [(2.0, -8, 0.06, 1.5, 85, 2), (2.2, 0, 0.06, 1.0, 80, 15), (1.8, -9, 0.11, 1.5, 80, 57)])
+def test_dark_sticker_located_but_not_corrected_is_read_once_re_sampled(app, module_px, angle, gain, noise, quality, seed):
+    photo = dark_sticker(STICKER_TEXT, module_px, angle, gain, noise, quality, seed)
+    decoders = registry().decoders
+    # The same passes without the re-sampling, as they were before it.
+    without = [ZxingEnhancedDecoder(decoder.name, decoder.priority, decoder.enhance, decoder.binarizers)
+               if getattr(decoder, "resample_located", False) else decoder for decoder in decoders]
+    assert decode_photo(photo, without).texts == []
+    found = decode_photo(photo, decoders)
+    assert found.texts == [STICKER_TEXT] and found.decoder == "zxing-cpp (equalized)"
+
+
+@pytest.mark.parametrize("version", [1, 2, 6, 7, 14, 32, 40])
+def test_the_fixed_modules_re_sampling_writes_back_are_those_of_every_qr_code_of_the_version(version):
+    known, dark = _qr_function_modules(version)
+    for text, error in (("A", "l"), ("PB1234567", "h")):
+        matrix = np.array(segno.make_qr(text, error=error, version=version, boost_error=False).matrix, bool)
+        assert matrix.shape == known.shape and (matrix[known] == dark[known]).all()
+    assert known.sum() > 3 * 64  # the finder patterns with their separators at least
 
 
 def test_photo_of_a_faded_glared_sticker_fills_the_entry_stamp(operator_client, lodging):
