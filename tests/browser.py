@@ -97,7 +97,7 @@ def fill_guest(page, surname, given, document, birth="1980-03-04", nationality="
     page.fill("#visa_index", visa_index)
     if javascript:  # htmx fills the stay permit from the visa index when the field changes
         page.press("#visa_index", "Tab")
-        expect(page.locator("#stay_permit")).to_have_value("itk", timeout=15_000)  # the suggestion is a request to the server (slow under load); a locator, not a JS string: the CSP forbids eval
+        expect(page.locator("#stay_permit")).to_have_value("itk", timeout=15_000)  # the suggestion is a request to the server; a locator, not a JS string: the CSP forbids eval
 def log_out(page, label: str | None = None):
     """Log out through the header's account menu (a <details>: opened first, with JavaScript on
     or off). ``label``: the button's text to expect, in the page's language."""

@@ -299,6 +299,16 @@
     pageShown();
   }
   document.addEventListener("htmx:load", pageShown);
+  // htmx puts the new address in the history in the same step as the swap, but runs the new
+  // page's htmx:load only once settled (20 ms later): leaving in between (a quick tap, the back
+  // button) would keep a draft the server has accepted, put back into the next guest's form.
+  // The drafts the server names as accepted go at the swap, with the address.
+  document.addEventListener("htmx:afterSwap", function () {
+    var holder = document.getElementById("request-messages");
+    if (holder && holder.hasAttribute("data-drafts-done")) {
+      pageShown();
+    }
+  });
 })();
 
 // Folded into this file (it was form-sections.js, fetched on demand) because a separate answer
